@@ -1,0 +1,1 @@
+"""Settings: defaults, environment overrides, time limits and the demo county."""

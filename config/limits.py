@@ -1,0 +1,38 @@
+"""Default time limits and warning thresholds (domain.md, "The flow and its clocks").
+
+Each clock has a statutory limit (法定时限) and a published, shorter committed limit
+(承诺时限); deadlines run on the committed one. `unit` is "calendar" (自然日) or
+"working" (工作日). A category may carry its own limits for the accept and handle
+clocks; these are the defaults.
+"""
+
+from __future__ import annotations
+
+TIME_LIMITS: dict[str, dict[str, object]] = {
+    # 转送/交办: from registration to routing
+    "route": {"statutory": 15, "committed": 5, "unit": "calendar"},
+    # 是否受理: from receipt by the unit to the written acceptance decision
+    "accept": {"statutory": 15, "committed": 7, "unit": "calendar"},
+    # 办理: from acceptance to the written reply
+    "handle": {"statutory": 60, "committed": 30, "unit": "calendar"},
+    # 复查申请: the citizen may ask for review within this many days of the reply
+    "review_request": {"statutory": 30, "committed": 30, "unit": "calendar"},
+    # 复查意见
+    "review": {"statutory": 30, "committed": 30, "unit": "calendar"},
+    # 复核申请 and 复核意见
+    "rereview_request": {"statutory": 30, "committed": 30, "unit": "calendar"},
+    "rereview": {"statutory": 30, "committed": 30, "unit": "calendar"},
+    # 即办件: same day
+    "on_spot": {"statutory": 0, "committed": 0, "unit": "calendar"},
+}
+
+MAX_EXTENSION_DAYS = 30
+
+WARNING: dict[str, float | int] = {
+    # yellow when at most this share of the allowed time is left ...
+    "yellow_fraction": 0.2,
+    # ... or at most this many days, whichever comes first
+    "yellow_days": 3,
+    # urged (督办) after being red this many days
+    "urge_after_days": 3,
+}

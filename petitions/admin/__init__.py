@@ -1,0 +1,7 @@
+"""The administrator's area: units, categories, routing rules, users."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, template_folder="templates")
+
+from petitions.admin import routes  # noqa: E402,F401

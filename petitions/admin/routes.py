@@ -1,0 +1,3 @@
+"""Routes of the admin face."""
+
+from petitions.admin import bp  # noqa: F401

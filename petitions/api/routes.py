@@ -1,0 +1,3 @@
+"""Routes of the api face."""
+
+from petitions.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes of the citizen face."""
+
+from petitions.citizen import bp  # noqa: F401

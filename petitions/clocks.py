@@ -1,0 +1,65 @@
+"""Starting and stopping a petition's clocks with the limits that apply to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from petitions import deadlines
+from petitions.extensions import db
+from petitions.models import Category, Clock, Level, Petition, Unit
+from petitions.timeutil import now
+
+
+@lru_cache(maxsize=1)
+def _shipped_calendar() -> deadlines.WorkCalendar:
+    return deadlines.load_calendar()
+
+
+def calendar() -> deadlines.WorkCalendar:
+    return _shipped_calendar()
+
+
+def limits_for(kind: str, category: Category | None) -> tuple[int, int, str]:
+    """(statutory days, committed days, day unit) for a clock of `kind`."""
+    defaults = current_app.config["TIME_LIMITS"][kind]
+    statutory = int(defaults["statutory"])
+    committed = int(defaults["committed"])
+    if category is not None and kind in ("accept", "handle"):
+        statutory = getattr(category, f"{kind}_days_statutory") or statutory
+        committed = getattr(category, f"{kind}_days_committed") or committed
+    return statutory, min(committed, statutory), str(defaults["unit"])
+
+
+def start(petition: Petition, kind: str, unit: Unit | None, at: datetime | None = None) -> Clock:
+    """Start a clock; any clock still running on the petition stops first."""
+    at = at or now()
+    stop_all(petition, at)
+    statutory, committed, unit_kind = limits_for(kind, petition.category)
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    cal = calendar()
+    clock = Clock(
+        petition=petition,
+        kind=kind,
+        unit_id=unit.id if unit else None,
+        started_at=at,
+        due_at=deadlines.due_at(at, committed, unit_kind, cal, tz),
+        statutory_due_at=deadlines.due_at(at, statutory, unit_kind, cal, tz),
+        allowed_days=committed,
+        day_unit=unit_kind,
+        level=Level.GREEN,
+    )
+    db.session.add(clock)
+    petition.due_at = clock.due_at
+    return clock
+
+
+def stop_all(petition: Petition, at: datetime | None = None) -> None:
+    at = at or now()
+    for clock in petition.clocks:
+        if clock.stopped_at is None:
+            clock.stopped_at = at
+    petition.due_at = None

@@ -1,0 +1,405 @@
+"""SQLAlchemy models: the one source of the schema (migrations follow from it)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from petitions.extensions import db
+from petitions.timeutil import now
+from petitions.types import UTCDateTime
+
+
+class StrEnum(str, enum.Enum):
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [m.value for m in cls]
+
+
+class UnitKind(StrEnum):
+    TOWNSHIP = "township"  # 乡镇/街道
+    COMMITTEE = "committee"  # 城区管委会
+    DEPARTMENT = "department"  # 县直部门
+    BUREAU = "bureau"  # 信访局
+    DISCIPLINE = "discipline"  # 纪委监委
+    GOVERNMENT = "government"  # 县政府
+
+
+class CategoryKind(StrEnum):
+    GRIEVANCE = "grievance"  # 申诉求决类
+    SUGGESTION = "suggestion"  # 建议意见类
+    REPORT = "report"  # 检举控告类
+    CONSULTATION = "consultation"  # 咨询
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"  # 信访人
+    INTAKE = "intake"  # 登记员
+    HANDLER = "handler"  # 承办人
+    LEADER = "leader"  # 单位负责人
+    SUPERVISOR = "supervisor"  # 督查
+    ADMIN = "admin"
+
+    @classmethod
+    def staff(cls) -> list[Role]:
+        return [r for r in cls if r is not cls.CITIZEN]
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    ROUTED = "routed"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    REPLIED = "replied"
+    NOT_ACCEPTED = "not_accepted"
+    UNDER_REVIEW = "under_review"
+    REVIEW_REPLIED = "review_replied"
+    CLOSED = "closed"
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    LETTER = "letter"
+    PHONE = "phone"
+    VISIT = "visit"
+    API = "api"
+    OPEN311 = "open311"
+
+
+class Score(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+
+
+class Level(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"  # 黄牌
+    RED = "red"  # 红牌
+    URGED = "urged"  # 督办
+
+
+def _in(column: str, enum_cls: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in enum_cls.values())})"
+
+
+class Unit(db.Model):
+    """A township, committee, department, the bureau, the discipline office or the government."""
+
+    __tablename__ = "units"
+    __table_args__ = (CheckConstraint(_in("kind", UnitKind), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # The 单位负责人 who signs; also found as users with role leader in the unit.
+    leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_units_leader_id_users")
+    )
+    address: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    leader: Mapped[User | None] = relationship(foreign_keys=[leader_id], post_update=True)
+
+    def to_public(self) -> dict[str, object]:
+        return {"code": self.code, "name": self.name, "kind": self.kind}
+
+
+class Category(db.Model):
+    """A subject of petition (two-level tree) with its kind, keywords and limits."""
+
+    __tablename__ = "categories"
+    __table_args__ = (CheckConstraint(_in("kind", CategoryKind), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    keywords: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Days for the acceptance decision and the handling; null means the config default.
+    accept_days_statutory: Mapped[int | None] = mapped_column(Integer)
+    accept_days_committed: Mapped[int | None] = mapped_column(Integer)
+    handle_days_statutory: Mapped[int | None] = mapped_column(Integer)
+    handle_days_committed: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Category]] = relationship(back_populates="parent", order_by="Category.sort_order")
+
+    @property
+    def allows_anonymous(self) -> bool:
+        """Only reports (检举控告) may be filed anonymously."""
+        return self.kind == CategoryKind.REPORT
+
+    @property
+    def selectable(self) -> bool:
+        """Petitions are filed under leaf categories."""
+        return self.parent_id is not None
+
+    def keyword_list(self) -> list[str]:
+        return [k.strip() for k in self.keywords.replace("，", ",").split(",") if k.strip()]
+
+
+class RoutingRule(db.Model):
+    """category × township → responsible unit. A null side matches any; higher priority wins."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    category: Mapped[Category | None] = relationship(foreign_keys=[category_id])
+    township: Mapped[Unit | None] = relationship(foreign_keys=[township_id])
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+
+
+class User(UserMixin, db.Model):
+    """Staff log in with a username; citizens with their mobile number (stored as username too)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != Role.CITIZEN
+
+
+class ApiToken(db.Model):
+    """A staff bearer token; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Petition(db.Model):
+    """One petition (信访事项) from its first minute, whatever channel it came by."""
+
+    __tablename__ = "petitions"
+    __table_args__ = (
+        CheckConstraint(_in("status", Status), name="status"),
+        CheckConstraint(_in("channel", Channel), name="channel"),
+        Index("ix_petitions_unit_status", "unit_id", "status"),
+        Index("ix_petitions_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(20), unique=True)
+    query_code_hash: Mapped[str] = mapped_column(String(256))
+    channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    # The township (place concerned); also a unit.
+    township_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    public_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column()
+    longitude: Mapped[float | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default=Status.REGISTERED)
+    # The unit responsible now; null while it waits in the intake queue.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The due time of the clock running now (denormalised from clocks for queues).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    category: Mapped[Category] = relationship()
+    township: Mapped[Unit] = relationship(foreign_keys=[township_id])
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    citizen: Mapped[User | None] = relationship(foreign_keys=[citizen_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    events: Mapped[list[Event]] = relationship(
+        back_populates="petition", order_by="(Event.at, Event.id)", viewonly=True
+    )
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="petition", order_by="Attachment.id")
+    clocks: Mapped[list[Clock]] = relationship(back_populates="petition", order_by="Clock.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def open_clock(self) -> Clock | None:
+        return next((c for c in self.clocks if c.stopped_at is None), None)
+
+
+class Clock(db.Model):
+    """One running or stopped time limit of a petition (route, accept, handle, review, ...)."""
+
+    __tablename__ = "clocks"
+    __table_args__ = (
+        CheckConstraint(_in("level", Level), name="level"),
+        Index("ix_clocks_open_due", "stopped_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Due by the committed limit (deadlines run on it) and by the statutory one.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    statutory_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    allowed_days: Mapped[int] = mapped_column(Integer)
+    day_unit: Mapped[str] = mapped_column(String(10), default="calendar")
+    extended_days: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    level: Mapped[str] = mapped_column(String(10), default=Level.GREEN)
+
+    petition: Mapped[Petition] = relationship(back_populates="clocks")
+    unit: Mapped[Unit | None] = relationship()
+
+
+class Event(db.Model):
+    """Append-only history: who did what, from which state to which, when (server time), why."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_petition_at", "petition_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Internal notes and staff-only facts are not shown to the citizen.
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    petition: Mapped[Petition] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+class Attachment(db.Model):
+    """A file sent with a petition; the bytes live in the database with the rest of the record."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    petition: Mapped[Petition] = relationship(back_populates="attachments")
+
+
+class Rating(db.Model):
+    """The citizen's satisfaction with one reply (once per reply; staff cannot change it)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("petition_id", "reply_no", name="uq_ratings_petition_reply"),
+        CheckConstraint(_in("score", Score), name="score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    # 1 for the first reply, 2 for the review opinion, 3 for the re-review opinion.
+    reply_no: Mapped[int] = mapped_column(Integer, default=1)
+    score: Mapped[str] = mapped_column(String(24))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    petition: Mapped[Petition] = relationship()
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a POST with an Idempotency-Key, replayed for 24 hours."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("key", "scope", name="uq_idempotency_keys_key_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+    # method + path + caller: the same key from two callers or endpoints is two keys.
+    scope: Mapped[str] = mapped_column(String(300))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)

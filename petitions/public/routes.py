@@ -1,0 +1,3 @@
+"""Routes of the public face."""
+
+from petitions.public import bp  # noqa: F401

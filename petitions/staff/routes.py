@@ -1,0 +1,3 @@
+"""Routes of the staff face."""
+
+from petitions.staff import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes of the supervision face."""
+
+from petitions.supervision import bp  # noqa: F401

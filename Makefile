@@ -1,0 +1,67 @@
+# make run   set up (virtualenv, install, translations, migrations, demo county) and start everything
+# make test  set up and run the test suite (PYTEST_ARGS='...' passes arguments to pytest)
+# See README.md.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall only when pyproject.toml changes.
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+export FLASK_APP := app
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint bench translations instance clean distclean
+
+help:
+	@echo "make run        set up and start web + RQ worker + RQ cron (+ embedded Redis) on port \$${PORT:-5000}"
+	@echo "make test       set up and run the tests (PYTEST_ARGS='-m \"not postgres\"' etc.)"
+	@echo "make lint       ruff check"
+	@echo "make bench      filing benchmark on PostgreSQL (BENCH_ARGS='--n 2000')"
+	@echo "make clean      remove caches and compiled translations; make distclean also .venv and instance/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+setup: $(STAMP) translations
+
+# Compiled catalogues (.mo) are build products; the .po files are the source.
+translations: $(STAMP)
+	@if compgen -G "translations/*/LC_MESSAGES/*.po" >/dev/null; then \
+		$(BIN)/pybabel -q compile -d translations; \
+	fi
+
+instance:
+	@mkdir -p "$${INSTANCE_PATH:-instance}"
+
+run: setup instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	exec $(BIN)/python -m petitions.runner
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: setup
+	@echo "$(BIN)/python -m pytest $(PYTEST_ARGS)"
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no test ran (pytest exit 5)" >&2; exit 1; fi; \
+	exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/filing.py $(BENCH_ARGS)
+
+clean:
+	rm -rf .pytest_cache .ruff_cache test-results bench/out *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	find translations -name '*.mo' -delete 2>/dev/null || true
+
+distclean: clean
+	rm -rf $(VENV) instance

@@ -183,12 +183,21 @@ def _has_gunicorn() -> bool:
     return (BIN / "gunicorn").exists()
 
 
+def _gunicorn_options() -> list[str]:
+    import importlib.util
+
+    # Newer gunicorn opens a control socket at one fixed path in $HOME, which a second
+    # instance on the machine would take over; this app has no use for it.
+    return ["--no-control-socket"] if importlib.util.find_spec("gunicorn.ctl") else []
+
+
 def web_server(port: int, server: str) -> Child:
     if server == "gunicorn":
         return Child(
             "web (gunicorn)",
             [
                 str(BIN / "gunicorn"),
+                *_gunicorn_options(),
                 "--bind",
                 f"0.0.0.0:{port}",
                 "--workers",
@@ -299,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env["FLASK_APP"] = "app"
     env["PYTHONUNBUFFERED"] = "1"
+    # Links in SMS and notices point at this server unless BASE_URL says otherwise.
+    env.setdefault("BASE_URL", f"http://127.0.0.1:{args.port}")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     database = env.get("DATABASE_URL") or Config.SQLALCHEMY_DATABASE_URI
 

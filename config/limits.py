@@ -36,3 +36,22 @@ WARNING: dict[str, float | int] = {
     # urged (督办) after being red this many days
     "urge_after_days": 3,
 }
+
+# A calendar-day limit whose last day is a day off ends on the next workday (期间顺延).
+ROLL_TO_WORKDAY = True
+
+# Who is texted when, and how delivery is retried (notifications/).
+NOTIFY: dict[str, object] = {
+    # No SMS to staff in these local hours; messages wait until the end of them.
+    "quiet_start": "21:00",
+    "quiet_end": "08:00",
+    # A clock still red (or urged) is reminded again daily at this local time.
+    "repeat_at": "09:00",
+    # Delivery: attempts in all, and the waits (seconds) between them.
+    "max_attempts": 6,
+    "backoff": [30, 120, 600, 1800, 3600],
+    # A row claimed for sending longer ago than this is taken back (its worker died).
+    "sending_lease_seconds": 300,
+    # Twilio's request timeout (seconds).
+    "provider_timeout": 15,
+}

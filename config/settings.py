@@ -75,10 +75,14 @@ class Config:
 
     TIME_LIMITS = limits.TIME_LIMITS
     WARNING = limits.WARNING
+    ROLL_TO_WORKDAY = limits.ROLL_TO_WORKDAY
+    NOTIFY = limits.NOTIFY
 
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+    # Only to point the real client at a local stand-in (tests); empty means api.twilio.com.
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
 
     DEMO_PASSWORD = "petition-demo"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -14,13 +13,15 @@ from petitions.models import Category, Clock, Level, Petition, Unit
 from petitions.timeutil import now
 
 
-@lru_cache(maxsize=1)
-def _shipped_calendar() -> deadlines.WorkCalendar:
-    return deadlines.load_calendar()
-
-
 def calendar() -> deadlines.WorkCalendar:
-    return _shipped_calendar()
+    """The working calendar in force (config/holidays, as edited in the admin area)."""
+    from petitions import workcalendar
+
+    return workcalendar.current()
+
+
+def _roll() -> bool:
+    return bool(current_app.config.get("ROLL_TO_WORKDAY", True))
 
 
 def limits_for(kind: str, category: Category | None) -> tuple[int, int, str]:
@@ -46,8 +47,8 @@ def start(petition: Petition, kind: str, unit: Unit | None, at: datetime | None 
         kind=kind,
         unit_id=unit.id if unit else None,
         started_at=at,
-        due_at=deadlines.due_at(at, committed, unit_kind, cal, tz),
-        statutory_due_at=deadlines.due_at(at, statutory, unit_kind, cal, tz),
+        due_at=deadlines.due_at(at, committed, unit_kind, cal, tz, roll=_roll()),
+        statutory_due_at=deadlines.due_at(at, statutory, unit_kind, cal, tz, roll=_roll()),
         allowed_days=committed,
         day_unit=unit_kind,
         level=Level.GREEN,
@@ -63,3 +64,21 @@ def stop_all(petition: Petition, at: datetime | None = None) -> None:
         if clock.stopped_at is None:
             clock.stopped_at = at
     petition.due_at = None
+
+
+def extend(clock: Clock, days: int) -> Clock:
+    """Move a running clock's due time by an approved extension (延期) of `days`.
+
+    Counted on from the old due date in the clock's own day unit; the statutory due time
+    moves too. The clock's level follows (see petitions.levels); cards already given stay.
+    """
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    cal = calendar()
+    clock.due_at = deadlines.extended_due(clock.due_at, days, clock.day_unit, cal, tz, roll=_roll())
+    clock.statutory_due_at = deadlines.extended_due(
+        clock.statutory_due_at, days, clock.day_unit, cal, tz, roll=_roll()
+    )
+    clock.extended_days = (clock.extended_days or 0) + days
+    if clock.stopped_at is None:
+        clock.petition.due_at = clock.due_at
+    return clock

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -301,6 +303,21 @@ class Clock(db.Model):
     __table_args__ = (
         CheckConstraint(_in("level", Level), name="level"),
         Index("ix_clocks_open_due", "stopped_at", "due_at"),
+        # The sweep's lookups: open clocks by level and the moment of their next crossing.
+        Index(
+            "ix_clocks_open_level_due",
+            "level",
+            "due_at",
+            postgresql_where=text("stopped_at IS NULL"),
+            sqlite_where=text("stopped_at IS NULL"),
+        ),
+        Index(
+            "ix_clocks_open_level_yellow",
+            "level",
+            "yellow_at",
+            postgresql_where=text("stopped_at IS NULL"),
+            sqlite_where=text("stopped_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -316,6 +333,8 @@ class Clock(db.Model):
     extended_days: Mapped[int] = mapped_column(Integer, default=0)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     level: Mapped[str] = mapped_column(String(10), default=Level.GREEN)
+    # When the clock turns yellow; kept with due_at (see _clock_moments) so the sweep is plain SQL.
+    yellow_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     petition: Mapped[Petition] = relationship(back_populates="clocks")
     unit: Mapped[Unit | None] = relationship()
@@ -400,3 +419,112 @@ class IdempotencyKey(db.Model):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+
+# ---------------------------------------------------------------- electronic supervision and messages
+
+
+class CalendarDay(db.Model):
+    """A day that breaks the Monday–Friday rule: a public holiday, or a weekend day worked (调休).
+
+    Seeded from config/holidays/<year>.json and edited in the admin area. A year with no
+    rows here is not known, and counts Monday–Friday.
+    """
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (CheckConstraint("kind IN ('holiday', 'workday')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    # True while the year's official arrangement (调休) has not been published.
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class Card(db.Model):
+    """A yellow card, red card or urging (督办) given to a clock. Append-only: it stays after closure.
+
+    `seq` counts the cards of one level on one clock (a clock extended out of red and overdue
+    again gets a second red card); (clock, level, seq) is unique, which is what keeps two
+    sweeps running at once from giving the same card twice.
+    """
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint("level IN ('yellow', 'red', 'urged')", name="level"),
+        UniqueConstraint("clock_id", "level", "seq", name="uq_cards_clock_level_seq"),
+        Index("ix_cards_unit_level", "unit_id", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id"))
+    level: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # The sweep run (or action) that gave it, to find its own rows within the transaction.
+    batch: Mapped[str] = mapped_column(String(36), index=True)
+    # Set for a formal urging issued by a supervisor; null when the sweep gave the card.
+    given_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    petition: Mapped[Petition] = relationship()
+    clock: Mapped[Clock] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a delivery job, the provider is being called
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Outbox(db.Model):
+    """One message to one recipient, written in the transaction of the change that causes it.
+
+    `key` is (petition, clock, level or purpose, recipient, occurrence): one message per key,
+    whatever crashes, restarts or concurrent sweeps happen.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", OutboxStatus), name="status"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petitions.id"), index=True)
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    level: Mapped[str | None] = mapped_column(String(10))
+    occurrence: Mapped[str] = mapped_column(String(32), default="1")
+    # A staff member (user id) or a citizen's number: one of the two identifies the recipient.
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    staff: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Rendered at the first attempt when empty (the sweep writes rows in bulk SQL).
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_status: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    petition: Mapped[Petition | None] = relationship()
+    event: Mapped[Event | None] = relationship()
+    recipient: Mapped[User | None] = relationship()
+
+
+# Keeps each clock's yellow moment and level in step with its due time (extensions move it).
+from petitions import levels as _levels  # noqa: E402,F401

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
-from petitions.staff import routes  # noqa: E402,F401
+from petitions.staff import notices, routes  # noqa: E402,F401

@@ -52,6 +52,22 @@ def is_postgres() -> bool:
     return TEST_DATABASE_URL.startswith("postgresql")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations() -> None:
+    """Compile translations/*/LC_MESSAGES/messages.po to .mo, so no test relies on a stale build."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parent.parent / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with open(po, "rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        # Write aside and rename: test runs in parallel may be reading the old file.
+        tmp = po.with_suffix(f".mo.{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            write_mo(fh, catalog)
+        os.replace(tmp, po.with_suffix(".mo"))
+
+
 @pytest.fixture(scope="session")
 def _tmp_root() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="xf-test-"))
@@ -101,7 +117,22 @@ def app(database_url: str, redis_url: str, _tmp_root: Path):
         upgrade(directory=str(Path(application.root_path) / "migrations"))
         demo.load(DEMO_PASSWORD)
         application.config["_SEED_MAX_IDS"] = _max_ids(db)
+    from flask import request_started
+
+    request_started.connect(_fresh_g, application)
     yield application
+
+
+def _fresh_g(sender, **extra) -> None:
+    """Start every test-client request with an empty `g`, as each request has in production.
+
+    Test-client requests reuse the app context that `_isolate` pushes for the test, and with
+    it `g`: without this, the logged-in user (Flask-Login), the CSRF token (Flask-WTF) and
+    the locale (Flask-Babel) cached by one request would leak into the next, even across clients.
+    """
+    from flask import g
+
+    g.__dict__.clear()
 
 
 def _max_ids(db) -> dict[str, int]:

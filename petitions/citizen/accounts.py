@@ -1,0 +1,43 @@
+"""Citizen accounts: a citizen registers with a mobile number, which is also the login name."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from petitions.errors import ValidationFailed
+from petitions.extensions import db
+from petitions.models import Role, User
+from petitions.validation import is_mainland_mobile, normalize_mobile
+
+
+def register_citizen(phone: str | None, name: str | None, password: str) -> User:
+    """Create a citizen account (username = phone = the normalized mobile number). Commits."""
+    mobile = normalize_mobile(phone)
+    errors: dict[str, object] = {}
+    if not mobile:
+        errors["phone"] = _l("Please enter your mobile number.")
+    elif not is_mainland_mobile(mobile):
+        errors["phone"] = _l("Please enter an 11-digit mainland mobile number, such as 13812345678.")
+    elif db.session.scalar(select(User.id).where(User.username == mobile)) is not None:
+        errors["phone"] = _l("This mobile number is already registered. Please log in.")
+    clean_name = (name or "").strip()
+    if not clean_name:
+        errors["name"] = _l("Please enter your name.")
+    if errors:
+        raise ValidationFailed(_l("Some fields need correcting."), errors)
+
+    user = User(username=mobile, phone=mobile, name=clean_name[:64], role=Role.CITIZEN.value, active=True)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Registered a moment ago by another request with the same number.
+        db.session.rollback()
+        raise ValidationFailed(
+            _l("Some fields need correcting."),
+            {"phone": _l("This mobile number is already registered. Please log in.")},
+        ) from None
+    return user

@@ -526,5 +526,119 @@ class Outbox(db.Model):
     recipient: Mapped[User | None] = relationship()
 
 
+# ---------------------------------------------------------------- handling: replies, extensions, reviews
+
+
+class ReplyKind(StrEnum):
+    REPLY = "reply"  # 答复意见书
+    REVIEW = "review"  # 复查意见书
+    REREVIEW = "rereview"  # 复核意见书
+
+
+class Reply(db.Model):
+    """A written reply or review opinion. A handler's draft waits for the leader's signature;
+    a leader's own reply is drafted and issued at once. A newer unsigned draft of the same
+    kind supersedes an older one (the older row stays, unsigned, as history)."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ReplyKind), name="kind"),
+        Index("ix_replies_petition_kind", "petition_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    kind: Mapped[str] = mapped_column(String(10), default=ReplyKind.REPLY)
+    # The unit that answers: the handling unit, or the superior unit for review opinions.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    draft_text: Mapped[str] = mapped_column(Text)
+    # The text as issued (the leader may edit the draft when signing); null until issued.
+    text: Mapped[str | None] = mapped_column(Text)
+    drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    petition: Mapped[Petition] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    drafted_by: Mapped[User | None] = relationship(foreign_keys=[drafted_by_id])
+    signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
+
+
+class ExtensionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ExtensionRequest(db.Model):
+    """A request to extend the handling limit (延期), decided by the unit leader."""
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (CheckConstraint(_in("status", ExtensionStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"))
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=ExtensionStatus.PENDING)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+
+    petition: Mapped[Petition] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class ReviewRequest(db.Model):
+    """The citizen's request for review (复查) or re-review (复核), handled by the superior unit."""
+
+    __tablename__ = "review_requests"
+    __table_args__ = (
+        CheckConstraint("kind IN ('review', 'rereview')", name="kind"),
+        Index("ix_review_requests_unit", "unit_id", "petition_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    # The reviewing (superior) unit.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    petition: Mapped[Petition] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+
+# ---------------------------------------------------------------- the administrator's changes
+
+
+class AdminAudit(db.Model):
+    """Append-only record of the administrator's changes to units, categories, routing rules
+    and users (these have no petition events): who, what, when, before and after."""
+
+    __tablename__ = "admin_audit"
+    __table_args__ = (Index("ix_admin_audit_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # unit, category, routing_rule or user
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    # create, update, activate, deactivate, reset_password
+    action: Mapped[str] = mapped_column(String(20))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+    actor: Mapped[User | None] = relationship()
+
+
 # Keeps each clock's yellow moment and level in step with its due time (extensions move it).
 from petitions import levels as _levels  # noqa: E402,F401

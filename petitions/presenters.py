@@ -37,6 +37,24 @@ EVENT_TEXTS = {
     "review_replied": _l("The review opinion was given."),
     "rated": _l("You rated the reply."),
     "urged": _l("The supervision office urged the unit to handle your petition."),
+    "merged": _l("Your petition repeats an earlier one and is handled with it:"),
+    "rereview_requested": _l("You asked for a re-review."),
+    "rereview_replied": _l("The re-review opinion was given."),
+}
+
+
+# Events whose text (a reason, a reply) the citizen is meant to read.
+CITIZEN_READS_TEXT = {
+    "declined",
+    "returned",
+    "extension_approved",
+    "replied",
+    "review_replied",
+    "rereview_replied",
+    "answered_on_spot",
+    "merged",
+    "review_requested",
+    "rereview_requested",
 }
 
 
@@ -51,18 +69,17 @@ def event_text(event: Event) -> str:
         return event.text or event.type
     text = str(template) % {"unit": unit} if "%(unit)s" in str(template) else str(template)
     # Reasons and replies that the citizen is meant to read travel in the event text.
-    if event.text and event.type in ("declined", "returned", "extension_approved", "replied", "review_replied"):
+    if event.text and event.type in CITIZEN_READS_TEXT:
         text = f"{text} {event.text}"
+    channel = (event.data or {}).get("channel") if event.type == "declined" else None
+    if channel:
+        text = f"{text} {_l('Proper channel: %(channel)s', channel=channel)}"
     return text
 
 
 def public_timeline(petition: Petition) -> list[dict[str, Any]]:
     """The events the citizen may read, oldest first (internal notes left out)."""
-    return [
-        {"at": ev.at, "type": ev.type, "text": event_text(ev)}
-        for ev in petition.events
-        if ev.public
-    ]
+    return [{"at": ev.at, "type": ev.type, "text": event_text(ev)} for ev in petition.events if ev.public]
 
 
 def unit_ref(unit) -> dict[str, str] | None:
@@ -84,12 +101,15 @@ def deadlines(petition: Petition) -> list[dict[str, Any]]:
 
 
 def citizen_view(petition: Petition) -> dict[str, Any]:
-    """The citizen's view: status, unit, deadlines, public timeline, reply and rating state.
+    """The citizen's view: status, unit, deadlines, public timeline, the latest reply and rating state."""
+    from petitions import actions
+    from petitions import workflow as wf
 
-    Reply, rating and review fields are filled by the handling and satisfaction parts of
-    the system; until a reply exists they are empty and nothing can be rated.
-    """
-    reply = next((ev for ev in reversed(petition.events) if ev.type in ("replied", "review_replied")), None)
+    reply = actions.latest_issued(petition)
+    rating = actions.rating_for(petition, reply)
+    state = actions.state_of(petition)
+    owner = {wf.OWNER}
+    window = actions.window_clock(petition)
     return {
         "tracking_no": petition.tracking_no,
         "title": petition.title,
@@ -101,8 +121,20 @@ def citizen_view(petition: Petition) -> dict[str, Any]:
         "created_at": petition.created_at,
         "deadlines": deadlines(petition),
         "timeline": public_timeline(petition),
-        "reply": {"at": reply.at, "text": reply.text} if reply else None,
-        "rating": None,
-        "can_rate": False,
-        "can_request_review": False,
+        "reply": {
+            "at": reply.issued_at,
+            "text": reply.text,
+            "kind": reply.kind,
+            "unit": unit_ref(reply.unit),
+            "signed_by": reply.signed_by.name if reply.signed_by else None,
+        }
+        if reply
+        else None,
+        "rating": {"score": rating.score, "comment": rating.comment, "at": rating.created_at}
+        if rating
+        else None,
+        "can_rate": wf.decide("rate", wf.CITIZEN, owner, state).allowed,
+        "can_request_review": wf.decide("review-request", wf.CITIZEN, owner, state).allowed
+        or wf.decide("rereview-request", wf.CITIZEN, owner, state).allowed,
+        "review_due_at": window.due_at if window is not None and state.window_open else None,
     }

@@ -55,3 +55,7 @@ NOTIFY: dict[str, object] = {
     # Twilio's request timeout (seconds).
     "provider_timeout": 15,
 }
+
+# Clocks that are a unit's duty and so get levels, cards and reminders. The citizen's own
+# windows for asking for review (review_request, rereview_request) are not supervised.
+SUPERVISED_CLOCKS: tuple[str, ...] = ("route", "accept", "handle", "review", "rereview", "on_spot")

@@ -77,6 +77,7 @@ class Config:
     WARNING = limits.WARNING
     ROLL_TO_WORKDAY = limits.ROLL_TO_WORKDAY
     NOTIFY = limits.NOTIFY
+    SUPERVISED_CLOCKS = limits.SUPERVISED_CLOCKS
 
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")

@@ -13,6 +13,10 @@ log = logging.getLogger(__name__)
 _app: Flask | None = None
 
 
+class DeliveryDeferred(Exception):
+    """A transient provider failure: RQ retries the job after the configured backoff."""
+
+
 @contextmanager
 def app_context() -> Iterator[Flask]:
     """The running app's context when there is one (tests, in-process workers), else our own."""
@@ -25,7 +29,12 @@ def app_context() -> Iterator[Flask]:
 
         _app = create_app()
     with _app.app_context():
-        yield _app
+        try:
+            yield _app
+        finally:
+            from petitions.extensions import db
+
+            db.session.remove()
 
 
 def sweep() -> dict[str, int]:
@@ -34,3 +43,22 @@ def sweep() -> dict[str, int]:
 
     with app_context():
         return sweeping.run()
+
+
+def check_clock(clock_id: int) -> dict[str, int]:
+    """A clock's own crossing moment (scheduled with RQ's scheduler when it starts or moves)."""
+    from notifications import sweep as sweeping
+
+    with app_context():
+        return sweeping.run(clock_ids=[clock_id])
+
+
+def deliver(outbox_id: int) -> str:
+    """Deliver one outbox row; raises DeliveryDeferred so that RQ retries a transient failure."""
+    from notifications import outbox
+
+    with app_context():
+        result = outbox.deliver(outbox_id)
+    if result == "retry":
+        raise DeliveryDeferred(f"outbox row {outbox_id}: provider unavailable, retrying")
+    return result

@@ -38,6 +38,10 @@ def record(
         data=data or {},
     )
     db.session.add(ev)
+    # The texts this event owes (citizen notices, urgings), in the same transaction.
+    from notifications import outbox
+
+    outbox.for_event(ev)
     return ev
 
 

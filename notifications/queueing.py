@@ -1,0 +1,109 @@
+"""Putting work on RQ. Redis only carries work that the database can rebuild: every function
+here may fail (Redis down, wiped) without losing anything, because the sweep finds queued
+outbox rows without a job and clocks past a crossing, and repairs both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+from notifications import redis_conn
+from petitions.timeutil import as_utc, now
+
+log = logging.getLogger(__name__)
+
+_connections: dict[str, Redis] = {}
+# Job states in which a delivery job will still run by itself.
+_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def connection() -> Redis:
+    url = current_app.config["REDIS_URL"]
+    if url not in _connections:
+        _connections[url] = redis_conn.connect(url)
+    return _connections[url]
+
+
+def queue() -> Queue:
+    return Queue(current_app.config["RQ_QUEUE"], connection=connection())
+
+
+def delivery_job_id(outbox_id: int) -> str:
+    return f"outbox-{outbox_id}"
+
+
+def _retry() -> Retry:
+    backoff = [int(s) for s in current_app.config["NOTIFY"]["backoff"]]
+    return Retry(max=len(backoff), interval=backoff)
+
+
+def enqueue_delivery(rows: Iterable[tuple[int, datetime]]) -> int:
+    """Enqueue a delivery job per (outbox id, not before); answers how many. Never raises."""
+    from notifications import jobs
+
+    count = 0
+    try:
+        q = queue()
+        current = now()
+        for outbox_id, not_before in rows:
+            job_id = delivery_job_id(outbox_id)
+            if not_before is not None and as_utc(not_before) > current + timedelta(seconds=1):
+                # RQ's scheduler runs on the real clock: hand it the wait, not our instant.
+                q.enqueue_in(
+                    as_utc(not_before) - current, jobs.deliver, outbox_id, job_id=job_id, retry=_retry()
+                )
+            else:
+                q.enqueue(jobs.deliver, outbox_id, job_id=job_id, retry=_retry())
+            count += 1
+    except (RedisError, OSError) as exc:
+        log.warning("could not enqueue deliveries (the sweep will): %s", exc)
+    return count
+
+
+def missing_jobs(outbox_ids: list[int]) -> list[int]:
+    """Those of `outbox_ids` that no live RQ job will deliver. Raises RedisError when Redis is away."""
+    if not outbox_ids:
+        return []
+    conn = connection()
+    jobs = Job.fetch_many([delivery_job_id(i) for i in outbox_ids], connection=conn)
+    missing = []
+    for outbox_id, job in zip(outbox_ids, jobs, strict=True):
+        if job is None:
+            missing.append(outbox_id)
+            continue
+        try:
+            status = job.get_status(refresh=False)
+        except Exception:  # a half-written job hash: treat as missing
+            status = None
+        if status not in _ALIVE:
+            missing.append(outbox_id)
+    return missing
+
+
+def schedule_clock(clock_id: int, moments: Iterable[datetime | None]) -> int:
+    """Ask RQ's scheduler to check a clock at each of its crossing moments still ahead. Never raises."""
+    from notifications import jobs
+
+    count = 0
+    try:
+        q = queue()
+        current = now()
+        for moment in moments:
+            if moment is None or as_utc(moment) <= current:
+                continue
+            job_id = f"clock-{clock_id}-{int(as_utc(moment).timestamp())}"
+            q.enqueue_in(
+                as_utc(moment) - current + timedelta(seconds=1), jobs.check_clock, clock_id, job_id=job_id
+            )
+            count += 1
+    except (RedisError, OSError) as exc:
+        log.warning("could not schedule clock %s (the sweep will catch it): %s", clock_id, exc)
+    return count

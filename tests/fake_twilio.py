@@ -1,0 +1,158 @@
+"""A stand-in for Twilio's Messages API on 127.0.0.1, for the real twilio client to talk to.
+
+    POST /2010-04-01/Accounts/{sid}/Messages.json  → 201 {"sid": "SM...", "status": "queued", ...}
+
+Programmable per request: `fail_next(kind, n)` makes the next n requests answer 500, 400
+with Twilio's error 21211 (a bad number), or hang past the client's timeout. Only answered
+201s count as accepted messages (`accepted`); every request is kept in `requests`.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Request:
+    path: str
+    form: dict[str, str]
+    auth: tuple[str, str] | None
+    outcome: str = ""
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = "AC" + "0" * 32
+    auth_token: str = "test-auth-token"
+    requests: list[Request] = field(default_factory=list)
+    accepted: list[Request] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+    hang_seconds: float = 3.0
+    # After accepting, wait this long before answering (a crash can fall in between).
+    answer_delay: float = 0.0
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail_next(self, kind: str, n: int = 1) -> None:
+        """kind: "500", "bad_number", "hang"."""
+        with self._lock:
+            self.plan += [kind] * n
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.accepted.clear()
+            self.plan.clear()
+            self.answer_delay = 0.0
+
+    def bodies(self) -> list[tuple[str, str]]:
+        return [(r.form.get("To", ""), r.form.get("Body", "")) for r in self.accepted]
+
+    def _next(self) -> str:
+        with self._lock:
+            return self.plan.pop(0) if self.plan else "ok"
+
+    def start(self) -> FakeTwilio:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _reply(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                form = {k: v[0] for k, v in parse_qs(raw).items()}
+                auth = None
+                header = self.headers.get("Authorization", "")
+                if header.startswith("Basic "):
+                    user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                    auth = (user, password)
+                req = Request(self.path, form, auth)
+                with fake._lock:
+                    fake.requests.append(req)
+                expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+                if self.path != expected:
+                    req.outcome = "404"
+                    return self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+                if auth != (fake.account_sid, fake.auth_token):
+                    req.outcome = "401"
+                    return self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                kind = fake._next()
+                if kind == "hang":
+                    req.outcome = "hang"
+                    time.sleep(fake.hang_seconds)
+                    try:
+                        return self._reply(503, {"code": 20503, "message": "late", "status": 503})
+                    except OSError:
+                        return None
+                if kind == "500":
+                    req.outcome = "500"
+                    return self._reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+                if kind == "bad_number":
+                    req.outcome = "400"
+                    return self._reply(
+                        400,
+                        {
+                            "code": 21211,
+                            "message": f"The 'To' number {form.get('To')} is not a valid phone number.",
+                            "more_info": "https://www.twilio.com/docs/errors/21211",
+                            "status": 400,
+                        },
+                    )
+                sid = f"SM{next(fake._ids):032x}"
+                req.outcome = sid
+                with fake._lock:
+                    fake.accepted.append(req)
+                if fake.answer_delay:
+                    time.sleep(fake.answer_delay)
+                try:
+                    self._reply(
+                        201,
+                        {
+                            "sid": sid,
+                            "account_sid": fake.account_sid,
+                            "to": form.get("To"),
+                            "from": form.get("From"),
+                            "body": form.get("Body"),
+                            "status": "queued",
+                            "num_segments": "1",
+                            "direction": "outbound-api",
+                            "api_version": "2010-04-01",
+                            "uri": f"/2010-04-01/Accounts/{fake.account_sid}/Messages/{sid}.json",
+                        },
+                    )
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

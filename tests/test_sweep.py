@@ -1,0 +1,175 @@
+"""The sweep, walked with a controlled clock: green → yellow → red → urged, and the daily reminder.
+
+Runs on SQLite + embedded Redis, and on PostgreSQL + Redis with TEST_DATABASE_URL and
+TEST_REDIS_URL. SMS go through the real twilio client to a local fake of its API.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from notifications import jobs
+from petitions.models import Card, Clock, Event, User
+from tests.notify_support import (  # noqa: F401 (fixtures)
+    STAFF_PHONES,
+    _fake_twilio_server,
+    clock,
+    file,
+    outbox_rows,
+    run_jobs,
+    staff_phones,
+    twilio,
+)
+
+
+def _local(day: int, hour: int, minute: int = 0) -> datetime:
+    """March 2026, Beijing time, as UTC."""
+    return datetime(2026, 3, day, hour - 8, minute, tzinfo=UTC) if hour >= 8 else datetime(
+        2026, 3, day - 1, hour + 16, minute, tzinfo=UTC
+    )
+
+
+def _events(db, petition_id: int) -> list[tuple[str, bool]]:
+    db.session.expire_all()
+    return [
+        (ev.type, ev.public)
+        for ev in db.session.scalars(select(Event).where(Event.petition_id == petition_id).order_by(Event.id))
+    ]
+
+
+def _cards(db, petition_id: int) -> list[tuple[str, int]]:
+    return [
+        (c.level, c.seq)
+        for c in db.session.scalars(select(Card).where(Card.petition_id == petition_id).order_by(Card.id))
+    ]
+
+
+def test_walk_green_yellow_red_urged(app, db, clock, twilio, staff_phones):
+    petition = file(db)
+    no = petition.tracking_no
+    pid = petition.id
+    acc = db.session.scalar(select(Clock).where(Clock.petition_id == pid, Clock.stopped_at.is_(None)))
+    # Accept clock: 7 calendar days from Tuesday 3 March → due at the end of Monday 9 March.
+    assert acc.kind == "accept"
+    assert acc.due_at == _local(10, 0)
+    assert acc.yellow_at == _local(7, 0)  # 3 days left comes before 20% left
+
+    base_events = _events(db, pid)
+    assert [t for t, _ in base_events] == ["registered", "routed"]
+
+    # Still green the day before yellow: nothing happens.
+    clock.set(_local(6, 10))
+    assert jobs.sweep()["yellow"] == 0
+    assert outbox_rows(db, pid) == [] and twilio.requests == []
+
+    # Yellow (Saturday 7 March, 10:00): a card, a staff-only event, one text to the unit's handler.
+    clock.set(_local(7, 10))
+    counts = jobs.sweep()
+    assert counts["yellow"] == 1 and counts["red"] == 0
+    rows = outbox_rows(db, pid)
+    assert [(r.purpose, r.recipient_user_id, r.status) for r in rows] == [
+        ("staff_yellow", staff_phones["dongcheng-handler"], "queued")
+    ]
+    assert rows[0].key == f"{pid}:{acc.id}:yellow:u{staff_phones['dongcheng-handler']}:1"
+    run_jobs(app)
+    assert twilio.bodies() == [("+8613800000001", f"【信访】{no}受理将于3月9日到期，黄牌预警，请抓紧办理 http://127.0.0.1:5000/staff/petitions/{no}")]
+    assert [r.status for r in outbox_rows(db, pid)] == ["sent"]
+    assert _events(db, pid)[2:] == [("card_yellow", False)]
+    assert _cards(db, pid) == [("yellow", 1)]
+
+    # Sweeping again (and the clock's own job) changes nothing.
+    assert jobs.sweep()["yellow"] == 0
+    assert jobs.check_clock(acc.id)["yellow"] == 0
+    run_jobs(app)
+    assert len(twilio.accepted) == 1
+
+    # Red (Tuesday 10 March, 10:00): handler and leader.
+    clock.set(_local(10, 10))
+    assert jobs.sweep()["red"] == 1
+    run_jobs(app)
+    rows = outbox_rows(db, pid)
+    assert [(r.purpose, r.recipient_user_id) for r in rows[1:]] == [
+        ("staff_red", staff_phones["dongcheng-handler"]),
+        ("staff_red", staff_phones["dongcheng-leader"]),
+    ]
+    assert sorted(to for to, _ in twilio.bodies()[1:]) == ["+8613800000001", "+8613800000002"]
+    assert all("已超期，红牌" in body and no in body for _, body in twilio.bodies()[1:])
+    assert _cards(db, pid) == [("yellow", 1), ("red", 1)]
+    assert [t for t, _ in _events(db, pid)[2:]] == ["card_yellow", "card_red"]
+
+    # Urged (Friday 13 March, 08:30, before the daily reminder): supervisor and leader.
+    clock.set(_local(13, 8, 30))
+    counts = jobs.sweep()
+    assert counts["urged"] == 1 and counts["repeat"] == 0
+    run_jobs(app)
+    rows = outbox_rows(db, pid)
+    assert sorted((r.purpose, r.recipient_user_id) for r in rows[3:]) == sorted(
+        [("staff_urged", staff_phones["supervisor"]), ("staff_urged", staff_phones["dongcheng-leader"])]
+    )
+    assert sorted(to for to, _ in twilio.bodies()[3:]) == ["+8613800000002", "+8613800000003"]
+    assert _cards(db, pid) == [("yellow", 1), ("red", 1), ("urged", 1)]
+    assert [t for t, _ in _events(db, pid)[2:]] == ["card_yellow", "card_red", "card_urged"]
+    db.session.expire_all()
+    assert db.session.get(Clock, acc.id).level == "urged"
+
+    # 09:00: the daily reminder of a clock red for a day or more, to handler and leader, once.
+    clock.set(_local(13, 9, 1))
+    assert jobs.sweep()["repeat"] == 2
+    clock.set(_local(13, 9, 2))
+    assert jobs.sweep()["repeat"] == 0
+    run_jobs(app)
+    rows = outbox_rows(db, pid)
+    assert [(r.purpose, r.occurrence) for r in rows[5:]] == [
+        ("staff_red_repeat", "d2026-03-13"),
+        ("staff_red_repeat", "d2026-03-13"),
+    ]
+    assert len(twilio.accepted) == 7
+    assert all(r.status == "sent" and r.provider_id.startswith("SM") for r in rows)
+    # Every request carried the account's credentials and a status callback.
+    assert all(r.auth == (twilio.account_sid, twilio.auth_token) for r in twilio.requests)
+    assert all(r.form["StatusCallback"].endswith("/webhooks/twilio/status") for r in twilio.requests)
+
+
+def test_cards_stay_after_closure_and_stopped_clocks_are_left_alone(app, db, clock, twilio, staff_phones):
+    petition = file(db)
+    clock.set(_local(10, 10))
+    assert jobs.sweep()["red"] == 1
+    from petitions import clocks
+
+    clocks.stop_all(petition, clock())
+    db.session.commit()
+    clock.set(_local(20, 10))
+    counts = jobs.sweep()
+    assert counts["urged"] == 0 and counts["repeat"] == 0
+    assert _cards(db, petition.id) == [("red", 1)]
+
+
+def test_supervisor_without_phone_is_still_owed_and_fails_visibly(app, db, clock, twilio):
+    """No mobile number on file: the row exists and fails at delivery, not retried."""
+    petition = file(db)
+    clock.set(_local(7, 10))
+    jobs.sweep()
+    run_jobs(app)
+    rows = outbox_rows(db, petition.id)
+    assert [(r.status, r.last_error) for r in rows] == [("failed", "no mobile number on file")]
+    assert twilio.requests == []
+
+
+def test_a_clock_without_unit_warns_intake(app, db, clock, twilio, staff_phones):
+    """A petition waiting in the intake queue (route clock): the intake officers hear of it."""
+    from petitions import clocks
+
+    petition = file(db)
+    petition.unit_id = None
+    petition.status = "registered"
+    clocks.start(petition, "route", None, clock())
+    db.session.commit()
+    # Route clock: 5 days from Tuesday 3 March ends on Saturday 7, rolls over to Monday 9.
+    assert petition.open_clock.due_at == _local(10, 0)
+    clock.set(_local(7, 10))
+    jobs.sweep()
+    rows = [r for r in outbox_rows(db, petition.id) if r.purpose == "staff_yellow"]
+    intake = db.session.scalar(select(User).where(User.username == "intake"))
+    assert [r.recipient_user_id for r in rows] == [intake.id]

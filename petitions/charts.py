@@ -187,3 +187,20 @@ def line_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def format_measure(value: float | int | None, measure: str) -> str:
+    """A measure as people read it: rates in percent, days with two places, "—" for none."""
+    if value is None:
+        return "—"
+    if measure.endswith("_rate"):
+        return percent(value)
+    if measure == "avg_handling_days":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def formatter(measure: str) -> Formatter:
+    if measure.endswith("_rate"):
+        return percent
+    return number

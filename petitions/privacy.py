@@ -3,8 +3,8 @@
 Names, phone numbers, ID numbers and addresses are never public (domain.md). The
 structured fields are simply not published; free text is masked, because citizens type
 their phone number or ID number into the title and content, and units quote them in
-replies. Detection errs on the side of masking: any 18-character run of digits (the last
-may be X) is taken for an ID number, any mainland mobile number with or without +86,
+replies. Detection errs on the side of masking: any 18-character run of digits not starting
+with 0 (the last may be X), or 15 such digits (the old IDs), is taken for an ID number, any mainland mobile number with or without +86,
 spaces or dashes, landline numbers with an area code, and e-mail addresses.
 """
 
@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 # 18-digit resident ID (居民身份证号码), last character a digit or X; 15-digit old IDs too.
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])(?:[1-9]\d{16}[\dXx]|[1-9]\d{14})(?![0-9A-Za-z])")
 # Mainland mobile numbers, as typed: 13812345678, 138 1234 5678, 138-1234-5678, +86 138...
 _MOBILE_RE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?![0-9])")
 # Landlines with their area code: 0571-88881234, (0571)88881234, 010 12345678.

@@ -4,8 +4,8 @@
 HTML print view and as a PDF with the CJK font embedded (WeasyPrint + Noto CJK).
 
 The functions take the facts (unit, signing leader, text, reason, channel, days, due date,
-time of issue) as arguments, so they do not depend on how the handling workflow stores
-them; `facts_from_petition` reads them back from a petition's history for the pages.
+time of issue) as arguments, so they do not depend on how the handling stores them;
+`facts_from_petition` reads them back from a petition's record (events, issued replies).
 
 The wording of a notice is the formal Chinese of an official letter (公文) and is kept in
 the templates, not in the translation catalogue: a notice must read the same whatever
@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from petitions.errors import NotFound, ValidationFailed
 from petitions.extensions import db
-from petitions.models import Event, Petition, StrEnum, Unit, User
+from petitions.models import Event, Petition, Reply, ReplyKind, Role, StrEnum, Unit, User
 from petitions.timeutil import as_utc, now
 
 
@@ -58,6 +58,8 @@ CHANNELS: dict[str, str] = {
 }
 
 ANONYMOUS = "匿名"
+# For a reader who may not know who filed a report (检举控告): the name is withheld.
+WITHHELD = "（已隐去）"
 DEFAULT_SUPERIOR = "上一级行政机关"
 
 # Which facts each kind cannot do without.
@@ -107,7 +109,7 @@ class Notice:
 
     @property
     def salutation(self) -> str:
-        return "信访人：" if self.citizen == ANONYMOUS else f"{self.citizen}："
+        return "信访人：" if self.citizen in (ANONYMOUS, WITHHELD) else f"{self.citizen}："
 
 
 def citizen_name(petition: Petition) -> str:
@@ -141,11 +143,13 @@ def build_notice(
     due_at: datetime | None = None,
     issued_at: datetime | None = None,
     superior: str | None = None,
+    citizen: str | None = None,
 ) -> Notice:
     """The words of one notice. Missing facts a kind needs raise ValidationFailed.
 
     `unit` defaults to the petition's unit and `leader` to that unit's leader; `issued_at`
-    defaults to the server's time now (never typed in).
+    defaults to the server's time now (never typed in); `citizen` replaces the citizen's
+    name (WITHHELD for a reader who may not know a reporter).
     """
     kind = notice_kind(kind) if not isinstance(kind, NoticeKind) else kind
     unit = unit if unit is not None else petition.unit
@@ -224,7 +228,7 @@ def build_notice(
         title=TITLES[kind],
         tracking_no=petition.tracking_no,
         petition_title=petition.title,
-        citizen=citizen_name(petition),
+        citizen=citizen or citizen_name(petition),
         unit_name=unit_name,
         leader_name=_name(leader),
         filed_on=chinese_date(petition.created_at, tz),
@@ -255,58 +259,90 @@ def pdf_filename(kind: NoticeKind | str, petition: Petition) -> str:
     return f"{petition.tracking_no}-{NoticeKind(kind).value}.pdf"
 
 
-# ------------------------------------------------------------------ facts from the history
+# ------------------------------------------------------------------ facts from the record
 
-# The events after which a notice exists, newest first wins. Names follow the actions of
-# the API (docs/api.md) and the past-tense names the history already uses.
-_EVENT_TYPES: dict[NoticeKind, tuple[str, ...]] = {
-    NoticeKind.ACCEPTANCE: ("accept", "accepted"),
-    NoticeKind.NON_ACCEPTANCE: ("decline", "declined", "not_accepted"),
-    NoticeKind.REPLY: (
-        "reply",
-        "replied",
-        "sign-reply",
-        "reply_signed",
-        "answer-on-spot",
-        "answered_on_spot",
-    ),
-    NoticeKind.EXTENSION: ("approve-extension", "extension_approved"),
-    NoticeKind.REVIEW: ("review-reply", "review_replied"),
-    NoticeKind.RE_REVIEW: ("rereview-reply", "re-review-reply", "rereview_replied"),
+_REPLY_KINDS: dict[NoticeKind, str] = {
+    NoticeKind.REPLY: ReplyKind.REPLY,
+    NoticeKind.REVIEW: ReplyKind.REVIEW,
+    NoticeKind.RE_REVIEW: ReplyKind.REREVIEW,
 }
 
 
-def facts_from_petition(kind: NoticeKind | str, petition: Petition) -> dict:
-    """The facts of a notice as the petition's history recorded them; NotFound when the
-    step that gives rise to the notice has not happened (no notice exists yet)."""
-    kind = notice_kind(kind) if not isinstance(kind, NoticeKind) else kind
-    event = db.session.scalar(
+def _latest_event(petition: Petition, type_: str) -> Event | None:
+    return db.session.scalar(
         select(Event)
-        .where(
-            Event.petition_id == petition.id,
-            Event.type.in_(_EVENT_TYPES[kind]),
-            Event.public.is_(True),
-        )
+        .where(Event.petition_id == petition.id, Event.type == type_)
         .order_by(Event.at.desc(), Event.id.desc())
         .limit(1)
     )
+
+
+def _signer(actor: User | None, unit: Unit | None) -> User | None:
+    """Who signs: the leader who acted, else the unit's leader (单位负责人)."""
+    if actor is not None and actor.role == Role.LEADER:
+        return actor
+    return unit.leader if unit is not None else None
+
+
+def _not_issued() -> NotFound:
+    return NotFound(_l("This notice has not been issued for this petition."))
+
+
+def facts_from_petition(kind: NoticeKind | str, petition: Petition) -> dict:
+    """The facts of a notice as the handling recorded them (events, issued replies, decided
+    extensions); NotFound while the step that gives rise to the notice has not happened."""
+    from petitions.access import reviewer_unit
+
+    kind = notice_kind(kind) if not isinstance(kind, NoticeKind) else kind
+    if kind in _REPLY_KINDS:
+        reply = db.session.scalar(
+            select(Reply)
+            .where(
+                Reply.petition_id == petition.id,
+                Reply.kind == _REPLY_KINDS[kind],
+                Reply.issued_at.is_not(None),
+            )
+            .order_by(Reply.issued_at.desc(), Reply.id.desc())
+            .limit(1)
+        )
+        if reply is not None:
+            unit = reply.unit or petition.unit
+            facts: dict = {
+                "unit": unit,
+                "leader": reply.signed_by or _signer(None, unit),
+                "text": reply.text or reply.draft_text,
+                "issued_at": reply.issued_at,
+            }
+            superior = reviewer_unit(petition)
+            if (
+                kind is NoticeKind.REPLY
+                and superior is not None
+                and superior.id != (unit.id if unit else None)
+            ):
+                facts["superior"] = superior.name
+            return facts
+        event = _latest_event(petition, "answered_on_spot") if kind is NoticeKind.REPLY else None
+        if event is None:
+            raise _not_issued()
+        unit = event.unit or petition.unit
+        return {"unit": unit, "leader": _signer(event.actor, unit), "text": event.text, "issued_at": event.at}
+
+    event_type = {
+        NoticeKind.ACCEPTANCE: "accepted",
+        NoticeKind.NON_ACCEPTANCE: "declined",
+        NoticeKind.EXTENSION: "extension_approved",
+    }[kind]
+    event = _latest_event(petition, event_type)
     if event is None:
-        raise NotFound(_l("This notice has not been issued for this petition."))
-    data = event.data or {}
+        raise _not_issued()
     unit = event.unit or petition.unit
-    facts: dict = {"unit": unit, "issued_at": event.at}
-    signer = data.get("signed_by") or data.get("leader")
-    if signer:
-        facts["leader"] = db.session.scalar(select(User).where(User.username == signer)) or signer
-    elif event.actor is not None and event.actor.role == "leader":
-        facts["leader"] = event.actor
-    if kind in (NoticeKind.REPLY, NoticeKind.REVIEW, NoticeKind.RE_REVIEW):
-        facts["text"] = data.get("text") or event.text
-    elif kind is NoticeKind.NON_ACCEPTANCE:
-        facts["reason"] = data.get("reason") or event.text
+    facts = {"unit": unit, "leader": _signer(event.actor, unit), "issued_at": event.at}
+    data = event.data or {}
+    if kind is NoticeKind.NON_ACCEPTANCE:
+        facts["reason"] = event.text
         facts["channel"] = data.get("channel")
     elif kind is NoticeKind.EXTENSION:
-        facts["reason"] = data.get("reason") or event.text
+        facts["reason"] = event.text
         facts["days"] = data.get("days")
         due = data.get("due_at")
         facts["due_at"] = datetime.fromisoformat(due) if isinstance(due, str) else petition.due_at

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from petitions import history, notices
+from petitions import actions, notices
 from petitions.errors import NotFound, ValidationFailed
 from petitions.extensions import db
 from petitions.intake import Filing, file_petition
@@ -172,17 +172,20 @@ def login(client, app, user: User, password: str = DEMO_PASSWORD) -> None:
         session["_fresh"] = True
 
 
-def _accept(petition: Petition, leader: User) -> None:
-    history.record(
-        petition, "accept", actor=leader, from_status="routed", to_status="accepted", unit_id=petition.unit_id
-    )
-    db.session.commit()
+def _act(petition: Petition, action: str, username: str, **fields) -> Petition:
+    user = db.session.scalar(select(User).where(User.username == username))
+    petition = db.session.get(Petition, petition.id)
+    return actions.perform(petition, action, user, petition.version, **fields)
+
+
+def _accept(petition: Petition, leader: User | None = None) -> None:
+    _act(petition, "accept", "jtj-handler")
 
 
 def test_staff_print_view_and_pdf(app, client, demo_user):
     petition = _file()
     leader = demo_user("jtj-leader")
-    _accept(petition, leader)
+    _accept(petition)
     login(client, app, demo_user("jtj-handler"))
 
     page = client.get(f"/staff/petitions/{petition.tracking_no}/notices/acceptance")
@@ -211,7 +214,7 @@ def test_a_wrong_kind_or_a_notice_not_yet_issued_is_404(app, client, demo_user):
 
 def test_non_staff_are_refused(app, client, demo_user):
     petition = _file()
-    _accept(petition, demo_user("jtj-leader"))
+    _accept(petition)
     url = f"/staff/petitions/{petition.tracking_no}/notices/acceptance"
 
     anonymous = client.get(url)
@@ -227,3 +230,49 @@ def test_non_staff_are_refused(app, client, demo_user):
     login(client, app, citizen, "citizen-pass-1")
     assert client.get(url).status_code == 404
     assert client.get(url + ".pdf").status_code == 404
+
+
+def test_the_pages_show_what_the_handling_recorded(app, client, demo_user):
+    """Through the real actions: acceptance, an approved extension and the leader's reply."""
+    petition = _file()
+    _accept(petition)
+    _act(petition, "assign", "jtj-leader", handler="jtj-handler")
+    _act(petition, "request-extension", "jtj-handler", days="20", reason="需要会同县财政局核实维修资金")
+    _act(petition, "approve-extension", "jtj-leader")
+    _act(petition, "reply", "jtj-handler", text="经核实，该路段已列入今年维修计划。")
+    _act(petition, "sign-reply", "jtj-leader")
+    leader = demo_user("jtj-leader")
+    login(client, app, demo_user("jtj-handler"))
+    base = f"/staff/petitions/{petition.tracking_no}/notices"
+
+    extension = _pdf_text(client.get(f"{base}/extension.pdf").data)
+    assert (
+        "延长20日" in extension and "需要会同县财政局核实维修资金" in extension and leader.name in extension
+    )
+    reply = client.get(f"{base}/reply").get_data(as_text=True)
+    assert "经核实，该路段已列入今年维修计划。" in reply and leader.name in reply
+    assert "青山县人民政府请求复查" in reply  # the superior unit, by name
+    assert client.get(f"{base}/review").status_code == 404  # nobody asked for a review
+
+    other = _file()
+    _act(other, "decline", "jtj-handler", reason="你反映的事项属于劳动争议", channel="arbitration")
+    declined = _pdf_text(client.get(f"/staff/petitions/{other.tracking_no}/notices/non-acceptance.pdf").data)
+    assert "不予受理" in declined and "劳动争议" in declined and "申请劳动人事争议仲裁" in declined
+
+
+def test_another_units_staff_do_not_see_the_notices(app, client, demo_user):
+    petition = _file()
+    _accept(petition)
+    url = f"/staff/petitions/{petition.tracking_no}/notices/acceptance"
+    login(client, app, demo_user("zjj-handler"))
+    assert client.get(url).status_code == 404
+    supervisor = app.test_client()
+    login(supervisor, app, demo_user("supervisor"))
+    assert supervisor.get(url).status_code == 200
+
+
+def test_a_withheld_reporter_is_not_named(app):
+    petition = _file()
+    with app.test_request_context():
+        html = notices.render_notice_html("reply", petition, citizen=notices.WITHHELD, **FACTS["reply"])
+    assert "张三" not in html and "信访人：" in html

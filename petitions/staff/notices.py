@@ -6,7 +6,7 @@ from flask import Response, abort, current_app, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from petitions import notices
+from petitions import access, notices
 from petitions.errors import NotFound
 from petitions.extensions import db, login_manager
 from petitions.models import Petition
@@ -14,12 +14,23 @@ from petitions.staff import bp
 
 
 def _petition_for_staff(tracking_no: str) -> Petition:
-    """The petition if the logged-in staff user may see it. Out of scope answers 404, as an
-    unknown tracking number does, so nothing leaks."""
+    """The petition if the logged-in staff user may see it (access.can_view). Out of scope
+    answers 404, as an unknown tracking number does, so nothing leaks."""
+    user = current_user._get_current_object()
     petition = db.session.scalar(select(Petition).where(Petition.tracking_no == tracking_no))
-    if petition is None or not current_user.is_staff:
+    if petition is None or not user.is_staff or not access.can_view(user, petition):
         abort(404)
     return petition
+
+
+def _facts(kind: notices.NoticeKind, petition: Petition) -> dict:
+    try:
+        facts = notices.facts_from_petition(kind, petition)
+    except NotFound:
+        abort(404)
+    if not access.sees_reporter(current_user._get_current_object(), petition):
+        facts["citizen"] = notices.WITHHELD
+    return facts
 
 
 def _guard():
@@ -28,13 +39,6 @@ def _guard():
             abort(401)
         return login_manager.unauthorized()
     return None
-
-
-def _facts(kind: notices.NoticeKind, petition: Petition) -> dict:
-    try:
-        return notices.facts_from_petition(kind, petition)
-    except NotFound:
-        abort(404)
 
 
 @bp.route("/petitions/<tracking_no>/notices/<kind>")

@@ -10,6 +10,7 @@ with Twilio's error 21211 (a bad number), or hang past the client's timeout. Onl
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import threading
@@ -110,7 +111,9 @@ class FakeTwilio:
                         return None
                 if kind == "500":
                     req.outcome = "500"
-                    return self._reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+                    return self._reply(
+                        500, {"code": 20500, "message": "Internal Server Error", "status": 500}
+                    )
                 if kind == "bad_number":
                     req.outcome = "400"
                     return self._reply(
@@ -128,7 +131,7 @@ class FakeTwilio:
                     fake.accepted.append(req)
                 if fake.answer_delay:
                     time.sleep(fake.answer_delay)
-                try:
+                with contextlib.suppress(OSError):
                     self._reply(
                         201,
                         {
@@ -144,8 +147,6 @@ class FakeTwilio:
                             "uri": f"/2010-04-01/Accounts/{fake.account_sid}/Messages/{sid}.json",
                         },
                     )
-                except OSError:
-                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

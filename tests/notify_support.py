@@ -58,7 +58,10 @@ def twilio(app, _fake_twilio_server) -> Iterator[FakeTwilio]:
     """The app's SMS go through the real twilio client to the local fake."""
     fake = _fake_twilio_server
     fake.reset()
-    saved = {k: app.config.get(k) for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE")}
+    saved = {
+        k: app.config.get(k)
+        for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE")
+    }
     saved_notify = dict(app.config["NOTIFY"])
     app.config.update(
         TWILIO_ACCOUNT_SID=fake.account_sid,
@@ -121,7 +124,9 @@ def _routed_category(db, township: str) -> str:
 
     place = db.session.scalar(select(Unit).where(Unit.code == township))
     for cat in db.session.scalars(
-        select(Category).where(Category.parent_id.is_not(None), Category.kind == "grievance").order_by(Category.id)
+        select(Category)
+        .where(Category.parent_id.is_not(None), Category.kind == "grievance")
+        .order_by(Category.id)
     ):
         unit = routing.route_for(cat, place)
         if unit is not None and unit.id == place.id:

@@ -12,22 +12,17 @@ from sqlalchemy import select
 
 from notifications import jobs
 from petitions.models import Card, Clock, Event, User
-from tests.notify_support import (  # noqa: F401 (fixtures)
-    STAFF_PHONES,
-    _fake_twilio_server,
-    clock,
-    file,
-    outbox_rows,
-    run_jobs,
-    staff_phones,
-    twilio,
-)
+from tests.notify_support import file, outbox_rows, run_jobs
+
+pytest_plugins = ["tests.notify_support"]
 
 
 def _local(day: int, hour: int, minute: int = 0) -> datetime:
     """March 2026, Beijing time, as UTC."""
-    return datetime(2026, 3, day, hour - 8, minute, tzinfo=UTC) if hour >= 8 else datetime(
-        2026, 3, day - 1, hour + 16, minute, tzinfo=UTC
+    return (
+        datetime(2026, 3, day, hour - 8, minute, tzinfo=UTC)
+        if hour >= 8
+        else datetime(2026, 3, day - 1, hour + 16, minute, tzinfo=UTC)
     )
 
 
@@ -74,7 +69,12 @@ def test_walk_green_yellow_red_urged(app, db, clock, twilio, staff_phones):
     ]
     assert rows[0].key == f"{pid}:{acc.id}:yellow:u{staff_phones['dongcheng-handler']}:1"
     run_jobs(app)
-    assert twilio.bodies() == [("+8613800000001", f"【信访】{no}受理将于3月9日到期，黄牌预警，请抓紧办理 http://127.0.0.1:5000/staff/petitions/{no}")]
+    assert twilio.bodies() == [
+        (
+            "+8613800000001",
+            f"【信访】{no}受理将于3月9日到期，黄牌预警，请抓紧办理 http://127.0.0.1:5000/staff/petitions/{no}",
+        )
+    ]
     assert [r.status for r in outbox_rows(db, pid)] == ["sent"]
     assert _events(db, pid)[2:] == [("card_yellow", False)]
     assert _cards(db, pid) == [("yellow", 1)]

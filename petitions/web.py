@@ -84,6 +84,12 @@ def register_errors(app: Flask) -> None:
             headers["Retry-After"] = str(retry)
         elif status == 413:
             message = _("What you sent is too large.")
+        elif status == 405:
+            message = exc.description or exc.name
+            # RFC 9110: a 405 names the methods that are allowed.
+            allowed = getattr(exc, "valid_methods", None)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
         elif status == 404:
             message = _("Not found.")
         else:
@@ -165,6 +171,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
+
+    from notifications.webhooks import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
+    csrf.exempt(webhooks_bp)
 
     register_errors(app)
     register_template_helpers(app)

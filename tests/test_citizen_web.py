@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -54,6 +56,14 @@ def post_filing(client, data: dict, files: list[tuple[bytes, str]] | None = None
     if files:
         payload["attachments"] = [(io.BytesIO(content), name) for content, name in files]
     return client.post("/file", data=payload, content_type="multipart/form-data", **kw)
+
+
+def shown_numbers(html: str) -> tuple[str, str]:
+    """The tracking number and query code on the result page."""
+    return (
+        re.search(r'id="tracking-no" aria-label="(XF\d{14})"', html).group(1),
+        re.search(r'id="query-code" aria-label="(\d{8})"', html).group(1),
+    )
 
 
 def field_block(html: str, field_id: str) -> str:
@@ -209,8 +219,9 @@ def test_filing_shows_tracking_number_and_code_once(client, db):
     first = client.get("/filed")
     html = first.get_data(as_text=True)
     assert first.headers["Cache-Control"] == "no-store"
-    tracking_no = re.search(r'id="tracking-no">(XF\d{14})<', html).group(1)
-    code = re.search(r'id="query-code">(\d{8})<', html).group(1)
+    tracking_no, code = shown_numbers(html)
+    # Shown in groups that are easy to read out: XF 20261122 123456 / 1234 5678.
+    assert f'<span class="group">{code[:4]}</span><span class="group">{code[4:]}</span>' in html
     assert "data-print" in html and "打印本页" in html
     assert "查询码只显示这一次" in html
 
@@ -226,10 +237,13 @@ def test_filing_shows_tracking_number_and_code_once(client, db):
     # Where it went and by when.
     assert petition.unit is not None and petition.unit.code == "fcfw"
     assert re.search(r'id="routed-to">\s*县房产服务中心', html)
-    assert "决定是否受理" in html and "应在" in html
+    clock = petition.open_clock
+    assert clock.kind == "accept"
+    last_day = (clock.due_at.astimezone(ZoneInfo("Asia/Shanghai")) - timedelta(microseconds=1)).date()
+    assert "决定是否受理" in html and f"最迟 {last_day:%Y-%m-%d}" in html
 
     again = client.get("/filed").get_data(as_text=True)
-    assert code not in again and tracking_no not in again
+    assert code not in again and tracking_no not in again and 'id="query-code"' not in again
     assert "此页面已经显示过了" in again
 
 
@@ -274,10 +288,7 @@ def test_a_lower_configured_filing_limit_applies(app, client, db):
 def file_one(client) -> tuple[str, str]:
     post_filing(client, filing_data(client), [(PNG, "现场.png")])
     html = client.get("/filed").get_data(as_text=True)
-    return (
-        re.search(r'id="tracking-no">(XF\d{14})<', html).group(1),
-        re.search(r'id="query-code">(\d{8})<', html).group(1),
-    )
+    return shown_numbers(html)
 
 
 def lookup(client, tracking_no: str, code: str):
@@ -299,6 +310,14 @@ def test_lookup_with_the_code_shows_status_unit_deadline_and_timeline(client, db
     assert "您的信访事项已登记。" in html and "您的信访事项已转送县房产服务中心。" in html  # timeline
     assert "现场.png" in html  # attachments by name
     assert code not in html, "the code is never echoed back"
+
+
+def test_lookup_accepts_the_numbers_as_grouped_on_the_result_page(client, db):
+    tracking_no, code = file_one(client)
+    spaced = f"{tracking_no[:2].lower()} {tracking_no[2:10]} {tracking_no[10:]}"
+    response = lookup(client, spaced, f" {code[:4]} {code[4:]} ")
+    assert response.status_code == 200
+    assert "已转送责任单位" in response.get_data(as_text=True)
 
 
 def normalized(html: str, *values: str) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -40,6 +44,15 @@ CLOCK_LABELS = {
 
 # intake.validate names fields as the API does; the form spells some of them differently.
 _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
+
+
+@bp.app_template_filter("last_day")
+def last_day(value: datetime | None) -> str:
+    """The last local day of a limit: due times are the end of that day (midnight after it)."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])) - timedelta(microseconds=1)
+    return format_date(local.date(), "yyyy-MM-dd")
 
 
 @bp.context_processor
@@ -242,8 +255,11 @@ def track_submit():
     form = LookupForm()
     if not form.validate():
         return _no_store(current_app.make_response((render_template("citizen/track.html", form=form), 422)))
+    # People copy the numbers as the result page groups them: "XF 20261122 123456", "1234 5678".
+    tracking_no = re.sub(r"\s", "", form.tracking_no.data or "").upper()
+    code = re.sub(r"\s", "", form.code.data or "")
     try:
-        petition = find_for_citizen(form.tracking_no.data, form.code.data)
+        petition = find_for_citizen(tracking_no, code)
     except NotFound as exc:
         # Unknown tracking number and wrong code give the very same page.
         page = render_template("citizen/track.html", form=form, not_found=str(exc.message))

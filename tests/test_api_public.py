@@ -423,3 +423,10 @@ def test_lookup_is_rate_limited(client, app, monkeypatch, staff_token):
     assert res.status_code == 429 and int(res.headers["Retry-After"]) > 0
     headers = {"Authorization": f"Bearer {staff_token('supervisor')}"}
     assert client.get("/api/v1/petitions/XF1?code=1", headers=headers).status_code == 404
+
+
+def test_a_wrong_method_names_the_allowed_ones(client):
+    res = client.delete("/api/v1/categories")
+    assert res.status_code == 405
+    assert res.get_json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in res.headers["Allow"].split(", ")

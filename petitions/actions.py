@@ -20,6 +20,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from config.limits import MAX_EXTENSION_DAYS
@@ -45,6 +46,7 @@ from petitions.models import (
     UnitKind,
     User,
 )
+from petitions.presenters import status_label
 from petitions.timeutil import now
 
 STALE = _l("Someone else changed this petition — reload it and try again.")
@@ -199,7 +201,10 @@ def _perform(petition: Petition, action: str, actor: Actor, version: int | None,
     if decision.outcome == wf.FORBIDDEN:
         raise Forbidden(gettext(decision.reason))
     if not decision.allowed:
-        raise Conflict(gettext(decision.reason, **decision.params), code="not_allowed")
+        params = dict(decision.params)
+        if "status" in params:
+            params["status"] = status_label(params["status"])
+        raise Conflict(gettext(decision.reason, **params), code="not_allowed")
     rule = decision.rule
     assert rule is not None
 
@@ -251,6 +256,7 @@ def _perform(petition: Petition, action: str, actor: Actor, version: int | None,
     )
     # Every action moves the version on, also those that change no column (notes, urging).
     petition.updated_at = at
+    flag_modified(petition, "updated_at")
     db.session.flush()
     return petition
 
@@ -539,6 +545,7 @@ def _merge(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) ->
         data={"duplicate": petition.tracking_no},
     )
     earlier.updated_at = at
+    flag_modified(earlier, "updated_at")
     return Change(text=earlier.tracking_no, data={"duplicate_of": earlier.tracking_no})
 
 

@@ -204,6 +204,13 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
             updated_at=at,
         )
         db.session.add(petition)
+        try:
+            # The tracking number's uniqueness is checked here, before any query below could
+            # autoflush it outside the retry.
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            continue
         for upload, content_type in typed:
             db.session.add(
                 Attachment(

@@ -134,3 +134,5 @@ def test_citizen_registers_files_looks_up_and_finds_it_again(page, db, tmp_path)
     # The English switch works on the same page.
     page.get_by_role("link", name="English").click()
     assert page.get_by_role("heading", name="My petitions").is_visible()
+    assert "Sent to the responsible unit" in page.locator(".badge").inner_text()
+    page.screenshot(path=str(SHOTS / "mine-en-360.png"), full_page=True)

@@ -706,11 +706,18 @@ def ranking(period: Period, measure: str, moment: datetime | None = None) -> lis
     """Units ranked by `measure` in `period` (best first, None last), with the previous
     period's figure and the change."""
     moment = moment or now()
-    current = unit_measures(period, None, moment)
+    current = unit_measures(period, None, moment)["units"]
     before = {row["unit"]["code"]: row for row in unit_measures(period.previous(), None, moment)["units"]}
+    return rank_rows(current, before, measure)
+
+
+def rank_rows(
+    current: list[dict[str, Any]], before: dict[str, dict[str, Any]], measure: str
+) -> list[dict[str, Any]]:
+    """Rows of unit_measures ranked by `measure`; equal figures share a rank; None is unranked, last."""
     worse_high = measure in LOWER_IS_BETTER
     rows = []
-    for row in current["units"]:
+    for row in current:
         value = row[measure]
         prev = before.get(row["unit"]["code"], {}).get(measure)
         change = None if value is None or prev is None else round(value - prev, 4)
@@ -718,7 +725,7 @@ def ranking(period: Period, measure: str, moment: datetime | None = None) -> lis
     rows.sort(
         key=lambda r: (
             r["value"] is None,
-            (r["value"] if worse_high else -r["value"]) if r["value"] is not None else 0,
+            0 if r["value"] is None else (r["value"] if worse_high else -r["value"]),
         )
     )
     rank = 0

@@ -1,0 +1,142 @@
+"""Exports of petitions and measures: CSV and XLSX, streamed, personal data as the reader may see it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import insert, select
+
+from petitions.extensions import db as _db
+from petitions.models import Category, Petition, Unit
+from petitions.timeutil import set_clock
+from tests.test_stats import march  # noqa: F401
+from tests.test_stats_pages import login
+
+NOW = datetime(2026, 4, 10, 4, 0, tzinfo=UTC)
+_seq = itertools.count(1)
+
+
+def unit(code: str) -> Unit:
+    return _db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def bulk(n: int, unit_code: str, category: str = "jtys-dl", **extra) -> None:
+    """n petitions in one INSERT (the export must not care how many there are)."""
+    cat = _db.session.scalar(select(Category).where(Category.code == category))
+    u, town = unit(unit_code), unit("chengguan")
+    rows = []
+    for _ in range(n):
+        i = next(_seq)
+        rows.append(
+            dict(
+                tracking_no=f"XF-E{i:08d}",
+                query_code_hash="x",
+                channel="web",
+                category_id=cat.id,
+                township_id=town.id,
+                title=f"事项{i}",
+                content="内容",
+                anonymous=False,
+                public_consent=False,
+                contact_name="李四",
+                contact_phone="13912345678",
+                status="in_progress",
+                unit_id=u.id,
+                version=1,
+                created_at=NOW,
+                updated_at=NOW,
+                **extra,
+            )
+        )
+    _db.session.execute(insert(Petition), rows)
+    _db.session.commit()
+
+
+def read_csv(response) -> list[list[str]]:
+    body = response.get_data()
+    assert body.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    set_clock(lambda: NOW)
+
+
+def test_petitions_csv_is_streamed_and_scoped_to_the_reader(client, demo_user):
+    bulk(2500, "jtj")  # more than one batch
+    bulk(3, "rsj")
+    login(client, demo_user("jtj-handler"))
+    response = client.get("/supervision/export/petitions?format=csv")
+    assert response.status_code == 200 and response.is_streamed
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    rows = read_csv(response)
+    assert len(rows) == 1 + 2500  # a handler sees their own unit's petitions only
+    header, first = rows[0], rows[1]
+    assert len(header) == len(first) == 13
+    assert first[11] == "李四" and first[12] == "13912345678"  # the handling unit calls back
+
+
+def test_supervisors_get_masked_phones_and_filters_apply(client, demo_user):
+    bulk(5, "jtj")
+    bulk(2, "rsj", handler_id=None)
+    login(client, demo_user("supervisor"))
+    rows = read_csv(client.get("/supervision/export/petitions?format=csv&unit=rsj"))
+    assert len(rows) == 1 + 2
+    assert rows[1][12] == "139****5678"
+    rows = read_csv(client.get("/supervision/export/petitions?format=csv&q=%E4%BA%8B%E9%A1%B9"))  # 事项
+    assert len(rows) == 1 + 7
+    assert len(read_csv(client.get("/supervision/export/petitions?status=closed"))) == 1
+
+
+def test_reports_follow_the_staff_pages_rule(client, demo_user):
+    bulk(1, "jw", category="jjkg-wj")
+    login(client, demo_user("jw-handler"))
+    rows = read_csv(client.get("/supervision/export/petitions"))
+    assert rows[1][11:] == ["李四", "13912345678"]  # the discipline office calls its reporter back
+    login(client, demo_user("supervisor"))
+    rows = read_csv(client.get("/supervision/export/petitions?unit=jw"))
+    assert rows[1][11:] == ["李四", "139****5678"]  # the bureau's supervisor: masked
+    login(client, demo_user("jtj-leader"))
+    assert len(read_csv(client.get("/supervision/export/petitions?unit=jw"))) == 1  # not theirs at all
+
+
+def test_petitions_xlsx(client, demo_user):
+    bulk(30, "jtj")
+    login(client, demo_user("supervisor"))
+    response = client.get("/supervision/export/petitions?format=xlsx")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
+    values = list(sheet.values)
+    assert len(values) == 31 and values[1][7].startswith("事项")
+
+
+def test_measures_export(client, march, demo_user):  # noqa: F811
+    login(client, demo_user("supervisor"))
+    rows = read_csv(client.get("/supervision/export/measures?period=2026-03&format=csv"))
+    by_code = {r[1]: r for r in rows[1:]}
+    assert by_code["jtj"][3:8] == ["5", "4", "1", "0.8", "0.6"]
+    assert by_code["tjj"][6] == ""  # a null rate is an empty cell, not 0
+    assert rows[-1][2] in ("全部单位", "All units") and rows[-1][3] == "7"
+    response = client.get("/supervision/export/measures?period=2026-03&format=xlsx")
+    values = list(load_workbook(io.BytesIO(response.get_data()), read_only=True).active.values)
+    assert values[0][0] in ("期间", "Period") and len(values) == len(rows)
+
+
+@pytest.mark.parametrize(
+    "query", ["format=pdf", "status=bogus", "level=purple", "unit=nowhere", "period=2026-13&x=1"]
+)
+def test_bad_export_requests(client, demo_user, query):
+    login(client, demo_user("supervisor"))
+    path = "/supervision/export/measures" if query.startswith("period") else "/supervision/export/petitions"
+    assert client.get(f"{path}?{query}").status_code == 422
+
+
+def test_anonymous_visitors_cannot_export(client):
+    assert client.get("/supervision/export/petitions").status_code == 302

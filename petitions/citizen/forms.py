@@ -70,6 +70,3 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Please enter your password."))])
 
-
-class LogoutForm(FlaskForm):
-    """Nothing but the CSRF token: logging out is a POST."""

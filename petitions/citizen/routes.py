@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from petitions.citizen import bp
 from petitions.citizen.accounts import register_citizen
-from petitions.citizen.forms import FilingForm, LoginForm, LogoutForm, LookupForm, RegisterForm
+from petitions.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
 from petitions.errors import NotFound, ValidationFailed
 from petitions.extensions import db
 from petitions.intake import PLACE_KINDS, Filing, Upload, file_petition, find_for_citizen
@@ -57,7 +57,7 @@ def last_day(value: datetime | None) -> str:
 
 @bp.context_processor
 def _labels() -> dict:
-    return {"clock_labels": CLOCK_LABELS, "logout_form": LogoutForm()}
+    return {"clock_labels": CLOCK_LABELS}
 
 
 def _is_citizen() -> bool:

@@ -4,5 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("supervision", __name__, template_folder="templates")
 
-from petitions.supervision import routes  # noqa: E402,F401
-from petitions.supervision import rankings  # noqa: E402,F401
+from petitions.supervision import rankings, routes  # noqa: E402,F401

@@ -19,7 +19,7 @@ TEMPLATES: dict[str, str] = {
     "citizen_declined": "您的信访事项{no}不予受理，理由及途径请查询 {link}",
     "citizen_replied": "您的信访事项{no}已书面答复，请查询 {link}",
     "citizen_extended": "您的信访事项{no}办理期限延长{days}天，原因请查询 {link}",
-    "citizen_rating": "请评价{no}的办理（满意/基本满意/不满意）{link}",
+    "citizen_rating": "请评价{no}的办理：满意/基本满意/不满意 {link}",
 }
 
 # The clock names used in staff texts.

@@ -197,7 +197,7 @@ def _urge(ev: Event, petition: Petition, at: datetime) -> list[Outbox]:
                 seq=(given or 0) + 1,
                 unit_id=clock.unit_id,
                 given_at=at,
-                batch=f"urge-{uuid.uuid4()}",
+                batch=f"urge{uuid.uuid4().hex}",
                 given_by_id=ev.actor_id,
             )
         )

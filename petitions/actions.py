@@ -213,50 +213,52 @@ def _perform(petition: Petition, action: str, actor: Actor, version: int | None,
     if missing:
         raise ValidationFailed(_l("Some fields need correcting."), {name: REQUIRED for name in missing})
 
-    at = now()
-    from_status = petition.status
-    effect = EFFECTS.get(rule.effect or "", _plain)
-    change = effect(petition, actor, rule, fields, at)
+    # One UPDATE of the petition per action: no flush half-way (each would move the version on).
+    with db.session.no_autoflush:
+        at = now()
+        from_status = petition.status
+        effect = EFFECTS.get(rule.effect or "", _plain)
+        change = effect(petition, actor, rule, fields, at)
 
-    if rule.target is not None:
-        petition.status = rule.target
-    for op in rule.clocks:
-        if isinstance(op, wf.Stop):
-            clocks.stop_all(petition, at)
-        elif isinstance(op, wf.Start):
-            unit = None
-            if op.unit == "petition":
-                unit = change.clock_unit or petition.unit
-            elif op.unit == "reviewer":
-                unit = reviewer_unit(petition)
-            clocks.start(petition, op.kind, unit, at)
-        elif isinstance(op, wf.Extend):
-            clock = next((c for c in petition.clocks if c.stopped_at is None and c.kind == op.kind), None)
-            if clock is None:
-                raise Conflict(_l("No time limit is running that could be extended."), code="not_allowed")
-            clocks.extend(clock, change.days)
-            change.data["due_at"] = clock.due_at.isoformat()
-    if rule.target == wf.CLOSED:
-        petition.closed_at = at
+        if rule.target is not None:
+            petition.status = rule.target
+        for op in rule.clocks:
+            if isinstance(op, wf.Stop):
+                clocks.stop_all(petition, at)
+            elif isinstance(op, wf.Start):
+                unit = None
+                if op.unit == "petition":
+                    unit = change.clock_unit or petition.unit
+                elif op.unit == "reviewer":
+                    unit = reviewer_unit(petition)
+                clocks.start(petition, op.kind, unit, at)
+            elif isinstance(op, wf.Extend):
+                clock = next((c for c in petition.clocks if c.stopped_at is None and c.kind == op.kind), None)
+                if clock is None:
+                    raise Conflict(_l("No time limit is running that could be extended."), code="not_allowed")
+                clocks.extend(clock, change.days)
+                change.data["due_at"] = clock.due_at.isoformat()
+        if rule.target == wf.CLOSED:
+            petition.closed_at = at
 
-    user = actor if isinstance(actor, User) else None
-    data = {"action": action, **change.data}
-    if isinstance(actor, CodeHolder):
-        data["by"] = "query_code"
-    history.record(
-        petition,
-        rule.event,
-        actor=user,
-        from_status=from_status,
-        to_status=petition.status,
-        text=change.text,
-        public=rule.public,
-        unit_id=change.unit_id if change.unit_id is not None else (user.unit_id if user else None),
-        data=data,
-    )
-    # Every action moves the version on, also those that change no column (notes, urging).
-    petition.updated_at = at
-    flag_modified(petition, "updated_at")
+        user = actor if isinstance(actor, User) else None
+        data = {"action": action, **change.data}
+        if isinstance(actor, CodeHolder):
+            data["by"] = "query_code"
+        history.record(
+            petition,
+            rule.event,
+            actor=user,
+            from_status=from_status,
+            to_status=petition.status,
+            text=change.text,
+            public=rule.public,
+            unit_id=change.unit_id if change.unit_id is not None else (user.unit_id if user else None),
+            data=data,
+        )
+        # Every action moves the version on, also those that change no column (notes, urging).
+        petition.updated_at = at
+        flag_modified(petition, "updated_at")
     db.session.flush()
     return petition
 

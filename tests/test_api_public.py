@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -430,3 +431,21 @@ def test_a_wrong_method_names_the_allowed_ones(client):
     assert res.status_code == 405
     assert res.get_json()["error"]["code"] == "method_not_allowed"
     assert "GET" in res.headers["Allow"].split(", ")
+
+
+def test_messages_are_chinese_by_default_and_english_on_request(client):
+    res = post(client, {"title": 5})
+    error = res.get_json()["error"]
+    assert re.search("[\u4e00-\u9fff]", error["message"]) and re.search(
+        "[\u4e00-\u9fff]", error["fields"]["title"]
+    )
+    assert error["fields"]["title"].encode() in res.data  # unescaped
+    res = client.post("/api/v1/tokens", json={"username": "intake", "password": "x"})
+    assert re.search("[\u4e00-\u9fff]", res.get_json()["error"]["message"])
+    res = client.post("/api/v1/petitions?lang=en", json={"title": 5})
+    assert res.get_json()["error"]["fields"] == {
+        "title": "Must be text.",
+        "content": "This field is required.",
+        "category": "This field is required.",
+        "township": "This field is required.",
+    }

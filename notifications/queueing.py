@@ -21,8 +21,10 @@ from petitions.timeutil import as_utc, now
 log = logging.getLogger(__name__)
 
 _connections: dict[str, Redis] = {}
-# Job states in which a delivery job will still run by itself.
-_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# Job states in which a delivery job will still run by itself. A "started" job whose row is
+# still queued either has not claimed it yet or died (a killed worker leaves it "started"):
+# a second job is harmless, the claim lets one of them send.
+_ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def connection() -> Redis:

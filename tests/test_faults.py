@@ -1,0 +1,248 @@
+"""Faults: Redis down or wiped, two sweeps at once, a delivery run twice, a worker killed
+mid-job, and the one window in which a second copy of a message is possible.
+
+Workers here are real RQ workers in their own processes (tests/rq_worker.py) on the
+test's Redis and database: SQLite + embedded Redis by default, PostgreSQL + Redis with
+TEST_DATABASE_URL and TEST_REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from notifications import jobs, outbox, queueing, sms
+from petitions import actions
+from petitions.models import Card, Outbox
+from tests.notify_support import file, outbox_rows, run_jobs
+
+pytest_plugins = ["tests.notify_support"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEAD_REDIS = "redis://127.0.0.1:6390/0"
+YELLOW_TIME = datetime(2026, 3, 7, 2, 0, tzinfo=UTC)  # Saturday 10:00 local: the accept clocks turn yellow
+RED_TIME = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing after it runs, no handler catches it."""
+
+
+@pytest.fixture()
+def redis_down(app):
+    saved = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = DEAD_REDIS
+    yield
+    app.config["REDIS_URL"] = saved
+
+
+def test_redis_down_loses_nothing_and_the_sweep_delivers_when_it_is_back(
+    app, db, clock, twilio, staff_phones, demo_user, redis_down, redis_url
+):
+    # Filing, handling and sweeping all commit with Redis away.
+    petitions = [file(db) for _ in range(3)]
+    p = actions.load(petitions[0].tracking_no, lock=False)
+    actions.perform(p, "accept", demo_user("dongcheng-leader"), p.version)
+    clock.set(YELLOW_TIME)
+    counts = jobs.sweep()
+    assert counts["yellow"] == 2 and counts["enqueued"] == 0  # the accepted one runs a new, green clock
+    rows = outbox_rows(db)
+    assert sorted(r.purpose for r in rows) == ["citizen_accepted", "staff_yellow", "staff_yellow"]
+    assert {r.status for r in rows} == {"queued"}
+    assert twilio.requests == []
+
+    # Redis is back (and empty): the next sweep gives every owed row a job, each is sent once.
+    app.config["REDIS_URL"] = redis_url
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 3
+    run_jobs(app)
+    assert {r.status for r in outbox_rows(db)} == {"sent"}
+    assert len(twilio.accepted) == 3
+    # Nothing more is owed.
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 0
+
+
+def test_redis_wiped_after_enqueueing(app, db, clock, twilio, staff_phones, redis):
+    petition = file(db)
+    clock.set(YELLOW_TIME)
+    assert jobs.sweep()["enqueued"] == 1
+    redis.flushdb()
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 1
+    run_jobs(app)
+    assert [r.status for r in outbox_rows(db, petition.id)] == ["sent"]
+    assert len(twilio.accepted) == 1
+
+
+def test_a_queued_job_is_not_enqueued_twice_by_the_sweep(app, db, clock, twilio, staff_phones):
+    file(db)
+    clock.set(YELLOW_TIME)
+    assert jobs.sweep()["enqueued"] == 1
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 0
+    assert len(queueing.queue()) == 1
+
+
+# ---------------------------------------------------------------- the crash window, step by step
+
+
+def _crash_at(point: str, monkeypatch) -> None:
+    real_sender_for = sms.sender_for
+
+    class CrashingSender:
+        def __init__(self, inner, before: bool):
+            self.inner, self.before, self.name = inner, before, "crashing"
+
+        def send(self, *args, **kwargs):
+            if self.before:
+                raise Crash("killed after the claim, before the provider was called")
+            return self.inner.send(*args, **kwargs)
+
+    if point == "before_claim":
+        monkeypatch.setattr(
+            outbox, "claim", lambda *a, **k: (_ for _ in ()).throw(Crash("killed before the claim"))
+        )
+    elif point == "after_claim":
+        monkeypatch.setattr(sms, "sender_for", lambda config: CrashingSender(real_sender_for(config), True))
+    elif point == "after_accept":
+
+        def crash(*_a):
+            raise Crash("killed after the provider accepted, before its id was recorded")
+
+        monkeypatch.setattr(outbox, "_provider_accepted", crash)
+    elif point == "after_record":
+        real_finish = outbox._finish
+
+        def finish_then_crash(*a, **k):
+            real_finish(*a, **k)
+            raise Crash("killed after the record")
+
+        monkeypatch.setattr(outbox, "_finish", finish_then_crash)
+
+
+@pytest.mark.parametrize(
+    ("point", "copies"),
+    [("before_claim", 1), ("after_claim", 1), ("after_accept", 2), ("after_record", 1)],
+)
+def test_a_second_copy_is_possible_only_between_acceptance_and_record(
+    app, db, clock, twilio, staff_phones, monkeypatch, point, copies
+):
+    petition = file(db)
+    clock.set(YELLOW_TIME)
+    jobs.sweep()
+    (row,) = outbox_rows(db, petition.id)
+    with monkeypatch.context() as patched:
+        _crash_at(point, patched)
+        with pytest.raises(Crash):
+            outbox.deliver(row.id)
+    db.session.rollback()  # the next process starts clean
+    # Restart: after the lease, the sweep takes back what was mid-send and enqueues it.
+    clock.advance(seconds=app.config["NOTIFY"]["sending_lease_seconds"] + 1)
+    jobs.sweep()
+    run_jobs(app)
+    clock.advance(minutes=10)
+    jobs.sweep()
+    run_jobs(app)
+    (row,) = outbox_rows(db, petition.id)
+    assert row.status == "sent"
+    assert len(twilio.accepted) == copies
+    assert row.attempts == (2 if point in ("after_claim", "after_accept") else 1)
+
+
+# ---------------------------------------------------------------- real workers in their own processes
+
+
+def _worker_env(app, at: datetime) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=app.config["REDIS_URL"],
+        RQ_QUEUE=app.config["RQ_QUEUE"],
+        TWILIO_ACCOUNT_SID=app.config["TWILIO_ACCOUNT_SID"],
+        TWILIO_AUTH_TOKEN=app.config["TWILIO_AUTH_TOKEN"],
+        TWILIO_FROM=app.config["TWILIO_FROM"],
+        TWILIO_API_BASE=app.config["TWILIO_API_BASE"],
+        XF_NOW=at.isoformat(),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _workers(app, at: datetime, n: int, *, burst: bool = True) -> list[subprocess.Popen]:
+    args = [sys.executable, str(ROOT / "tests" / "rq_worker.py")] + (["--burst"] if burst else [])
+    return [
+        subprocess.Popen(args, env=_worker_env(app, at), cwd=ROOT, start_new_session=True) for _ in range(n)
+    ]
+
+
+def _wait(procs: list[subprocess.Popen], timeout: float = 120) -> None:
+    for proc in procs:
+        assert proc.wait(timeout=timeout) == 0
+
+
+def test_two_sweeps_at_once_and_deliveries_run_twice_send_one_message_per_key(
+    app, db, clock, twilio, staff_phones
+):
+    petitions = [file(db) for _ in range(6)]
+    clock.set(RED_TIME)  # each clock crosses yellow? no: found overdue, straight to red (handler + leader)
+    db.session.commit()
+    q = queueing.queue()
+    for _ in range(4):
+        q.enqueue(jobs.sweep)
+    _wait(_workers(app, RED_TIME, 4))
+    # Every delivery job twice more, under other job ids, with workers racing.
+    ids = [r.id for r in outbox_rows(db)]
+    for _ in range(2):
+        for outbox_id in ids:
+            q.enqueue(jobs.deliver, outbox_id)
+    _wait(_workers(app, RED_TIME, 3))
+    rows = outbox_rows(db)
+    assert len(rows) == 2 * len(petitions)
+    assert len({r.key for r in rows}) == len(rows)
+    assert {r.status for r in rows} == {"sent"}
+    assert len(twilio.accepted) == len(rows)
+    assert sorted(b for _to, b in twilio.bodies()) == sorted(r.body for r in rows)
+    cards = db.session.scalar(
+        select(func.count(Card.id)).where(Card.petition_id.in_([p.id for p in petitions]))
+    )
+    assert cards == len(petitions)
+
+
+def test_a_worker_killed_mid_job_still_delivers_after_restart(app, db, clock, twilio, staff_phones):
+    petition = file(db)
+    clock.set(YELLOW_TIME)
+    jobs.sweep()
+    (row,) = outbox_rows(db, petition.id)
+    twilio.hang_seconds = 20
+    twilio.fail_next("hang")
+    (worker,) = _workers(app, YELLOW_TIME, 1, burst=False)
+    deadline = time.monotonic() + 60
+    while not twilio.requests and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert twilio.requests, "the worker never called the provider"
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+    db.session.expire_all()
+    row = db.session.get(Outbox, row.id)
+    assert (row.status, row.attempts) == ("sending", 1)
+    assert twilio.accepted == []
+
+    # After restart: the sweep takes the row back once the lease has passed, a new worker sends it.
+    later = YELLOW_TIME + timedelta(seconds=app.config["NOTIFY"]["sending_lease_seconds"] + 1)
+    clock.set(later)
+    counts = jobs.sweep()
+    assert counts["recovered"] == 1 and counts["enqueued"] == 1
+    _wait(_workers(app, later, 1))
+    db.session.expire_all()
+    row = db.session.get(Outbox, row.id)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(twilio.accepted) == 1

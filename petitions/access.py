@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, false, or_, select
 
 from petitions import workflow as wf
@@ -151,9 +150,6 @@ def sees_full_phone(user: User, petition: Petition) -> bool:
             return True
         return user.unit is not None and user.unit.kind == UnitKind.BUREAU
     return False
-
-
-HIDDEN = _l("(hidden)")
 
 
 def contact_view(user: User, petition: Petition) -> dict[str, Any]:

@@ -73,7 +73,8 @@ def event_text(event: Event) -> str:
         text = f"{text} {event.text}"
     channel = (event.data or {}).get("channel") if event.type == "declined" else None
     if channel:
-        text = f"{text} {_l('Proper channel: %(channel)s', channel=channel)}"
+        proper = _l("Proper channel: %(channel)s", channel=channel)
+        text = f"{text} {proper}"
     return text
 
 

@@ -640,5 +640,37 @@ class AdminAudit(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
+# ---------------------------------------------------------------- satisfaction follow-up
+
+
+class FollowUp(db.Model):
+    """A phone follow-up (电话回访) recorded by a unit: who called whom, the outcome and the
+    citizen's view. It never changes the citizen's own rating. Recorded at server time."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('reached', 'unreachable', 'declined')", name="outcome"),
+        CheckConstraint(
+            "citizen_view IS NULL OR citizen_view IN ('satisfied', 'basically_satisfied', 'unsatisfied')",
+            name="citizen_view",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    called_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Whom the unit spoke to (the citizen, a relative, ...), in the caller's words.
+    spoke_with: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(16))
+    citizen_view: Mapped[str | None] = mapped_column(String(24))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    petition: Mapped[Petition] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+    called_by: Mapped[User | None] = relationship()
+
+
 # Keeps each clock's yellow moment and level in step with its due time (extensions move it).
 from petitions import levels as _levels  # noqa: E402,F401

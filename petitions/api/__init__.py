@@ -1,7 +1,7 @@
 """The JSON API (/api/v1): public and staff operations, declared with petitions.api.spec.
 
 petitions.api.routes holds the public part and the token endpoint; the other modules of the
-package that declare operations (staff, stats) are imported here when present.
+package that declare operations (staff, stats, ratings) are imported here when present.
 """
 
 from importlib import import_module
@@ -23,6 +23,6 @@ def _json_provider(state) -> None:
 
 from petitions.api import routes  # noqa: E402,F401
 
-for _module in ("staff", "stats"):
+for _module in ("staff", "stats", "ratings"):
     if find_spec(f"petitions.api.{_module}") is not None:
         import_module(f"petitions.api.{_module}")

@@ -65,6 +65,9 @@ from petitions.errors import DomainError, NotFound, ValidationFailed
 STAFF = "staff"
 OPTIONAL = "optional"
 REF_TEMPLATE = "#/components/schemas/{model}"
+# JSON nesting allowed when the config does not set API_MAX_JSON_DEPTH: no body of this API
+# goes deeper than 4; a deeper one is an attack on the parser, not a petition.
+DEFAULT_JSON_DEPTH = 32
 
 
 # ---------------------------------------------------------------- errors of the API itself
@@ -357,7 +360,7 @@ def _read_json(op: Operation) -> Any:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise BadRequest(_l("The body is not valid JSON (UTF-8)."), code="malformed_json") from None
-    if not _depth_within(data, cfg.get("API_MAX_JSON_DEPTH", 32)):
+    if not _depth_within(data, cfg.get("API_MAX_JSON_DEPTH", DEFAULT_JSON_DEPTH)):
         raise BadRequest(_l("The JSON is nested too deeply."), code="too_deep")
     if not isinstance(data, dict):
         raise BadRequest(_l("The request body must be a JSON object."), code="not_an_object")

@@ -1,0 +1,135 @@
+"""Deadlines (pure): next-day counting, calendar and working days, holidays, 调休, extensions, levels."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from petitions import deadlines as d
+
+TZ = ZoneInfo("Asia/Shanghai")
+CAL = d.load_calendar()
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=TZ)
+
+
+def test_counts_from_the_next_day_and_is_due_at_the_end_of_the_last_local_day():
+    # 15 calendar days from 3 March (Tuesday) → end of 18 March, stored in UTC.
+    due = d.due_at(local(2026, 3, 3, 10, 0), 15, d.CALENDAR, CAL, TZ)
+    assert due == datetime(2026, 3, 18, 16, 0, tzinfo=UTC)
+    assert due.tzinfo == UTC
+    assert due.astimezone(TZ) == local(2026, 3, 19, 0, 0)
+
+
+def test_same_day_limit_is_due_at_midnight():
+    assert d.due_at(local(2026, 10, 1, 9, 0), 0, d.WORKING, CAL, TZ) == local(2026, 10, 2, 0, 0)
+
+
+def test_calendar_limit_ending_on_a_holiday_runs_to_the_next_workday():
+    # 15 days from 18 September ends on 3 October (国庆): the next workday is 8 October.
+    assert d.due_at(local(2026, 9, 18, 10, 0), 15, d.CALENDAR, CAL, TZ) == local(2026, 10, 9, 0, 0)
+    # ... unless the roll-over is switched off in the configuration.
+    assert d.due_at(local(2026, 9, 18, 10, 0), 15, d.CALENDAR, CAL, TZ, roll=False) == local(
+        2026, 10, 4, 0, 0
+    )
+
+
+def test_calendar_limit_ending_on_an_adjusted_saturday_stays():
+    # 10 October 2026 is a Saturday worked (调休): a limit ending then ends then.
+    assert CAL.is_workday(date(2026, 10, 10))
+    assert d.due_at(local(2026, 10, 5, 10, 0), 5, d.CALENDAR, CAL, TZ) == local(2026, 10, 11, 0, 0)
+
+
+def test_working_days_skip_holidays_and_count_the_adjusted_saturday():
+    # Filed at 23:59 on the eve of 国庆: counting starts 1 October, all holiday until 8 October;
+    # 8, 9, 10 (Saturday, 调休), 12, 13 → due at the end of 13 October.
+    assert d.due_at(local(2026, 9, 30, 23, 59), 5, d.WORKING, CAL, TZ) == local(2026, 10, 14, 0, 0)
+    # One minute later it is 1 October: the same answer (the 1st is a holiday, not counted).
+    assert d.due_at(local(2026, 10, 1, 0, 0), 5, d.WORKING, CAL, TZ) == local(2026, 10, 14, 0, 0)
+
+
+def test_the_eve_is_a_local_day_whatever_the_utc_date():
+    # 23:59 local on 30 September is 15:59 UTC the same day; 00:30 local on 1 October is still 30 September in UTC.
+    eve = d.due_at(datetime(2026, 9, 30, 15, 59, tzinfo=UTC), 1, d.CALENDAR, CAL, TZ, roll=False)
+    after = d.due_at(datetime(2026, 9, 30, 16, 30, tzinfo=UTC), 1, d.CALENDAR, CAL, TZ, roll=False)
+    assert eve == local(2026, 10, 2, 0, 0)
+    assert after == local(2026, 10, 3, 0, 0)
+
+
+def test_unknown_year_counts_monday_to_friday():
+    assert not CAL.knows(2030)
+    assert CAL.unknown_years(2026, 2030) == [2028, 2029, 2030]
+    # 1 January 2030 is a Tuesday and, without data, a workday.
+    assert CAL.is_workday(date(2030, 1, 1))
+    assert d.due_at(local(2030, 1, 4, 10, 0), 1, d.WORKING, CAL, TZ) == local(2030, 1, 8, 0, 0)
+
+
+def test_2027_is_provisional_with_statutory_holidays_only():
+    assert CAL.knows(2027) and 2027 in CAL.provisional
+    for day in (
+        "2027-01-01",
+        "2027-02-05",
+        "2027-02-08",
+        "2027-04-05",
+        "2027-05-02",
+        "2027-06-09",
+        "2027-09-15",
+    ):
+        assert not CAL.is_workday(date.fromisoformat(day)), day
+    assert CAL.is_workday(date(2027, 2, 10))  # Wednesday after the Spring Festival days
+
+
+def test_calendar_data_must_be_consistent():
+    with pytest.raises(ValueError):
+        d.WorkCalendar.from_data([{"year": 2026, "holidays": ["2026-05-01"], "workdays": ["2026-05-01"]}])
+    with pytest.raises(ValueError):
+        d.WorkCalendar.from_data([{"year": 2026, "holidays": ["2027-05-01"]}])
+    with pytest.raises(ValueError):
+        d.add_days(date(2026, 1, 5), -1, d.CALENDAR, CAL)
+    with pytest.raises(ValueError):
+        d.add_days(date(2026, 1, 5), 1, "fortnights", CAL)
+
+
+def test_extension_counts_on_from_the_old_due_date():
+    due = local(2026, 3, 19, 0, 0)
+    # The old limit's last day is 18 March; 10 more end on Saturday 28, rolled to Monday 30.
+    assert d.extended_due(due, 10, d.CALENDAR, CAL, TZ) == local(2026, 3, 31, 0, 0)
+    assert d.extended_due(due, 10, d.CALENDAR, CAL, TZ, roll=False) == local(2026, 3, 29, 0, 0)
+    assert d.extended_due(due, 5, d.WORKING, CAL, TZ) == local(2026, 3, 26, 0, 0)
+    with pytest.raises(ValueError):
+        d.extended_due(due, 0, d.CALENDAR, CAL, TZ)
+
+
+def test_yellow_at_twenty_percent_or_three_days_whichever_first():
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    # 30 days: 20% is 6 days, which comes before 3 days.
+    assert d.yellow_from(start, start + timedelta(days=30), 0.2, 3) == start + timedelta(days=24)
+    # 10 days: 3 days left comes first.
+    assert d.yellow_from(start, start + timedelta(days=10), 0.2, 3) == start + timedelta(days=7)
+    # 2 days: yellow from the start.
+    assert d.yellow_from(start, start + timedelta(days=2), 0.2, 3) == start
+
+
+def test_levels():
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    due = start + timedelta(days=10)
+    kw = {"yellow_fraction": 0.2, "yellow_days": 3, "urge_after_days": 3}
+    assert d.level_at(start + timedelta(days=6, hours=23), start, due, **kw) == "green"
+    assert d.level_at(start + timedelta(days=7), start, due, **kw) == "yellow"
+    assert d.level_at(due, start, due, **kw) == "red"
+    assert d.level_at(due + timedelta(days=2, hours=23), start, due, **kw) == "red"
+    assert d.level_at(due + timedelta(days=3), start, due, **kw) == "urged"
+
+
+def test_quiet_hours_span_midnight():
+    start, end = time(21, 0), time(8, 0)
+    assert d.in_quiet_hours(local(2026, 3, 2, 21, 0), TZ, start, end)
+    assert d.in_quiet_hours(local(2026, 3, 3, 7, 59), TZ, start, end)
+    assert not d.in_quiet_hours(local(2026, 3, 3, 8, 0), TZ, start, end)
+    assert d.after_quiet_hours(local(2026, 3, 2, 22, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
+    assert d.after_quiet_hours(local(2026, 3, 3, 1, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
+    assert d.after_quiet_hours(local(2026, 3, 3, 12, 0), TZ, start, end) == local(2026, 3, 3, 12, 0)

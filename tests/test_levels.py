@@ -1,0 +1,123 @@
+"""Levels and cards on real clocks: time left for queues, extensions after red, the editable calendar, UTC storage."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select, text
+
+from notifications import jobs
+from petitions import actions, clocks, levels, workcalendar
+from petitions.models import CalendarDay, Card, Clock
+from tests.notify_support import file, outbox_rows
+
+pytest_plugins = ["tests.notify_support"]
+
+
+def _open_clock(db, petition_id) -> Clock:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(Clock).where(Clock.petition_id == petition_id, Clock.stopped_at.is_(None))
+    )
+
+
+def test_clock_status_gives_level_and_time_left(app, db, clock):
+    petition = file(db)
+    status = levels.clock_status(petition)
+    assert status.level == "green" and status.kind == "accept"
+    assert status.time_left == status.due_at - clock()
+    later = status.due_at + timedelta(hours=5)
+    late = levels.clock_status(petition, later)
+    assert late.level == "red" and late.overdue and late.time_left == timedelta(hours=-5)
+    assert (
+        levels.clock_status(_open_clock(db, petition.id), status.due_at + timedelta(days=3)).level == "urged"
+    )
+
+
+def test_an_extension_approved_after_red_moves_the_due_time_and_the_level_back(
+    app, db, clock, demo_user, staff_phones
+):
+    petition = file(db)
+    p = actions.load(petition.tracking_no, lock=False)
+    actions.perform(p, "accept", demo_user("dongcheng-leader"), p.version)
+    handle = _open_clock(db, petition.id)
+    assert handle.kind == "handle"
+    old_due = handle.due_at
+    clock.set(old_due + timedelta(hours=10))  # red
+    assert jobs.sweep()["red"] == 1
+    assert _open_clock(db, petition.id).level == "red"
+    p = actions.load(petition.tracking_no, lock=False)
+    actions.perform(
+        p, "request-extension", demo_user("dongcheng-handler"), p.version, days=30, reason="需要鉴定"
+    )
+    p = actions.load(petition.tracking_no, lock=False)
+    actions.perform(p, "approve-extension", demo_user("dongcheng-leader"), p.version)
+    moved = _open_clock(db, petition.id)
+    # 30 more days counted on from the old due date, not from the approval.
+    assert moved.due_at >= old_due + timedelta(days=30)
+    assert moved.due_at - old_due <= timedelta(days=33)
+    assert moved.extended_days == 30
+    assert moved.level == "green"
+    assert moved.yellow_at == levels.yellow_moment(moved.started_at, moved.due_at) > clock()
+    # The red card stays on the record.
+    cards = [
+        (c.level, c.seq) for c in db.session.scalars(select(Card).where(Card.petition_id == petition.id))
+    ]
+    assert cards == [("red", 1)]
+    # Overdue again: a second red card, and the handler and leader are told again.
+    clock.set(moved.due_at + timedelta(hours=10))
+    jobs.sweep()
+    cards = [
+        (c.level, c.seq) for c in db.session.scalars(select(Card).where(Card.petition_id == petition.id))
+    ]
+    assert cards == [("red", 1), ("red", 2)]  # found overdue: no yellow card on the way
+    red_rows = [r for r in outbox_rows(db, petition.id) if r.purpose == "staff_red"]
+    assert sorted(r.occurrence for r in red_rows) == ["1", "1", "2", "2"]
+
+
+def test_the_calendar_edited_in_the_database_is_the_one_counted(app, db, clock):
+    # 2026-03-04 (Wednesday) made a holiday: a 1-working-day limit from Tuesday 3 March runs to Thursday 5.
+    app.config["TIME_LIMITS"] = {
+        **app.config["TIME_LIMITS"],
+        "accept": {"statutory": 1, "committed": 1, "unit": "working"},
+    }
+    try:
+        clock.set(datetime(2026, 3, 3, 2, 0, tzinfo=UTC))
+        first = file(db)
+        assert _open_clock(db, first.id).due_at == datetime(2026, 3, 4, 16, 0, tzinfo=UTC)
+        db.session.add(CalendarDay(day=date(2026, 3, 4), year=2026, kind="holiday", name="测试"))
+        db.session.commit()
+        second = file(db)
+        assert _open_clock(db, second.id).due_at == datetime(2026, 3, 5, 16, 0, tzinfo=UTC)
+    finally:
+        app.config["TIME_LIMITS"] = {
+            **app.config["TIME_LIMITS"],
+            "accept": {"statutory": 15, "committed": 7, "unit": "calendar"},
+        }
+
+
+def test_the_calendar_table_is_seeded_from_config(app, db):
+    rows = db.session.scalars(select(CalendarDay).where(CalendarDay.year == 2027)).all()
+    assert rows and all(r.provisional for r in rows)
+    assert {r.day for r in rows if r.kind == "holiday"} >= {
+        date(2027, 1, 1),
+        date(2027, 2, 6),
+        date(2027, 10, 1),
+    }
+    cal = workcalendar.current()
+    assert cal.knows(2026) and cal.knows(2027) and not cal.knows(2028)
+    assert not cal.is_workday(date(2026, 10, 1)) and cal.is_workday(date(2026, 10, 10))
+
+
+def test_times_are_stored_in_utc(app, db, clock):
+    petition = file(db)
+    due = _open_clock(db, petition.id).due_at
+    raw = db.session.execute(
+        text("SELECT due_at FROM clocks WHERE petition_id = :p"), {"p": petition.id}
+    ).scalar()
+    if isinstance(raw, str):  # SQLite: naive UTC text
+        raw = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    assert raw == due and due.utcoffset() == timedelta(0)
+    # 00:00 in Beijing is 16:00 UTC the day before.
+    assert (due.hour, due.minute) == (16, 0)
+    assert clocks.calendar() is workcalendar.current()

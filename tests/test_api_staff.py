@@ -256,3 +256,23 @@ def test_openapi_documents_the_staff_operations(client):
     ]
     assert "StaffView" in str(lookup["schema"])
     assert "/api/v1/petitions/{tracking_no}/review-request" in paths
+
+
+def test_intake_queue_flags_possible_duplicates(client, staff_token):
+    first, _ = file(title="小区电梯经常停运", category="cxjs-wy")
+    second, _ = file(title="小区电梯又停运了", category="cxjs-wy")
+    token = staff_token("intake")
+    items = client.get("/api/v1/queue?q=电梯&per_page=100", headers=_auth(token)).get_json()["items"]
+    flags = {i["tracking_no"]: i["possible_duplicate_of"] for i in items}
+    assert flags[second.tracking_no] == first.tracking_no and flags[first.tracking_no] is None
+    view = client.get(f"/api/v1/petitions/{second.tracking_no}", headers=_auth(token)).get_json()
+    assert [d["tracking_no"] for d in view["possible_duplicates"]] == [first.tracking_no]
+    assert "merge" in view["actions"]
+    r = _post_action(
+        client, token, second.tracking_no, "merge", version=view["version"], duplicate_of=first.tracking_no
+    )
+    assert r.status_code == 200 and r.get_json()["status"] == "closed"
+    assert r.get_json()["duplicate_of"]["tracking_no"] == first.tracking_no
+    # Units do not see the flag: it is intake's.
+    items = client.get("/api/v1/queue?q=电梯", headers=_auth(staff_token("fcfw-handler"))).get_json()["items"]
+    assert all(i["possible_duplicate_of"] is None for i in items)

@@ -14,7 +14,7 @@ from pydantic import Field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from petitions import access, actions, levels
+from petitions import access, actions, duplicates, levels
 from petitions import workflow as wf
 from petitions.api import bp
 from petitions.api.routes import TRACKING_NO_RE, register_staff_view
@@ -23,7 +23,7 @@ from petitions.api.spec import STAFF, ApiIn, ApiOut, ApiQuery, operation
 from petitions.auth import bearer_user
 from petitions.errors import NotFound
 from petitions.extensions import db
-from petitions.models import Clock, Petition, Status, Unit
+from petitions.models import Clock, Petition, Role, Status, Unit
 from petitions.presenters import citizen_view
 from petitions.ratelimits import lookup_limit
 from petitions.timeutil import now
@@ -213,6 +213,9 @@ class QueueItem(ApiOut):
     due_at: datetime | None
     version: int
     created_at: datetime
+    possible_duplicate_of: str | None = Field(
+        description="for intake: the tracking number of an earlier petition this may repeat"
+    )
 
 
 class QueueOut(ApiOut):
@@ -303,12 +306,16 @@ def queue(query: QueueQuery):
         .offset((query.page - 1) * query.per_page)
     ).all()
     return QueueOut(
-        items=[_queue_item(p) for p in rows], page=query.page, per_page=query.per_page, total=total or 0
+        items=[_queue_item(p, user) for p in rows], page=query.page, per_page=query.per_page, total=total or 0
     )
 
 
-def _queue_item(petition: Petition) -> QueueItem:
+def _queue_item(petition: Petition, user) -> QueueItem:
     clock = petition.open_clock
+    duplicate = None
+    if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
+        earlier = duplicates.find_possible_duplicates(petition, limit=1)
+        duplicate = earlier[0].tracking_no if earlier else None
     level = None
     if clock is not None and clock.kind not in actions.CITIZEN_WINDOWS:
         level = levels.level_of(clock)
@@ -322,6 +329,7 @@ def _queue_item(petition: Petition) -> QueueItem:
         due_at=petition.due_at,
         version=petition.version,
         created_at=petition.created_at,
+        possible_duplicate_of=duplicate,
     )
 
 

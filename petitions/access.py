@@ -129,6 +129,49 @@ def visible_petitions_query(user: User | None) -> Select:
     return stmt.where(false())
 
 
+@dataclass
+class LeaderInbox:
+    """What waits for a unit leader: reply drafts to sign and extension requests to decide."""
+
+    drafts: list[Petition]
+    extensions: list[Petition]
+
+
+def leader_inbox(user: User) -> LeaderInbox:
+    """The leader's inbox (their unit's drafts, and review drafts when their unit is the reviewer)."""
+    if user.role != Role.LEADER or user.unit_id is None:
+        return LeaderInbox([], [])
+    from petitions import actions
+
+    candidates = db.session.scalars(
+        select(Petition)
+        .where(
+            Petition.status.in_([wf.IN_PROGRESS, wf.UNDER_REVIEW]),
+            exists().where(
+                Reply.petition_id == Petition.id, Reply.issued_at.is_(None), Reply.unit_id == user.unit_id
+            ),
+        )
+        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
+    ).all()
+    drafts = [
+        p
+        for p in candidates
+        if (draft := actions.pending_draft(p)) is not None and draft.unit_id == user.unit_id
+    ]
+    extensions = db.session.scalars(
+        select(Petition)
+        .where(
+            Petition.unit_id == user.unit_id,
+            exists().where(
+                ExtensionRequest.petition_id == Petition.id,
+                ExtensionRequest.status == ExtensionStatus.PENDING,
+            ),
+        )
+        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
+    ).all()
+    return LeaderInbox(drafts, list(extensions))
+
+
 # ---------------------------------------------------------------- personal data
 
 

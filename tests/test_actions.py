@@ -409,3 +409,29 @@ def test_duplicates_flagged_and_merged(app):
     db.session.refresh(first)
     assert first.version == v_first + 1 and first.status == "routed"
     assert first.tracking_no in citizen_view(second)["timeline"][-1]["text"]
+
+
+def test_leader_inbox(app):
+    from petitions.access import leader_inbox
+
+    drafted, _ = file(title="待签发")
+    act(drafted, "accept", "jtj-handler")
+    act(drafted, "assign", "jtj-leader", handler="jtj-handler")
+    act(drafted, "reply", "jtj-handler", text="草稿")
+    extending, _ = file(title="待审批延期")
+    act(extending, "accept", "jtj-handler")
+    act(extending, "request-extension", "jtj-handler", days=7, reason="需协调")
+    inbox = leader_inbox(user("jtj-leader"))
+    assert drafted in inbox.drafts and extending not in inbox.drafts
+    assert extending in inbox.extensions and drafted not in inbox.extensions
+    assert leader_inbox(user("jtj-handler")).drafts == []
+    assert drafted not in leader_inbox(user("gov-leader")).drafts
+    act(drafted, "sign-reply", "jtj-leader")
+    act(extending, "approve-extension", "jtj-leader")
+    inbox = leader_inbox(user("jtj-leader"))
+    assert drafted not in inbox.drafts and extending not in inbox.extensions
+    # A review draft waits for the superior unit's leader, not the handling unit's.
+    actions.request_review(drafted, "复查")
+    act(drafted, "review-reply", "gov-handler", text="复查意见草稿")
+    assert drafted in leader_inbox(user("gov-leader")).drafts
+    assert drafted not in leader_inbox(user("jtj-leader")).drafts

@@ -431,6 +431,21 @@ def test_login_by_mobile_number_and_bad_login_gives_no_hint(client, db):
     assert client.get("/mine").status_code == 200
 
 
+def test_password_guessing_is_rate_limited(app, client, db):
+    make_citizen(db)
+    old = app.config["RATELIMIT_LOOKUP"]
+    app.config["RATELIMIT_LOOKUP"] = "3 per minute"
+    try:
+        for _ in range(3):
+            assert log_in(client, "13900001111", "guess-guess").status_code == 401
+        response = log_in(client, "13900001111", "secret-pass-1")
+        assert response.status_code == 429 and "Retry-After" in response.headers
+        assert client.get("/mine").status_code == 302, "not logged in"
+        assert client.get("/login").status_code == 200, "the page itself still opens"
+    finally:
+        app.config["RATELIMIT_LOOKUP"] = old
+
+
 def test_staff_log_in_on_the_same_page(app, client):
     response = log_in(client, "intake", "petition-demo")
     assert response.status_code == 302

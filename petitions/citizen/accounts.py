@@ -1,15 +1,39 @@
-"""Citizen accounts: a citizen registers with a mobile number, which is also the login name."""
+"""Citizen accounts: a citizen registers with a mobile number, which is also the login name; logging in."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from petitions.auth import authenticate
 from petitions.errors import ValidationFailed
 from petitions.extensions import db
 from petitions.models import Role, User
 from petitions.validation import is_mainland_mobile, normalize_mobile
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("no-such-account")
+
+
+def log_in(login: str | None, password: str | None) -> User | None:
+    """The active user for a citizen's mobile number (as typed) or a staff user name, or None.
+
+    An unknown account costs the same password check as a wrong password, so that neither
+    the answer nor its timing tells whether an account exists.
+    """
+    raw = (login or "").strip()
+    mobile = normalize_mobile(raw)
+    username = mobile if is_mainland_mobile(mobile) else raw
+    user = authenticate(username, password or "")
+    if user is None and db.session.scalar(select(User.id).where(User.username == username)) is None:
+        check_password_hash(_dummy_hash(), password or "")
+    return user
 
 
 def register_citizen(phone: str | None, name: str | None, password: str) -> User:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from petitions.citizen import bp
-from petitions.citizen.accounts import register_citizen
+from petitions.citizen.accounts import log_in, register_citizen
 from petitions.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
 from petitions.errors import NotFound, ValidationFailed
 from petitions.extensions import db
@@ -25,7 +25,6 @@ from petitions.models import Attachment, Category, Petition, Unit
 from petitions.presenters import citizen_view
 from petitions.ratelimits import filing_limit, lookup_limit
 from petitions.timeutil import now
-from petitions.validation import is_mainland_mobile, normalize_mobile
 
 # Where the query code waits for the one page view that shows it.
 JUST_FILED = "just_filed"
@@ -106,33 +105,29 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@bp.get("/login")
 def login():
-    from petitions.auth import authenticate
+    return render_template("citizen/login.html", form=LoginForm(), failed=False)
 
+
+@bp.post("/login")
+@lookup_limit  # guessing a password is guessing a secret, like guessing a query code
+def login_submit():
     form = LoginForm()
-    failed = False
-    status = 200
-    if form.validate_on_submit():
-        raw = (form.username.data or "").strip()
-        mobile = normalize_mobile(raw)
-        user = authenticate(mobile if is_mainland_mobile(mobile) else raw, form.password.data)
-        if user is None:
-            # The same message whether the account exists or not.
-            failed = True
-            status = 401
-        else:
-            user.last_login_at = now()
-            db.session.commit()
-            login_user(user)
-            nxt = _safe_next(request.args.get("next"))
-            if user.is_staff:
-                staff_home = url_for("staff.index") if "staff.index" in current_app.view_functions else "/"
-                return redirect(nxt or staff_home)
-            return redirect(nxt or url_for("citizen.mine"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("citizen/login.html", form=form, failed=failed), status
+    if not form.validate():
+        return render_template("citizen/login.html", form=form, failed=False), 422
+    user = log_in(form.username.data, form.password.data)
+    if user is None:
+        # The same message whether the account exists or not.
+        return render_template("citizen/login.html", form=form, failed=True), 401
+    user.last_login_at = now()
+    db.session.commit()
+    login_user(user)
+    nxt = _safe_next(request.args.get("next"))
+    if user.is_staff:
+        staff_home = url_for("staff.index") if "staff.index" in current_app.view_functions else "/"
+        return redirect(nxt or staff_home)
+    return redirect(nxt or url_for("citizen.mine"))
 
 
 @bp.post("/logout")

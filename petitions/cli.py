@@ -17,3 +17,25 @@ def register(app: Flask) -> None:
             f"demo county: +{loaded.units} units, +{loaded.categories} categories, "
             f"+{loaded.rules} routing rules, +{loaded.users} accounts"
         )
+
+    @app.cli.command("demo-clock")
+    @click.option("--yellow-in", default=30, show_default=True, help="Seconds until the yellow card.")
+    @click.option("--due-in", default=90, show_default=True, help="Seconds until the red card.")
+    def demo_clock(yellow_in: int, due_in: int) -> None:
+        """File a demo petition whose clock turns yellow and red within a minute or two."""
+        from notifications import demo
+
+        petition, note = demo.petition_about_to_cross(yellow_in, due_in)
+        click.echo(
+            f"{petition.tracking_no}: yellow in {yellow_in} s, red in {due_in} s "
+            f"(unit {petition.unit.code}); watch the worker's console and /supervision/"
+        )
+        if note:
+            click.echo(note)
+
+    @app.cli.command("sweep")
+    def sweep() -> None:
+        """Run the sweep once now (levels, cards, reminders, outbox jobs)."""
+        from notifications import sweep as sweeping
+
+        click.echo(sweeping.run())

@@ -173,3 +173,20 @@ def test_a_clock_without_unit_warns_intake(app, db, clock, twilio, staff_phones)
     rows = [r for r in outbox_rows(db, petition.id) if r.purpose == "staff_yellow"]
     intake = db.session.scalar(select(User).where(User.username == "intake"))
     assert [r.recipient_user_id for r in rows] == [intake.id]
+
+
+def test_demo_clock_command_crosses_within_two_minutes(app, db, clock, capsys):
+    from datetime import timedelta
+
+    result = app.test_cli_runner().invoke(args=["demo-clock"])
+    assert result.exit_code == 0, result.output
+    no = result.output.split(":")[0]
+    assert no.startswith("XF") and "yellow in 30 s, red in 90 s" in result.output
+    start = clock()
+    clock.set(start + timedelta(seconds=31))
+    assert jobs.sweep()["yellow"] == 1
+    clock.set(start + timedelta(seconds=91))
+    assert jobs.sweep()["red"] == 1
+    run_jobs(app)
+    out = capsys.readouterr().out
+    assert f"【信访】{no}受理" in out and "红牌" in out

@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
     except Stop:
         pass
-    except RuntimeError as exc:
+    except (RuntimeError, OSError) as exc:  # OSError: a program that could not be started
         print(f"runner: {exc}; stopping", file=sys.stderr, flush=True)
         status = 1
     finally:

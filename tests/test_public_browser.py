@@ -42,7 +42,9 @@ def seed_published() -> None:
     )
     _db.session.add(p)
     _db.session.flush()
-    _db.session.add(Event(petition_id=p.id, type="routed", at=at - timedelta(days=3), unit_id=unit.id, data={}))
+    _db.session.add(
+        Event(petition_id=p.id, type="routed", at=at - timedelta(days=3), unit_id=unit.id, data={})
+    )
     _db.session.add(
         Reply(
             petition_id=p.id,

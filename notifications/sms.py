@@ -8,9 +8,9 @@ provider refused this message: a bad number; never retried) or `TransientFailure
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,7 +59,6 @@ class ConsoleSender:
     """Prints each message (the embedded default) and keeps it in `sent` for the curious."""
 
     name = "console"
-    _ids = itertools.count(1)
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
@@ -72,8 +71,8 @@ class ConsoleSender:
         log.info(line)
         with self._lock:
             self.sent.append((target, body))
-            number = next(self._ids)
-        return Sent(provider_id=f"console-{number}", status="sent")
+        # Unique across processes (RQ forks a work horse per job).
+        return Sent(provider_id=f"console-{uuid.uuid4().hex}", status="sent")
 
 
 class _LocalBaseHttpClient:

@@ -181,6 +181,9 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
     at = now()
     code = _query_code()
     phone = normalize_mobile(filing.contact_phone) or None
+    # The unit is known before the row exists, so the petition is inserted once, whole,
+    # and starts at version 1.
+    unit = routing.route_for(category, township)
     for _attempt in range(5):
         petition = Petition(
             tracking_no=_tracking_no(at),
@@ -197,56 +200,48 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
             address=_clean(filing.address) or None,
             latitude=filing.latitude,
             longitude=filing.longitude,
-            status=Status.REGISTERED.value,
+            status=Status.REGISTERED.value if unit is None else Status.ROUTED.value,
+            unit=unit,
+            routed_at=None if unit is None else at,
             citizen=citizen,
             created_by=actor,
             created_at=at,
             updated_at=at,
         )
-        db.session.add(petition)
-        try:
-            # The tracking number's uniqueness is checked here, before any query below could
-            # autoflush it outside the retry.
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            continue
-        for upload, content_type in typed:
-            db.session.add(
-                Attachment(
-                    petition=petition,
-                    filename=upload.filename[-200:] or "attachment",
-                    content_type=content_type,
-                    size=len(upload.data),
-                    sha256=hashlib.sha256(upload.data).hexdigest(),
-                    data=upload.data,
-                    uploaded_by_id=actor.id if actor else (citizen.id if citizen else None),
-                    created_at=at,
+        with db.session.no_autoflush:
+            db.session.add(petition)
+            for upload, content_type in typed:
+                db.session.add(
+                    Attachment(
+                        petition=petition,
+                        filename=upload.filename[-200:] or "attachment",
+                        content_type=content_type,
+                        size=len(upload.data),
+                        sha256=hashlib.sha256(upload.data).hexdigest(),
+                        data=upload.data,
+                        uploaded_by_id=actor.id if actor else (citizen.id if citizen else None),
+                        created_at=at,
+                    )
                 )
-            )
-        history.record(
-            petition,
-            "registered",
-            actor=actor or citizen,
-            to_status=Status.REGISTERED.value,
-            data={"channel": petition.channel},
-        )
-        unit = routing.route_for(category, township)
-        if unit is None:
-            clocks.start(petition, "route", None, at)
-        else:
-            petition.status = Status.ROUTED.value
-            petition.unit = unit
-            petition.routed_at = at
             history.record(
                 petition,
-                "routed",
-                from_status=Status.REGISTERED.value,
-                to_status=Status.ROUTED.value,
-                unit_id=unit.id,
-                data={"unit": unit.code, "rule": "automatic"},
+                "registered",
+                actor=actor or citizen,
+                to_status=Status.REGISTERED.value,
+                data={"channel": petition.channel},
             )
-            clocks.start(petition, "accept", unit, at)
+            if unit is None:
+                clocks.start(petition, "route", None, at)
+            else:
+                history.record(
+                    petition,
+                    "routed",
+                    from_status=Status.REGISTERED.value,
+                    to_status=Status.ROUTED.value,
+                    unit_id=unit.id,
+                    data={"unit": unit.code, "rule": "automatic"},
+                )
+                clocks.start(petition, "accept", unit, at)
         try:
             db.session.commit()
             return Filed(petition, code)

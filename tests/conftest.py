@@ -117,6 +117,7 @@ def app(database_url: str, redis_url: str, _tmp_root: Path):
         upgrade(directory=str(Path(application.root_path) / "migrations"))
         demo.load(DEMO_PASSWORD)
         application.config["_SEED_MAX_IDS"] = _max_ids(db)
+        application.config["_SEED_ROWS"] = _seed_rows(db, application.config["_SEED_MAX_IDS"])
     from flask import request_started
 
     request_started.connect(_fresh_g, application)
@@ -143,13 +144,35 @@ def _max_ids(db) -> dict[str, int]:
     return result
 
 
+def _seed_rows(db, seed: dict[str, int]) -> dict[str, dict[int, dict]]:
+    """A copy of every seeded row, to put back what a test changed."""
+    rows: dict[str, dict[int, dict]] = {}
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            if seed.get(table.name):
+                result = conn.execute(select(table).where(table.c.id <= seed[table.name]))
+                rows[table.name] = {r.id: dict(r._mapping) for r in result}
+    return rows
+
+
+def _restore_seed(conn, db, snapshot: dict[str, dict[int, dict]]) -> None:
+    for name, saved in snapshot.items():
+        table = db.metadata.tables[name]
+        for row in conn.execute(select(table).where(table.c.id.in_(list(saved)))):
+            now = dict(row._mapping)
+            if now != saved[row.id]:
+                conn.execute(table.update().where(table.c.id == row.id).values(**saved[row.id]))
+
+
 def _cleanup(app) -> None:
-    """Remove every row added since the seed, children before parents."""
+    """Remove every row added since the seed, children before parents; undo changes to seeded rows."""
     from petitions.extensions import db
 
     db.session.rollback()
     seed = app.config["_SEED_MAX_IDS"]
     with db.engine.begin() as conn:
+        # Seeded rows first, so that none still points at a row about to be deleted.
+        _restore_seed(conn, db, app.config["_SEED_ROWS"])
         if "units" in seed:
             units = db.metadata.tables["units"]
             conn.execute(

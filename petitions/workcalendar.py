@@ -80,3 +80,68 @@ def seed_missing_years() -> int:
         db.session.add(CalendarDay(**row))
         added += 1
     return added
+
+
+KINDS = ("holiday", "workday")
+
+
+def days_of(year: int) -> list[CalendarDay]:
+    return list(
+        db.session.scalars(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day))
+    )
+
+
+def years() -> list[int]:
+    """Years with rows in the table, and the shipped ones."""
+    known = set(db.session.scalars(select(CalendarDay.year).distinct()))
+    known |= {int(entry["year"]) for entry in deadlines.read_year_files()}
+    return sorted(known)
+
+
+def add_day(raw_day: str, kind: str, name: str = "") -> CalendarDay:
+    """Enter a holiday or an adjusted workday (调休); raises ValidationFailed and writes nothing on bad input."""
+    from flask_babel import lazy_gettext as _l
+
+    from petitions.errors import ValidationFailed
+
+    errors: dict[str, object] = {}
+    day = None
+    try:
+        day = date.fromisoformat((raw_day or "").strip())
+    except ValueError:
+        errors["day"] = _l("Enter a date as YYYY-MM-DD.")
+    if kind not in KINDS:
+        errors["kind"] = _l("Choose holiday or workday.")
+    if len(name or "") > 64:
+        errors["name"] = _l("At most 64 characters.")
+    if day is not None and "kind" not in errors:
+        if kind == "workday" and day.weekday() < 5:
+            errors["kind"] = _l("Only a Saturday or Sunday can be made a workday.")
+        elif db.session.scalar(select(CalendarDay.id).where(CalendarDay.day == day)) is not None:
+            errors["day"] = _l("This day is already in the calendar.")
+    if errors:
+        raise ValidationFailed(_l("Some fields need correcting."), errors)
+    assert day is not None
+    provisional = bool(
+        db.session.scalar(select(CalendarDay.provisional).where(CalendarDay.year == day.year).limit(1))
+    )
+    row = CalendarDay(day=day, year=day.year, kind=kind, name=(name or "").strip(), provisional=provisional)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def remove_day(day_id: int) -> None:
+    row = db.session.get(CalendarDay, day_id)
+    if row is not None:
+        db.session.delete(row)
+        db.session.commit()
+
+
+def set_provisional(year: int, provisional: bool) -> int:
+    """Mark a year's data provisional (statutory days only) or final (the official arrangement is in)."""
+    rows = days_of(year)
+    for row in rows:
+        row.provisional = provisional
+    db.session.commit()
+    return len(rows)

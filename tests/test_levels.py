@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from notifications import jobs
 from petitions import actions, clocks, levels, workcalendar
@@ -121,3 +121,48 @@ def test_times_are_stored_in_utc(app, db, clock):
     # 00:00 in Beijing is 16:00 UTC the day before.
     assert (due.hour, due.minute) == (16, 0)
     assert clocks.calendar() is workcalendar.current()
+
+
+def _admin(client, demo_user):
+    with client.session_transaction() as session:
+        session["_user_id"] = str(demo_user("admin").id)
+        session["_fresh"] = True
+    html = client.get("/admin/calendar?year=2026").get_data(as_text=True)
+    import re
+
+    return html, re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_admin_edits_the_calendar(app, db, client, demo_user):
+    assert client.get("/admin/calendar").status_code in (302, 401)
+    html, token = _admin(client, demo_user)
+    assert 'data-day="2026-10-10"' in html
+    # Bad input is explained and writes nothing.
+    before = db.session.scalar(select(func.count(CalendarDay.id)))
+    bad = client.post(
+        "/admin/calendar/days?year=2026", data={"csrf_token": token, "day": "2026-13-01", "kind": "holiday"}
+    )
+    weekday = client.post(
+        "/admin/calendar/days?year=2026", data={"csrf_token": token, "day": "2026-03-04", "kind": "workday"}
+    )
+    twice = client.post(
+        "/admin/calendar/days?year=2026", data={"csrf_token": token, "day": "2026-10-01", "kind": "holiday"}
+    )
+    assert [r.status_code for r in (bad, weekday, twice)] == [422, 422, 422]
+    assert db.session.scalar(select(func.count(CalendarDay.id))) == before
+    ok = client.post(
+        "/admin/calendar/days?year=2026",
+        data={"csrf_token": token, "day": "2026-03-04", "kind": "holiday", "name": "测试"},
+    )
+    assert ok.status_code == 303
+    assert not workcalendar.current().is_workday(date(2026, 3, 4))
+    row = db.session.scalar(select(CalendarDay).where(CalendarDay.day == date(2026, 3, 4)))
+    client.post(f"/admin/calendar/days/{row.id}/delete?year=2026", data={"csrf_token": token})
+    assert workcalendar.current().is_workday(date(2026, 3, 4))
+    # 2027 becomes final once the official arrangement is in.
+    client.post("/admin/calendar/2027/provisional", data={"csrf_token": token, "final": "1"})
+    assert 2027 not in workcalendar.current().provisional
+    client.post("/admin/calendar/2027/provisional", data={"csrf_token": token, "final": "0"})
+    assert 2027 in workcalendar.current().provisional
+    # A year without data says so.
+    assert 'data-calendar="unknown"' in client.get("/admin/calendar?year=2030").get_data(as_text=True)

@@ -6,7 +6,7 @@ TEST_REDIS_URL. SMS go through the real twilio client to a local fake of its API
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -190,3 +190,25 @@ def test_demo_clock_command_crosses_within_two_minutes(app, db, clock, capsys):
     run_jobs(app)
     out = capsys.readouterr().out
     assert f"【信访】{no}受理" in out and "红牌" in out
+
+
+def test_a_new_clock_is_scheduled_with_rqs_scheduler_at_its_crossings(app, db, clock):
+    from rq.registry import ScheduledJobRegistry
+
+    from notifications import queueing
+
+    petition = file(db)
+    acc = petition.open_clock
+    registry = ScheduledJobRegistry(queue=queueing.queue())
+    ids = set(registry.get_job_ids())
+    for moment in (acc.yellow_at, acc.due_at, acc.due_at + timedelta(days=3)):
+        assert f"clock-{acc.id}-{int(moment.timestamp())}" in ids
+    # The job for a moment checks that one clock, and is harmless early.
+    assert jobs.check_clock(acc.id) == {
+        "yellow": 0,
+        "red": 0,
+        "urged": 0,
+        "repeat": 0,
+        "recovered": 0,
+        "enqueued": 0,
+    }

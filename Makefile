@@ -13,7 +13,7 @@ BENCH_ARGS ?=
 export FLASK_APP := app
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint bench translations instance clean distclean
+.PHONY: help setup run test lint bench translations instance system-packages system-packages-test clean distclean
 
 help:
 	@echo "make run        set up and start web + RQ worker + RQ cron (+ embedded Redis) on port \$${PORT:-5000}"
@@ -37,16 +37,23 @@ translations: $(STAMP)
 		$(BIN)/pybabel -q compile -d translations; \
 	fi
 
+# Debian packages beyond Python (fonts for PDF notices; chromium for the browser tests).
+system-packages:
+	@bash scripts/system-packages run
+
+system-packages-test:
+	@bash scripts/system-packages test
+
 instance:
 	@mkdir -p "$${INSTANCE_PATH:-instance}"
 
-run: setup instance
+run: setup instance system-packages
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	exec $(BIN)/python -m petitions.runner
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: setup
+test: setup system-packages-test
 	@echo "$(BIN)/python -m pytest $(PYTEST_ARGS)"
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no test ran (pytest exit 5)" >&2; exit 1; fi; \

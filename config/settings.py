@@ -61,6 +61,8 @@ class Config:
     # Whole request: five attachments plus the form, with room for multipart overhead.
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 52 * 1024 * 1024)
     API_MAX_JSON_BYTES = _env_int("API_MAX_JSON_BYTES", 256 * 1024)
+    # No body of the API nests deeper than 4; a deeper one is an attack on the parser.
+    API_MAX_JSON_DEPTH = _env_int("API_MAX_JSON_DEPTH", 8)
 
     # Rate limits per client address (Flask-Limiter on Redis); staff tokens are exempt.
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
@@ -68,6 +70,16 @@ class Config:
     RATELIMIT_LOOKUP = os.environ.get("RATELIMIT_LOOKUP", "60 per minute")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "fixed-window"
+
+    # Sign-in lockout (API tokens and the web log-in): this many failures for one username
+    # from one client address lock that pair for LOGIN_LOCK_MINUTES.
+    LOGIN_LOCK_FAILURES = _env_int("LOGIN_LOCK_FAILURES", 10)
+    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
+
+    # Open311 GeoReport v2: the default window and the most requests one GET answers.
+    OPEN311_DEFAULT_DAYS = 90
+    OPEN311_MAX_REQUESTS = 1000
+    OPEN311_MAX_BYTES = _env_int("OPEN311_MAX_BYTES", 64 * 1024)
 
     IDEMPOTENCY_TTL_HOURS = 24
     QUERY_CODE_LENGTH = 8

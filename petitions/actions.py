@@ -317,7 +317,7 @@ def _register(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at)
         if township is None or not township.active or township.kind not in PLACE_KINDS:
             raise _invalid("township", _l("Unknown township or area."))
         if township.id != petition.township_id:
-            changes["township"] = [petition.township.code, township.code]
+            changes["township"] = [petition.township.code if petition.township else None, township.code]
             petition.township = township
     if petition.anonymous and not petition.category.allows_anonymous:
         raise _invalid("category", _l("Only reports of misconduct may be filed anonymously."))

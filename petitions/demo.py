@@ -101,6 +101,10 @@ def load(password: str) -> Loaded:
         if unit.leader_id is None:
             db.session.flush()
             unit.leader_id = leader.id
+    # The demo Open311 client's api_key, `demo-open311-key`.
+    from petitions.open311 import keys as open311_keys
+
+    open311_keys.ensure_demo_key()
     db.session.commit()
     return loaded
 

@@ -123,7 +123,7 @@ def petitions_query(user: User, flt: PetitionFilter) -> Select:
             Category.kind,
         )
         .join(Category, Category.id == Petition.category_id)
-        .join(township, township.id == Petition.township_id)
+        .outerjoin(township, township.id == Petition.township_id)
         .outerjoin(responsible, responsible.id == Petition.unit_id)
         .order_by(Petition.id)
     )

@@ -103,7 +103,10 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
 
     township = None
     if not _clean(filing.township):
-        errors["township"] = _l("Please choose the township or area concerned.")
+        # Open311 clients give an address, not a unit code: when it names no known place the
+        # petition waits in the intake queue and the intake officer registers its place.
+        if filing.channel != Channel.OPEN311.value:
+            errors["township"] = _l("Please choose the township or area concerned.")
     else:
         township = db.session.scalar(select(Unit).where(Unit.code == _clean(filing.township)))
         if township is None or not township.active or township.kind not in PLACE_KINDS:
@@ -177,13 +180,13 @@ def hash_query_code(code: str) -> str:
 def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | None = None) -> Filed:
     """Register a petition and, where a rule matches, route it at once. Commits."""
     category, township, typed = validate(filing, actor)
-    assert category is not None and township is not None
+    assert category is not None
     at = now()
     code = _query_code()
     phone = normalize_mobile(filing.contact_phone) or None
     # The unit is known before the row exists, so the petition is inserted once, whole,
-    # and starts at version 1.
-    unit = routing.route_for(category, township)
+    # and starts at version 1. Without a place it waits for the intake officer.
+    unit = routing.route_for(category, township) if township is not None else None
     for _attempt in range(5):
         petition = Petition(
             tracking_no=_tracking_no(at),

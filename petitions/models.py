@@ -249,8 +249,9 @@ class Petition(db.Model):
     query_code_hash: Mapped[str] = mapped_column(String(256))
     channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
-    # The township (place concerned); also a unit.
-    township_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    # The township (place concerned); also a unit. Null only while an Open311 filing whose
+    # address named no known place waits for the intake officer to register it.
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     title: Mapped[str] = mapped_column(String(100))
     content: Mapped[str] = mapped_column(Text)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -278,7 +279,7 @@ class Petition(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     category: Mapped[Category] = relationship()
-    township: Mapped[Unit] = relationship(foreign_keys=[township_id])
+    township: Mapped[Unit | None] = relationship(foreign_keys=[township_id])
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
     citizen: Mapped[User | None] = relationship(foreign_keys=[citizen_id])
@@ -670,6 +671,60 @@ class FollowUp(db.Model):
     petition: Mapped[Petition] = relationship()
     unit: Mapped[Unit | None] = relationship()
     called_by: Mapped[User | None] = relationship()
+
+
+# ---------------------------------------------------------------- Open311 and sign-in protection
+
+
+class Open311Key(db.Model):
+    """An api_key of an Open311 client (a hotline's system, an app): required to file through
+    /open311/v2/requests.json. Only a hash of the key is stored; the prefix helps recognise it."""
+
+    __tablename__ = "open311_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class LoginFailure(db.Model):
+    """One failed sign-in (API token or web log-in) for a username from a client address.
+    `cleared` once the same pair signs in successfully, so that old failures stop counting."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_pair", "username", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    cleared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuthLock(db.Model):
+    """A username locked for one client address after too many failed sign-ins (append-only log;
+    a lock ends by itself at `until`, or earlier when an administrator releases it)."""
+
+    __tablename__ = "auth_locks"
+    __table_args__ = (Index("ix_auth_locks_pair", "username", "address", "until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    released_by: Mapped[User | None] = relationship()
 
 
 # Keeps each clock's yellow moment and level in step with its due time (extensions move it).

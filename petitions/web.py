@@ -63,9 +63,18 @@ _HTTP_CODES = {
 def register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        headers = getattr(exc, "headers", None)  # e.g. Retry-After of a sign-in lock
+        if request.path.startswith("/open311/"):
+            from petitions.open311 import error_response
+
+            return error_response(exc.status, str(exc.message), headers)
         if wants_json():
-            return json_error(exc.status, exc.code, str(exc.message), exc.text_fields())
-        return render_template("error.html", status=exc.status, message=str(exc.message)), exc.status
+            return json_error(exc.status, exc.code, str(exc.message), exc.text_fields(), headers=headers)
+        return (
+            render_template("error.html", status=exc.status, message=str(exc.message)),
+            exc.status,
+            headers or {},
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -94,6 +103,10 @@ def register_errors(app: Flask) -> None:
             message = _("Not found.")
         else:
             message = exc.description or exc.name
+        if request.path.startswith("/open311/"):
+            from petitions.open311 import error_response
+
+            return error_response(status, str(message), headers)
         if wants_json():
             return json_error(status, _HTTP_CODES.get(status, "error"), message, headers=headers)
         response = app.make_response((render_template("error.html", status=status, message=message), status))
@@ -171,6 +184,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
+
+    from petitions.open311 import bp as open311_bp
+
+    app.register_blueprint(open311_bp, url_prefix="/open311/v2")
+    csrf.exempt(open311_bp)
 
     from notifications.webhooks import bp as webhooks_bp
 

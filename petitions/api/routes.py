@@ -11,12 +11,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from petitions import clocks, intake, presenters
+from petitions import clocks, intake, lockout, presenters
 from petitions.api import bp
 from petitions.api.schemas import (
     AttachmentIn,
@@ -245,14 +245,24 @@ def petition_lookup(tracking_no: str, query: LookupQuery):
     tags=["staff"],
     body=TokenIn,
     responses={201: TokenOut},
-    errors={401: "Wrong username or password", 403: "Citizens' accounts have no API tokens"},
+    limits=[lookup_limit],
+    errors={
+        401: "Wrong username or password",
+        403: "Citizens' accounts have no API tokens",
+        429: "Rate limited, or the username is locked for this client address after "
+        "too many failed attempts; retry after Retry-After seconds",
+    },
 )
 def tokens(body: TokenIn):
+    address = request.remote_addr
+    lockout.refuse_if_locked(body.username, address)
     user = authenticate(body.username, body.password)
     if user is None:
+        lockout.fail(body.username, address)
         raise Unauthorized(_l("Wrong username or password."), code="invalid_credentials")
     if not user.is_staff:
         raise Forbidden(_l("API tokens are for staff accounts only."))
+    lockout.record_success(body.username, address)
     token, row = issue_token(user)
     db.session.commit()
     return TokenOut(

@@ -176,7 +176,7 @@ class CitizenView(ApiOut):
     tracking_no: str
     title: str
     category: CategoryRef
-    township: UnitRef
+    township: UnitRef | None = Field(description="null while the place is still to be registered")
     status: Status
     status_label: str
     unit: UnitRef | None

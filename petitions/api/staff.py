@@ -129,7 +129,7 @@ class StaffView(ApiOut):
     title: str
     content: str
     category: CategoryOut
-    township: UnitRef
+    township: UnitRef | None = Field(description="null while the place is still to be registered")
     status: Status
     status_label: str
     unit: UnitRef | None

@@ -41,7 +41,7 @@ YELLOW, RED, URGED = "yellow", "red", "urged"
 RECIPIENTS = {YELLOW: ("handler",), RED: ("handler", "leader"), URGED: ("supervisor", "leader")}
 # Serialises sweeps on PostgreSQL (uniqueness alone is correct, the lock avoids deadlocks).
 ADVISORY_LOCK = 0x5846_5357  # "XFSW"
-ENQUEUE_BATCH = 1000
+ENQUEUE_BATCH = 5000
 
 c = Clock.__table__
 k = Card.__table__
@@ -338,27 +338,23 @@ def _recover(at: datetime) -> int:
 
 
 def _ensure_jobs(at: datetime) -> int:
-    """Give every queued, due row without a live job a new one."""
+    """Give every queued, due row without a live job a new one (streamed, checked in batches)."""
     enqueued = 0
-    last_id = 0
-    while True:
-        ids = list(
-            db.session.scalars(
-                select(o.c.id)
-                .where(
-                    o.c.status == OutboxStatus.QUEUED.value, o.c.next_attempt_at <= _ts(at), o.c.id > last_id
-                )
-                .order_by(o.c.id)
-                .limit(ENQUEUE_BATCH)
-            )
-        )
+    result = db.session.execute(
+        select(o.c.id)
+        .where(o.c.status == OutboxStatus.QUEUED.value, o.c.next_attempt_at <= _ts(at))
+        .execution_options(yield_per=ENQUEUE_BATCH)
+    )
+    try:
+        for chunk in result.scalars().partitions():
+            ids = list(chunk)
+            try:
+                missing = queueing.missing_jobs(ids)
+            except (RedisError, OSError) as exc:
+                log.warning("Redis unavailable, due messages wait for the next sweep: %s", exc)
+                break
+            enqueued += queueing.enqueue_delivery([(i, None) for i in missing])
+    finally:
+        result.close()
         db.session.commit()
-        if not ids:
-            return enqueued
-        last_id = ids[-1]
-        try:
-            missing = queueing.missing_jobs(ids)
-        except (RedisError, OSError) as exc:
-            log.warning("Redis unavailable, %s due messages wait for the next sweep: %s", len(ids), exc)
-            return enqueued
-        enqueued += queueing.enqueue_delivery([(i, None) for i in missing])
+    return enqueued

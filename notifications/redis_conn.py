@@ -28,7 +28,7 @@ def resolve_url(configured: str, embedded_path: str) -> str:
 def limiter_storage_uri(redis_url: str) -> str:
     """Flask-Limiter (the `limits` package) spells a unix socket as redis+unix://."""
     if redis_url.startswith("unix://"):
-        return "redis+unix://" + redis_url[len("unix://"):]
+        return "redis+unix://" + redis_url[len("unix://") :]
     return redis_url
 
 

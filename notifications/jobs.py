@@ -62,3 +62,11 @@ def deliver(outbox_id: int) -> str:
     if result == "retry":
         raise DeliveryDeferred(f"outbox row {outbox_id}: provider unavailable, retrying")
     return result
+
+
+def close_unrated() -> int:
+    """Close the petitions whose reply went unrated for 30 days (petitions.ratings)."""
+    from petitions import ratings
+
+    with app_context():
+        return ratings.close_unrated()

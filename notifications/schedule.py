@@ -27,3 +27,8 @@ cron.register(
     ttl=SWEEP_INTERVAL_SECONDS,
     name="sweep",
 )
+
+# Every ten minutes: replies left unrated for 30 days close on their own (domain.md).
+cron.register(
+    jobs.close_unrated, Config.RQ_QUEUE, interval=600, job_timeout=600, result_ttl=300, name="close-unrated"
+)

@@ -212,3 +212,21 @@ def test_a_new_clock_is_scheduled_with_rqs_scheduler_at_its_crossings(app, db, c
         "recovered": 0,
         "enqueued": 0,
     }
+
+
+def test_rq_cron_configuration_registers_the_sweep_and_the_unrated_closing():
+    import importlib
+
+    from rq import cron
+
+    import notifications.schedule as schedule
+    from config.settings import Config
+
+    cron._job_data_registry.clear()
+    importlib.reload(schedule)
+    registered = {d["name"]: d for d in cron._job_data_registry}
+    assert registered["sweep"]["func"] is jobs.sweep and registered["sweep"]["interval"] == 60
+    assert registered["close-unrated"]["func"] is jobs.close_unrated
+    assert {d["queue_name"] for d in registered.values()} == {Config.RQ_QUEUE}
+    cron._job_data_registry.clear()
+    assert jobs.close_unrated() == 0

@@ -4,12 +4,11 @@ address, that pair is locked for LOGIN_LOCK_MINUTES (the API token endpoint and 
 The count is per (username, address), so that someone guessing from one address cannot lock
 the real officer out everywhere: the same username from another address still signs in.
 Failures and locks are rows (the administrator's security page lists the locks) and every
-lock is logged. A lock answers 429 with Retry-After, even to the right password.
+lock is logged on the app's logger. A lock answers 429 with Retry-After, even to the right password.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,8 +21,6 @@ from petitions.errors import DomainError
 from petitions.extensions import db
 from petitions.models import AuthLock, LoginFailure, User
 from petitions.timeutil import now
-
-log = logging.getLogger("petitions.security")
 
 USERNAME_MAX = 64
 ADDRESS_MAX = 64
@@ -106,7 +103,7 @@ def record_failure(username: str | None, address: str | None) -> Locked | None:
     if failures >= current_app.config["LOGIN_LOCK_FAILURES"]:
         until = at + _window()
         db.session.add(AuthLock(username=name, address=addr, failures=failures, locked_at=at, until=until))
-        log.warning(
+        current_app.logger.warning(
             "sign-in locked: username=%r address=%s after %d failures, until %s",
             name,
             addr,
@@ -136,10 +133,8 @@ def refuse_if_locked(username: str | None, address: str | None) -> None:
 
 
 def fail(username: str | None, address: str | None) -> None:
-    """Count a failure; raise SignInLocked if this one locks the pair (else the caller says 401)."""
-    locked = record_failure(username, address)
-    if locked is not None:
-        raise SignInLocked(locked)
+    """Count a failure (the caller still answers "wrong password"); the next attempt meets the lock."""
+    record_failure(username, address)
 
 
 def recent_locks(limit: int = 200) -> list[AuthLock]:
@@ -158,7 +153,7 @@ def release(lock_id: int, admin: User) -> AuthLock | None:
         return None
     lock.released_at = now()
     lock.released_by = admin
-    log.warning(
+    current_app.logger.warning(
         "sign-in lock released: username=%r address=%s by %s", lock.username, lock.address, admin.username
     )
     db.session.commit()

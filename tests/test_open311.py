@@ -302,3 +302,28 @@ def test_oversize_body_is_413_in_the_spec_shape(client, db):
     res = client.post(f"{BASE}/requests.json", data=form(description="长" * 40_000))
     assert_error(res, 413)
     assert petition_count(db) == before
+
+
+def test_admin_issues_and_deactivates_keys(client, app, db):
+    import re
+
+    from tests.handling import user
+    from tests.test_admin import _csrf, login
+
+    login(client, app, user("admin"))
+    page = client.get("/admin/open311").get_data(as_text=True)
+    assert "demo-o" in page  # the demo key, by its prefix only
+    refused = client.post("/admin/open311", data={"csrf_token": _csrf(page), "name": ""})
+    assert refused.status_code == 422
+    issued = client.post("/admin/open311", data={"csrf_token": _csrf(page), "name": "12345 热线系统"})
+    html = issued.get_data(as_text=True)
+    key = re.search(r'<code id="new-key">([^<]+)</code>', html).group(1)
+    row = db.session.scalar(select(Open311Key).where(Open311Key.name == "12345 热线系统"))
+    assert row is not None and key not in row.key_hash and row.prefix == key[:6]
+    assert client.post(f"{BASE}/requests.json", data=form(api_key=key)).status_code == 201
+    db.session.refresh(row)
+    assert row.last_used_at is not None
+    res = client.post(f"/admin/open311/{row.id}/active", data={"csrf_token": _csrf(html), "active": "0"})
+    assert res.status_code == 303
+    assert_error(client.post(f"{BASE}/requests.json", data=form(api_key=key)), 403)
+    assert key not in client.get("/admin/open311").get_data(as_text=True)

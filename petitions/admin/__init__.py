@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, template_folder="templates")
 
-from petitions.admin import calendar, routes  # noqa: E402,F401
+from petitions.admin import calendar, open311, routes, security  # noqa: E402,F401

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from petitions import lockout
 from petitions.citizen import bp
 from petitions.citizen.accounts import log_in, register_citizen
 from petitions.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
@@ -116,10 +117,14 @@ def login_submit():
     form = LoginForm()
     if not form.validate():
         return render_template("citizen/login.html", form=form, failed=False), 422
+    # Too many failures for this username from this address: 429 until the lock ends.
+    lockout.refuse_if_locked(form.username.data, request.remote_addr)
     user = log_in(form.username.data, form.password.data)
     if user is None:
+        lockout.fail(form.username.data, request.remote_addr)
         # The same message whether the account exists or not.
         return render_template("citizen/login.html", form=form, failed=True), 401
+    lockout.record_success(form.username.data, request.remote_addr)
     user.last_login_at = now()
     db.session.commit()
     login_user(user)

@@ -216,7 +216,8 @@ def to_filing(data: RequestIn) -> intake.Filing:
     content = description
     if media:
         # Staff open the link themselves; the server never fetches it.
-        content = f"{content}\n\n{_l('Media')}: {media}"
+        label = _l("Photo or video")
+        content = f"{content}\n\n{label}: {media}"
     place = place_for(data.address_string)
     # A Chinese name is written surname (last_name) first.
     name = f"{data.last_name.strip()}{data.first_name.strip()}"
@@ -274,7 +275,8 @@ def status_notes(petition: Petition) -> str:
         declined = next((e for e in reversed(petition.events) if e.type == "declined"), None)
         channel = (declined.data or {}).get("channel") if declined is not None else None
         if channel:
-            notes = f"{notes} {_l('Proper channel: %(channel)s', channel=channel)}"
+            proper = _l("Proper channel: %(channel)s", channel=channel)
+            notes = f"{notes} {proper}"
     return notes
 
 

@@ -366,6 +366,14 @@ def _action_forms(user: User, petition: Petition, posted: dict | None = None) ->
     return forms
 
 
+def _action_label(user: User, petition: Petition, action: str) -> str:
+    """The action's name as this user takes it now (a handler's reply is a draft)."""
+    rule = wf.decide(action, user.role, access.scopes(user, petition), actions.state_of(petition)).rule
+    if rule is not None and rule.effect == "draft":
+        return str(DRAFT_LABELS.get(action, action))
+    return str(ACTION_LABELS.get(action, action))
+
+
 def _fields_of(action: str, form: ActionForm) -> dict[str, str]:
     """The posted values of the fields the action's rules name (the others are not passed on)."""
     names = {n for r in wf.rules_for(action) for n in (*r.required, *r.optional)}
@@ -569,6 +577,7 @@ def _render_petition(petition: Petition, posted: dict | None = None, status: int
         notices=_notices(petition),
         event_labels=EVENT_LABELS,
         channel_labels=CHANNEL_LABELS,
+        citizen_windows=actions.CITIZEN_WINDOWS,
         refusal=posted["message"] if posted else None,
         stale=bool(posted and posted.get("stale")),
     )
@@ -602,6 +611,7 @@ def act(tracking_no: str, action: str):
             version = int(form.version.data)
         except (TypeError, ValueError):
             version = None
+        label = _action_label(user, petition, action)
         try:
             actions.perform(petition, action, user, version, **_fields_of(action, form))
         except DomainError as exc:
@@ -619,7 +629,7 @@ def act(tracking_no: str, action: str):
                 abort(404)
             status = exc.status
         else:
-            flash(_("Done: %(action)s.", action=ACTION_LABELS.get(action, action)), "ok")
+            flash(_("Done: %(action)s.", action=label), "ok")
             if back == "intake":
                 return redirect(url_for("staff.intake_queue"), 303)
             if back == "inbox":

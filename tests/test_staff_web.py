@@ -395,6 +395,16 @@ def test_intake_queue_shows_suggestions_duplicates_and_merges(as_):
     assert later.tracking_no not in client.get("/staff/intake").get_data(as_text=True)
 
 
+def test_the_intake_queue_offers_only_what_the_workflow_allows(as_):
+    petition = _waiting()
+    case = f'id="case-{petition.tracking_no}"'
+    intake = as_("intake").get("/staff/intake").get_data(as_text=True).split(case)[1]
+    assert "/actions/route" in intake.split("</article>")[0]
+    # An administrator may look at the queue; routing is the intake officer's.
+    admin = as_("admin").get("/staff/intake").get_data(as_text=True).split(case)[1].split("</article>")[0]
+    assert petition.title in admin and "/actions/" not in admin
+
+
 def test_intake_routes_from_the_queue(as_):
     petition = _waiting()
     client = as_("intake")

@@ -404,6 +404,10 @@ def intake_queue():
                 "consultation": petition.category.kind == CategoryKind.CONSULTATION.value,
                 "clock": clock_of(petition),
                 "suggested_unit": rule.unit.code if rule else "",
+                # Only what the workflow lets this user do (an administrator looks, intake acts).
+                "allowed": set(
+                    wf.allowed_actions(user.role, access.scopes(user, petition), actions.state_of(petition))
+                ),
             }
         )
     page_html = render_template("staff/intake.html", page=page, rows=rows, units=_unit_choices())

@@ -234,6 +234,10 @@ def test_inactive_key_is_refused(client, db):
 def test_unknown_requests_and_paths_answer_404_in_the_spec_shape(client, db):
     assert_error(client.get(f"{BASE}/requests/XF20260101000000.json"), 404)
     assert_error(client.get(f"{BASE}/requests/%00.json"), 404)
+    assert_error(client.get(f"{BASE}/services/%00.json"), 404)
+    assert client.get(f"{BASE}/requests.json?service_code=%00&service_request_id=").get_json() == []
+    assert client.get(f"{BASE}/requests.json?service_request_id=%00,XF1").get_json() == []
+    assert_error(client.get(f"{BASE}/requests.json?status=%00"), 400)
     assert_error(client.get(f"{BASE}/nothing.json"), 404)
     assert_error(client.delete(f"{BASE}/requests.json"), 405)
     # A petition filed on the web is not published through Open311.

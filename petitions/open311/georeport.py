@@ -8,6 +8,7 @@ data: no name, phone, e-mail, content or reply text, and the township name for t
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,16 @@ CLOSED_STATUSES = {Status.CLOSED.value, Status.NOT_ACCEPTED.value}
 ANONYMOUS_ATTRIBUTE = "anonymous"
 TRUE_VALUES = {"true", "1", "yes", "on"}
 FALSE_VALUES = {"false", "0", "no", "off", ""}
+
+
+# Codes and ids are short ASCII: anything else is simply unknown (and never reaches the database:
+# PostgreSQL refuses NUL in text).
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def _code(value: str) -> str:
+    value = value.strip()
+    return value if CODE_RE.match(value) else ""
 
 
 class Open311Error(DomainError):
@@ -87,7 +98,7 @@ def services() -> list[dict[str, Any]]:
 
 
 def service(code: str) -> Category:
-    category = db.session.scalar(select(Category).where(Category.code == code))
+    category = db.session.scalar(select(Category).where(Category.code == _code(code)))
     if category is None or not category.active or not category.selectable:
         raise NotFound(_l("Unknown service_code."))
     return category
@@ -308,7 +319,7 @@ def _open311_petitions():
 
 
 def find_request(request_id: str) -> Petition:
-    petition = db.session.scalar(_open311_petitions().where(Petition.tracking_no == request_id.strip()))
+    petition = db.session.scalar(_open311_petitions().where(Petition.tracking_no == _code(request_id)))
     if petition is None:
         raise NotFound(_l("No service request has this id."))
     return petition
@@ -338,7 +349,8 @@ class SearchIn:
 
 
 def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+    """A comma list of codes; a part that cannot be a code matches nothing."""
+    return [_code(part) or "-" for part in value.split(",") if part.strip()]
 
 
 def search(query: SearchIn) -> list[dict[str, Any]]:

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             for table in ("petitions", "events", "clocks", "ratings", "cards")
         }
         print("rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+        load = os.getloadavg()
+        print(f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         year = stats.parse_period(args.period) if args.period else stats.current_period("year")
         periods = [year, stats.current_period("quarter"), stats.current_period("month")]
         results = {}
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(data['units'])} units)"
             )
         load = os.getloadavg()
-        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print("command: " + " ".join(["python", *sys.argv]))
     return 0
 

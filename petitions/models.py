@@ -242,6 +242,14 @@ class Petition(db.Model):
         CheckConstraint(_in("channel", Channel), name="channel"),
         Index("ix_petitions_unit_status", "unit_id", "status"),
         Index("ix_petitions_status_created", "status", "created_at"),
+        # The measures: petitions closed in a period, per unit (an index-only scan).
+        Index(
+            "ix_petitions_closed_at",
+            "closed_at",
+            postgresql_include=["unit_id"],
+            postgresql_where=text("status = 'closed'"),
+            sqlite_where=text("status = 'closed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -319,6 +327,21 @@ class Clock(db.Model):
             postgresql_where=text("stopped_at IS NULL"),
             sqlite_where=text("stopped_at IS NULL"),
         ),
+        # The measures: handling clocks stopped in a period, and a petition's unit clocks
+        # for the late check, both answered from the index alone on PostgreSQL.
+        Index(
+            "ix_clocks_kind_stopped",
+            "kind",
+            "stopped_at",
+            postgresql_include=["unit_id", "started_at", "statutory_due_at"],
+        ),
+        Index(
+            "ix_clocks_unit_clocks",
+            "petition_id",
+            postgresql_include=["unit_id", "due_at", "stopped_at"],
+            postgresql_where=text("kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"),
+            sqlite_where=text("kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -345,7 +368,27 @@ class Event(db.Model):
     """Append-only history: who did what, from which state to which, when (server time), why."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_petition_at", "petition_id", "at"),)
+    __table_args__ = (
+        Index("ix_events_petition_at", "petition_id", "at"),
+        # The measures: a unit's events of one type in a period (routings, decisions, replies),
+        # and the staff's actions on a petition (the response rate's first action).
+        Index(
+            "ix_events_type_at",
+            "type",
+            "at",
+            postgresql_include=["unit_id", "petition_id"],
+            postgresql_where=text("unit_id IS NOT NULL"),
+            sqlite_where=text("unit_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_events_staff_actions",
+            "petition_id",
+            "unit_id",
+            "at",
+            postgresql_where=text("actor_role IN ('handler', 'leader')"),
+            sqlite_where=text("actor_role IN ('handler', 'leader')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
@@ -458,6 +501,7 @@ class Card(db.Model):
         CheckConstraint("level IN ('yellow', 'red', 'urged')", name="level"),
         UniqueConstraint("clock_id", "level", "seq", name="uq_cards_clock_level_seq"),
         Index("ix_cards_unit_level", "unit_id", "level"),
+        Index("ix_cards_given_at", "given_at", postgresql_include=["unit_id", "level"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -235,8 +235,9 @@ def test_unknown_requests_and_paths_answer_404_in_the_spec_shape(client, db):
     assert_error(client.get(f"{BASE}/requests/XF20260101000000.json"), 404)
     assert_error(client.get(f"{BASE}/requests/%00.json"), 404)
     assert_error(client.get(f"{BASE}/services/%00.json"), 404)
-    assert client.get(f"{BASE}/requests.json?service_code=%00&service_request_id=").get_json() == []
-    assert client.get(f"{BASE}/requests.json?service_request_id=%00,XF1").get_json() == []
+    assert client.get(f"{BASE}/requests.json?service_code=路'--&service_request_id=").get_json() == []
+    assert client.get(f"{BASE}/requests.json?service_request_id=XF 1,XF1").get_json() == []
+    assert_error(client.get(f"{BASE}/requests.json?service_request_id=%00"), 400)
     assert_error(client.get(f"{BASE}/requests.json?status=%00"), 400)
     assert_error(client.get(f"{BASE}/nothing.json"), 404)
     assert_error(client.delete(f"{BASE}/requests.json"), 405)

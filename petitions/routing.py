@@ -14,8 +14,11 @@ from petitions.extensions import db
 from petitions.models import Category, CategoryKind, RoutingRule, Unit, UnitKind
 
 
-def match_rule(category: Category, township: Unit) -> RoutingRule | None:
-    """The rule that routes (category, township), or None: it waits for the intake officer."""
+def match_rule(category: Category, township: Unit | None) -> RoutingRule | None:
+    """The rule that routes (category, township), or None: it waits for the intake officer.
+
+    Without a place (an Open311 filing whose address named none) only rules for any place match.
+    """
     category_ids = [category.id] + ([category.parent_id] if category.parent_id else [])
     specificity = (
         case((RoutingRule.category_id == category.id, 4), (RoutingRule.category_id.is_not(None), 2), else_=0)
@@ -28,7 +31,10 @@ def match_rule(category: Category, township: Unit) -> RoutingRule | None:
             RoutingRule.active.is_(True),
             Unit.active.is_(True),
             or_(RoutingRule.category_id.is_(None), RoutingRule.category_id.in_(category_ids)),
-            or_(RoutingRule.township_id.is_(None), RoutingRule.township_id == township.id),
+            or_(
+                RoutingRule.township_id.is_(None),
+                RoutingRule.township_id == (township.id if township is not None else None),
+            ),
         )
         .order_by(specificity.desc(), RoutingRule.priority.desc(), RoutingRule.id)
     )
@@ -39,6 +45,6 @@ def match_rule(category: Category, township: Unit) -> RoutingRule | None:
     return None
 
 
-def route_for(category: Category, township: Unit) -> Unit | None:
+def route_for(category: Category, township: Unit | None) -> Unit | None:
     rule = match_rule(category, township)
     return rule.unit if rule else None

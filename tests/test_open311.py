@@ -332,3 +332,29 @@ def test_admin_issues_and_deactivates_keys(client, app, db):
     assert res.status_code == 303
     assert_error(client.post(f"{BASE}/requests.json", data=form(api_key=key)), 403)
     assert key not in client.get("/admin/open311").get_data(as_text=True)
+
+
+def test_staff_pages_show_a_request_without_a_place(client, app, db):
+    from tests.handling import user
+    from tests.test_admin import login
+
+    res = client.post(f"{BASE}/requests.json", data=form(address_string="某村口", service_code="jtys-dl"))
+    number = res.get_json()[0]["service_request_id"]
+    login(client, app, user("intake"))
+    queue = client.get("/staff/intake")
+    assert queue.status_code == 200 and number in queue.get_data(as_text=True)
+    page = client.get(f"/staff/petitions/{number}")
+    assert page.status_code == 200
+    staff_view = client.get(
+        f"/api/v1/petitions/{number}", headers={"Authorization": "Bearer " + _token(db, "intake")}
+    )
+    assert staff_view.status_code == 200 and staff_view.get_json()["township"] is None
+
+
+def _token(db, username: str) -> str:
+    from petitions.auth import issue_token
+    from tests.handling import user
+
+    token, _row = issue_token(user(username))
+    db.session.commit()
+    return token

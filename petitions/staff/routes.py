@@ -314,7 +314,7 @@ def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = 
     form.unit.data = form.unit.data or suggested_unit or ""
     form.handler.data = form.handler.data or (petition.handler.username if petition.handler else "")
     form.category.data = form.category.data or petition.category.code
-    form.township.data = form.township.data or petition.township.code
+    form.township.data = form.township.data or (petition.township.code if petition.township else "")
     form.version.data = form.version.data or str(petition.version)
     return form
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from petitions import actions, duplicates
+from petitions import actions, clocks, deadlines, duplicates
 from petitions.access import CodeHolder
 from petitions.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from petitions.extensions import db
@@ -56,7 +57,10 @@ def test_the_whole_road_through_the_service(app):
     assert p.open_clock.due_at == handle_due  # nothing moves before the leader decides
     step("approve-extension", "jtj-leader")
     clock = p.open_clock
-    assert clock.extended_days == 10 and clock.due_at == handle_due + timedelta(days=10)
+    # Ten more days from the old last day; a limit ending on a day off ends on the next workday.
+    expected = deadlines.extended_due(handle_due, 10, clock.day_unit, clocks.calendar(), ZoneInfo(app.config["TIMEZONE"]))
+    assert expected >= handle_due + timedelta(days=10)
+    assert clock.extended_days == 10 and clock.due_at == expected
     assert p.due_at == clock.due_at
     step("reply", "jtj-handler", text="已安排施工队修补。")
     assert p.status == "in_progress" and actions.state_of(p).draft_pending
@@ -313,7 +317,10 @@ def test_review_request_only_within_30_days_and_only_by_its_citizen(app):
         act(p, "review-request", "jtj-leader", reason="单位代为申请")
     with pytest.raises(ValidationFailed):
         as_citizen(p, "review-request", reason=" ")
-    _freeze(start + timedelta(days=32))
+    # The window runs 30 days from the reply (to the next workday if it ends on a day off).
+    window = p.open_clock
+    assert window.kind == "review_request" and window.due_at >= start + timedelta(days=30)
+    _freeze(window.due_at + timedelta(minutes=1))
     with pytest.raises(Conflict) as err:
         as_citizen(p, "review-request", reason="太晚了")
     assert "30 days" in str(err.value)

@@ -38,13 +38,12 @@ def seed_published() -> None:
         unit=unit,
         created_at=at - timedelta(days=3),
         updated_at=at,
-        routed_at=at - timedelta(days=3),
+        routed_at=at,
     )
     _db.session.add(p)
     _db.session.flush()
-    _db.session.add(
-        Event(petition_id=p.id, type="routed", at=at - timedelta(days=3), unit_id=unit.id, data={})
-    )
+    # Routed now, so that this month's measures (the bars) count it whatever the date.
+    _db.session.add(Event(petition_id=p.id, type="routed", at=at, unit_id=unit.id, data={}))
     _db.session.add(
         Reply(
             petition_id=p.id,

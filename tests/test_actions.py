@@ -58,7 +58,9 @@ def test_the_whole_road_through_the_service(app):
     step("approve-extension", "jtj-leader")
     clock = p.open_clock
     # Ten more days from the old last day; a limit ending on a day off ends on the next workday.
-    expected = deadlines.extended_due(handle_due, 10, clock.day_unit, clocks.calendar(), ZoneInfo(app.config["TIMEZONE"]))
+    expected = deadlines.extended_due(
+        handle_due, 10, clock.day_unit, clocks.calendar(), ZoneInfo(app.config["TIMEZONE"])
+    )
     assert expected >= handle_due + timedelta(days=10)
     assert clock.extended_days == 10 and clock.due_at == expected
     assert p.due_at == clock.due_at

@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     from config import demo_county
     from config.limits import WARNING
     from config.settings import Config
-    from petitions import demo
+    from petitions import demo, facts
     from petitions.extensions import db
 
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.database, RATELIMIT_STORAGE_URI="memory://")
@@ -391,6 +391,15 @@ def main(argv: list[str] | None = None) -> int:
                     batch_seed = (args.seed + 1 + 0.0001 * (done // args.batch)) % 2 - 1
                     conn.execute(text("SELECT setseed(:s)"), {"s": batch_seed})
                 counts = conn.execute(sql, {**params, "lo": base + done + 1, "hi": base + done + size}).one()
+            with db.engine.connect() as conn:
+                # Statistics for the planner first: without them it looks up each new row's
+                # clocks and ratings through the wrong index.
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("ANALYZE petitions, clocks, events, ratings")
+                )
+            with db.engine.begin() as conn:
+                # What the measures read, made from the rows just written (as the app keeps them).
+                facts.rebuild(base + done + 1, base + done + size, connection=conn)
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
             done += size
             rate = size / (time.perf_counter() - t0)
@@ -401,7 +410,10 @@ def main(argv: list[str] | None = None) -> int:
             # VACUUM as autovacuum would after so many inserts: statistics for the planner and
             # the visibility map, without which no index-only scan pays off.
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM (ANALYZE) petitions, clocks, events, ratings" + (", cards" if has_cards else ""))
+                text(
+                    "VACUUM (ANALYZE) petitions, clocks, events, ratings, measure_facts"
+                    + (", cards" if has_cards else "")
+                )
             )
         analyze_s = time.perf_counter() - t0
 

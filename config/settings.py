@@ -85,6 +85,11 @@ class Config:
     QUERY_CODE_LENGTH = 8
     TOKEN_TTL_HOURS = _env_int("TOKEN_TTL_HOURS", 12)
 
+    # A month's measures stop changing this many days after it ends (the 30-day rating window
+    # of its last replies, and the response days of its last routings, with room for holidays);
+    # then its sums are kept (petitions.stats.settle) and a year reads twelve sums, not its facts.
+    MEASURES_SETTLE_DAYS = _env_int("MEASURES_SETTLE_DAYS", 45)
+
     TIME_LIMITS = limits.TIME_LIMITS
     WARNING = limits.WARNING
     ROLL_TO_WORKDAY = limits.ROLL_TO_WORKDAY

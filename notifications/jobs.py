@@ -70,3 +70,11 @@ def close_unrated() -> int:
 
     with app_context():
         return ratings.close_unrated()
+
+
+def settle_measures() -> list[str]:
+    """Add up the months whose measures can no longer change (petitions.stats.settle)."""
+    from petitions import stats
+
+    with app_context():
+        return stats.settle()

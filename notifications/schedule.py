@@ -32,3 +32,13 @@ cron.register(
 cron.register(
     jobs.close_unrated, Config.RQ_QUEUE, interval=600, job_timeout=600, result_ttl=300, name="close-unrated"
 )
+
+# Every hour: the months whose measures can no longer change are added up (petitions.stats).
+cron.register(
+    jobs.settle_measures,
+    Config.RQ_QUEUE,
+    interval=3600,
+    job_timeout=1800,
+    result_ttl=3600,
+    name="settle-measures",
+)

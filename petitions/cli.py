@@ -33,6 +33,24 @@ def register(app: Flask) -> None:
         if note:
             click.echo(note)
 
+    @app.cli.command("settle-measures")
+    def settle_measures() -> None:
+        """Add up the months whose measures can no longer change (rq cron does it hourly)."""
+        from petitions import stats
+
+        added = stats.settle()
+        click.echo(f"added up: {', '.join(added)}" if added else "nothing to add up")
+
+    @app.cli.command("rebuild-facts")
+    def rebuild_facts() -> None:
+        """Make the measures' facts anew from the record (after loading data in bulk)."""
+        from petitions import facts
+        from petitions.extensions import db
+
+        facts.rebuild()
+        db.session.commit()
+        click.echo("measure facts rebuilt")
+
     @app.cli.command("sweep")
     def sweep() -> None:
         """Run the sweep once now (levels, cards, reminders, outbox jobs)."""

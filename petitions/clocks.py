@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from petitions import deadlines
+from petitions import deadlines, facts
 from petitions.extensions import db
 from petitions.models import Category, Clock, Level, Petition, Unit
 from petitions.timeutil import now
@@ -63,6 +63,7 @@ def stop_all(petition: Petition, at: datetime | None = None) -> None:
     for clock in petition.clocks:
         if clock.stopped_at is None:
             clock.stopped_at = at
+            facts.handled(clock)
     petition.due_at = None
 
 

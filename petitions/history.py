@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 
+from petitions import facts
 from petitions.extensions import db
 from petitions.models import Event, Petition, User
 from petitions.timeutil import now
@@ -38,6 +39,8 @@ def record(
         data=data or {},
     )
     db.session.add(ev)
+    # What the measures count, kept in the same transaction.
+    facts.observe(ev, petition)
     # The texts this event owes (citizen notices, urgings), in the same transaction.
     from notifications import outbox
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -335,6 +336,18 @@ class Clock(db.Model):
             "stopped_at",
             postgresql_include=["unit_id", "started_at", "statutory_due_at"],
         ),
+        # The measures' open overdue: the unit clocks running now, by due time.
+        Index(
+            "ix_clocks_unit_running",
+            "due_at",
+            postgresql_include=["unit_id", "petition_id", "started_at"],
+            postgresql_where=text(
+                "stopped_at IS NULL AND kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"
+            ),
+            sqlite_where=text(
+                "stopped_at IS NULL AND kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"
+            ),
+        ),
         Index(
             "ix_clocks_unit_clocks",
             "petition_id",
@@ -519,6 +532,97 @@ class Card(db.Model):
     petition: Mapped[Petition] = relationship()
     clock: Mapped[Clock] = relationship()
     unit: Mapped[Unit | None] = relationship()
+
+
+class FactKind(StrEnum):
+    ROUTED = "routed"  # a routing to the unit (收件); acted_at: the unit's first action after it
+    ACCEPTED = "accepted"  # 受理
+    DECLINED = "declined"  # 不予受理
+    REPLIED = "replied"  # a reply, review opinion or re-review opinion; rated_at/score: its rating
+    CLOSED = "closed"  # 办结, by the unit responsible at closure; late: a unit clock ran past due
+    HANDLED = "handled"  # a handling clock stopped; days: used, speedup: (statutory − used) / statutory
+
+
+class MeasureFact(db.Model):
+    """What the measures count, one narrow row per counted step, kept with the change that makes it
+    (petitions.facts): a period then reads its rows by kind and time instead of grouping the events.
+
+    `prev_at` is the time of the previous fact of the same kind for the same petition and unit,
+    so "counted once per period" is a filter (`prev_at` before the period) and not a grouping.
+    Derived data: `facts.rebuild()` makes the same rows from the events, ratings and clocks.
+    """
+
+    __tablename__ = "measure_facts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", FactKind), name="kind"),
+        Index(
+            "ix_measure_facts_kind_at",
+            "kind",
+            "at",
+            postgresql_include=[
+                "unit_id",
+                "prev_at",
+                "acted_at",
+                "rated_at",
+                "score",
+                "late",
+                "days",
+                "speedup",
+            ],
+        ),
+        Index("ix_measure_facts_pair", "petition_id", "unit_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prev_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[str | None] = mapped_column(String(24))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    days: Mapped[float | None] = mapped_column(Float)
+    speedup: Mapped[float | None] = mapped_column(Float)
+
+    petition: Mapped[Petition] = relationship()
+
+
+class MeasureMonth(db.Model):
+    """The facts of one settled month, added up (petitions.stats.settle): a year reads these
+    rows instead of its facts. Kept by the same keys the period's filters need, so the sums
+    stay exact: the month of the pair's previous fact (counted once per period), the month
+    of the rating (rated by the period's end), the score, and a flag (responded in time for
+    a routing, late for a closure). Kinds: the fact kinds, and `yellow_card` / `red_card`.
+    """
+
+    __tablename__ = "measure_months"
+    __table_args__ = (Index("ix_measure_months_month", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Local months numbered year × 12 + month − 1 (2026-03 is 24314).
+    month: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    prev_month: Mapped[int | None] = mapped_column(Integer)
+    rated_month: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[str | None] = mapped_column(String(24))
+    flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    n: Mapped[int] = mapped_column(Integer)
+    days: Mapped[float | None] = mapped_column(Float)
+    speedup: Mapped[float | None] = mapped_column(Float)
+
+
+class SettledMonth(db.Model):
+    """A month whose facts can no longer change (its rating window and response days are over)
+    and whose sums are in measure_months."""
+
+    __tablename__ = "settled_months"
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    settled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxStatus(StrEnum):

@@ -46,14 +46,22 @@ committed_speedup_rate (承诺提速率)
     (category limits, or the configured defaults). A property of the published
     catalogue, the same in every period.
 yellow_cards / red_cards (黄牌 / 红牌)
-    Cards given to U's clocks in P (`cards` table when present; otherwise clocks started
-    in P whose level is yellow / red or urged).
+    Cards given to U's clocks in P (the `cards` table; an urging, 督办, is neither).
 replied, rated, participation_rate (参评率)
     replied: replies U issued in P (`replied`, `review_replied`, `rereview_replied`
     events). rated: those of them the citizen has rated (by "as of"). rated / replied.
 satisfaction_rate / dissatisfaction_rate (满意率 / 不满意率)
     (satisfied + basically satisfied) / rated, and unsatisfied / rated, over the same
     ratings.
+
+Where the figures come from. Nothing here groups the events: every counted step is a row
+of `measure_facts` (petitions.facts), kept with the change that makes it, and carries the
+time of the pair's previous step of its kind, so "once per period" is a filter. A month
+whose facts can no longer change (MEASURES_SETTLE_DAYS after its end: its replies' rating
+window and its routings' response days are over) is added up once by `settle` (hourly, from
+`rq cron`) into `measure_months`, keyed so that every filter above stays exact: a year
+reads the sums of its settled months and groups only the facts of the months still open.
+Open overdue is the one figure of a moment, read from the running clocks.
 
 Every rate is a fraction rounded to 4 places, or None when its denominator is 0 (shown
 as "—", never 0% or an error); days are rounded to 2 places. The figures for all units
@@ -73,39 +81,39 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     and_,
     case,
-    cast,
     column,
     func,
     literal,
     or_,
     select,
-    text,
+    union_all,
     values,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from petitions import deadlines
+from petitions import deadlines, facts
 from petitions.errors import NotFound, ValidationFailed
 from petitions.extensions import db
-from petitions.models import Category, Clock, Event, Petition, Rating, Role, RoutingRule, Score, Status, Unit
+from petitions.models import (
+    Card,
+    Category,
+    Clock,
+    FactKind,
+    MeasureFact,
+    MeasureMonth,
+    RoutingRule,
+    Score,
+    SettledMonth,
+    Unit,
+)
 from petitions.timeutil import as_utc, now
 from petitions.types import UTCDateTime
-
-ROUTED = "routed"
-ACCEPTED = "accepted"
-DECLINED = "declined"
-REPLY_TYPES = ("replied", "review_replied", "rereview_replied")
-STAFF_ROLES = (Role.HANDLER.value, Role.LEADER.value)
-# Clocks that run against the unit (the citizen's own windows, such as the 30 days to ask
-# for review, are not the unit's to keep).
-UNIT_CLOCKS = ("accept", "handle", "on_spot", "review", "rereview")
-HANDLE_CLOCK = "handle"
 
 MEASURES: tuple[str, ...] = (
     "received",
@@ -296,16 +304,37 @@ def _day_no(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def _epoch_days(a: ColumnElement, b: ColumnElement) -> ColumnElement:
-    """(a − b) in days, as a float, on either database."""
-    if db.engine.dialect.name == "postgresql":
-        # date_part gives a double; extract gives a numeric, several times slower to add up.
-        return func.date_part("epoch", a - b) / 86400.0
-    return func.julianday(a) - func.julianday(b)
+class local_month(FunctionElement):
+    """The local month (year × 12 + month − 1) of a UTC timestamp shifted by a fixed offset."""
+
+    type = Integer()
+    inherit_cache = True
 
 
-def _in_period(col, period: Period) -> ColumnElement:
-    return and_(col >= period.start, col < period.end)
+@compiles(local_month, "postgresql")
+def _local_month_pg(element, compiler, **kw):
+    col, offset = (compiler.process(c, **kw) for c in element.clauses)
+    # AT TIME ZONE 'UTC' first: the session's own time zone must not move the month.
+    shifted = f"(({col}) AT TIME ZONE 'UTC' + ({offset}) * INTERVAL '1 second')"
+    return f"CAST(date_part('year', {shifted}) * 12 + date_part('month', {shifted}) - 1 AS INTEGER)"
+
+
+@compiles(local_month)
+def _local_month_default(element, compiler, **kw):
+    col, offset = (compiler.process(c, **kw) for c in element.clauses)
+    shifted = f"{col}, '+' || ({offset}) || ' seconds'"
+    return (
+        f"(CAST(strftime('%Y', {shifted}) AS INTEGER) * 12 + CAST(strftime('%m', {shifted}) AS INTEGER) - 1)"
+    )
+
+
+def month_no(day: date) -> int:
+    """The number of `day`'s month (year × 12 + month − 1), as measure_months keeps it."""
+    return day.year * 12 + day.month - 1
+
+
+def _month_of(number: int, tz: ZoneInfo) -> Period:
+    return _period_ending("month", date(number // 12, number % 12 + 1, 1), tz)
 
 
 # ---------------------------------------------------------------- the measures
@@ -367,23 +396,21 @@ def _rate(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4)
 
 
-def _response_due_table(period: Period):
-    """(local day number, first-action due time) for every local day of the period, and the
-    latest of those due times."""
+def _response_due_table(first: date, last: date, tz: ZoneInfo):
+    """(local day number, first-action due time) for every local day from `first` to `last`."""
     cal = _calendar()
     rows = []
-    day = period.first
-    while day <= period.last:
-        start = datetime.combine(day, time(12), tzinfo=period.tz)
-        rows.append((_day_no(day), deadlines.due_at(start, 1, deadlines.WORKING, cal, period.tz)))
+    day = first
+    while day <= last:
+        start = datetime.combine(day, time(12), tzinfo=tz)
+        rows.append((_day_no(day), deadlines.due_at(start, 1, deadlines.WORKING, cal, tz)))
         day += timedelta(days=1)
     # A CTE rather than a FROM-clause VALUES: SQLite accepts only the former.
-    table = (
+    return (
         values(column("day_no", Integer), column("due", UTCDateTime), name="days")
         .data(rows)
         .cte("response_due")
     )
-    return table, max(due for _day, due in rows)
 
 
 def _calendar() -> deadlines.WorkCalendar:
@@ -397,230 +424,304 @@ def _offset_seconds(period: Period) -> int:
     return int(offset.total_seconds()) if offset else 0
 
 
-def _receipts(period: Period, unit_ids: Sequence[int] | None) -> dict[int, tuple[int, int]]:
-    """unit id → (received, responded within one working day)."""
-    cond = [Event.type == ROUTED, Event.unit_id.is_not(None), _in_period(Event.at, period)]
-    if unit_ids is not None:
-        cond.append(Event.unit_id.in_(unit_ids))
-    r = (
-        select(Event.petition_id, Event.unit_id, func.min(Event.at).label("routed_at"))
-        .where(*cond)
-        .group_by(Event.petition_id, Event.unit_id)
-        .cte("r")
+# Month rows: (unit, kind, month, prev_month, rated_month, score, flag, n, days, speedup).
+MonthRow = tuple[int, str, int, int | None, int | None, str | None, bool, int, float | None, float | None]
+CARD_KINDS = {"yellow": "yellow_card", "red": "red_card"}
+
+
+def _month_rows_live(first: Period, last: Period) -> list[MonthRow]:
+    """The facts (and cards) of the months `first`..`last`, added up by month and the keys the
+    period filters need: one grouping, whatever the period asks of them later."""
+    start, end = first.start, last.end
+    offset = literal(_offset_seconds(first))
+    f = MeasureFact
+    month, prev = local_month(f.at, offset), local_month(f.prev_at, offset)
+    due = _response_due_table(first.first, last.last, first.tz)
+    # Routings: responded when the unit's first action came before the end of the next
+    # working day (the due time of the routing's local day).
+    routed = (
+        select(
+            f.unit_id.label("unit_id"),
+            f.kind.label("kind"),
+            month.label("month"),
+            prev.label("prev_month"),
+            literal(None, Integer).label("rated_month"),
+            literal(None, f.score.type).label("score"),
+            case((f.acted_at < due.c.due, True), else_=False).label("flag"),
+            literal(None, f.days.type).label("days"),
+            literal(None, f.speedup.type).label("speedup"),
+        )
+        .join(due, due.c.day_no == local_day(f.at, offset))
+        .where(f.kind == FactKind.ROUTED.value, f.at >= start, f.at < end)
     )
-    due, last_due = _response_due_table(period)
-    # The first staff action at or after each routing, by one join rather than a lookup per
-    # routing: an action before the due time exists exactly when the first one is before it.
-    # Actions after the last due time of the period cannot count, so they are not read.
-    action = aliased_event()
-    first = (
-        select(r.c.petition_id, r.c.unit_id, r.c.routed_at, func.min(action.at).label("acted_at"))
-        .select_from(
-            r.outerjoin(
-                action,
-                and_(
-                    action.petition_id == r.c.petition_id,
-                    action.unit_id == r.c.unit_id,
-                    action.actor_role.in_(STAFF_ROLES),
-                    action.at >= r.c.routed_at,
-                    action.at >= period.start,
-                    action.at < last_due,
-                ),
+    others = select(
+        f.unit_id,
+        f.kind,
+        month,
+        prev,
+        local_month(f.rated_at, offset),
+        f.score,
+        f.late,
+        f.days,
+        f.speedup,
+    ).where(f.kind.in_([k.value for k in FactKind if k is not FactKind.ROUTED]), f.at >= start, f.at < end)
+    c = Card.__table__.c
+    cards = select(
+        c.unit_id,
+        case(*((c.level == level, kind) for level, kind in CARD_KINDS.items())),
+        local_month(c.given_at, offset),
+        literal(None, Integer),
+        literal(None, Integer),
+        literal(None, f.score.type),
+        literal(False),
+        literal(None, f.days.type),
+        literal(None, f.speedup.type),
+    ).where(c.level.in_(tuple(CARD_KINDS)), c.unit_id.is_not(None), c.given_at >= start, c.given_at < end)
+    rows = union_all(routed, others, cards).subquery("facts")
+    keys = [rows.c.unit_id, rows.c.kind, rows.c.month, rows.c.prev_month, rows.c.rated_month, rows.c.score]
+    stmt = select(*keys, rows.c.flag, func.count(), func.sum(rows.c.days), func.sum(rows.c.speedup)).group_by(
+        *keys, rows.c.flag
+    )
+    return [
+        (u, k, m, pm, rm, sc, bool(fl), int(n), d, sp)
+        for u, k, m, pm, rm, sc, fl, n, d, sp in db.session.execute(stmt)
+    ]
+
+
+def _settled_rows(period: Period) -> tuple[list[MonthRow], list[Period]]:
+    """The period's settled months as their kept rows, and the months that are not settled."""
+    months = period.months()
+    numbers = [month_no(m.first) for m in months]
+    settled = set(
+        db.session.scalars(
+            select(SettledMonth.month).where(SettledMonth.month.between(numbers[0], numbers[-1]))
+        )
+    )
+    rows: list[MonthRow] = []
+    if settled:
+        m = MeasureMonth
+        rows = [
+            tuple(row)  # type: ignore[misc]
+            for row in db.session.execute(
+                select(
+                    m.unit_id,
+                    m.kind,
+                    m.month,
+                    m.prev_month,
+                    m.rated_month,
+                    m.score,
+                    m.flag,
+                    m.n,
+                    m.days,
+                    m.speedup,
+                ).where(m.month.in_(settled))
             )
-        )
-        .group_by(r.c.petition_id, r.c.unit_id, r.c.routed_at)
-        .cte("first_action")
-    )
+        ]
+    return rows, [month for month, number in zip(months, numbers, strict=True) if number not in settled]
+
+
+def _runs(months: list[Period]) -> list[tuple[Period, Period]]:
+    """Consecutive months as (first, last) runs."""
+    runs: list[tuple[Period, Period]] = []
+    for month in months:
+        if runs and runs[-1][1].end == month.start:
+            runs[-1] = (runs[-1][0], month)
+        else:
+            runs.append((month, month))
+    return runs
+
+
+# ---------------------------------------------------------------- months not settled: the facts
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Facts of [start, end), counted for a period that starts at `period_start`, as of `as_of`."""
+
+    start: datetime
+    end: datetime
+    period_start: datetime
+    as_of: datetime
+    first: Period  # the window's first month (its zone offset and days)
+    last: Period
+
+    def at(self, col) -> list[ColumnElement]:
+        return [col >= self.start, col < self.end]
+
+    def once(self) -> list[ColumnElement]:
+        """Each (petition, unit) pair once in the period: no fact of the kind earlier in it."""
+        f = MeasureFact
+        return [*self.at(f.at), or_(f.prev_at.is_(None), f.prev_at < self.period_start)]
+
+
+def _receipts(w: _Window) -> dict[int, tuple[int, int]]:
+    """unit id → (received, responded within one working day)."""
+    due = _response_due_table(w.first.first, w.last.last, w.first.tz)
+    f = MeasureFact
     stmt = (
-        select(first.c.unit_id, func.count(), func.sum(case((first.c.acted_at < due.c.due, 1), else_=0)))
-        .select_from(
-            first.join(due, due.c.day_no == local_day(first.c.routed_at, literal(_offset_seconds(period))))
-        )
-        .group_by(first.c.unit_id)
+        select(f.unit_id, func.count(), func.sum(case((f.acted_at < due.c.due, 1), else_=0)))
+        .join(due, due.c.day_no == local_day(f.at, literal(_offset_seconds(w.first))))
+        .where(f.kind == FactKind.ROUTED.value, *w.once())
+        .group_by(f.unit_id)
     )
     return {uid: (int(n), int(ok or 0)) for uid, n, ok in db.session.execute(stmt)}
 
 
-def aliased_event():
-    from sqlalchemy.orm import aliased
-
-    return aliased(Event)
-
-
-def _decisions(period: Period, unit_ids: Sequence[int] | None) -> dict[int, tuple[int, int]]:
+def _decisions(w: _Window) -> dict[int, tuple[int, int]]:
     """unit id → (accepted, not accepted)."""
-    cond = [Event.type.in_((ACCEPTED, DECLINED)), Event.unit_id.is_not(None), _in_period(Event.at, period)]
-    if unit_ids is not None:
-        cond.append(Event.unit_id.in_(unit_ids))
-    # Distinct (unit, petition, decision) first: one hash pass, not a sort per unit.
-    d = select(Event.unit_id, Event.petition_id, Event.type).where(*cond).distinct().subquery("d")
-    stmt = select(
-        d.c.unit_id,
-        func.sum(case((d.c.type == ACCEPTED, 1), else_=0)),
-        func.sum(case((d.c.type == DECLINED, 1), else_=0)),
-    ).group_by(d.c.unit_id)
+    f = MeasureFact
+    stmt = (
+        select(
+            f.unit_id,
+            func.sum(case((f.kind == FactKind.ACCEPTED.value, 1), else_=0)),
+            func.sum(case((f.kind == FactKind.DECLINED.value, 1), else_=0)),
+        )
+        .where(f.kind.in_(facts.DECISION_TYPES), *w.once())
+        .group_by(f.unit_id)
+    )
     return {uid: (int(a or 0), int(n or 0)) for uid, a, n in db.session.execute(stmt)}
 
 
-def _closures(period: Period, unit_ids: Sequence[int] | None) -> dict[int, tuple[int, int]]:
+def _closures(w: _Window) -> dict[int, tuple[int, int]]:
     """unit id → (closed, closed late)."""
-    cond = [
-        Petition.status == Status.CLOSED.value,
-        Petition.unit_id.is_not(None),
-        _in_period(Petition.closed_at, period),
-    ]
-    if unit_ids is not None:
-        cond.append(Petition.unit_id.in_(unit_ids))
-    closed = {
-        uid: int(n)
-        for uid, n in db.session.execute(
-            select(Petition.unit_id, func.count()).where(*cond).group_by(Petition.unit_id)
-        )
-    }
-    # Late: a clock of the closing unit on the petition stopped (or ran on) past its due time.
-    # A join with the petition's clocks, counted once per petition.
-    late_ids = (
-        select(Petition.id, Petition.unit_id)
-        .join(Clock, and_(Clock.petition_id == Petition.id, Clock.unit_id == Petition.unit_id))
-        .where(
-            *cond,
-            Clock.kind.in_(UNIT_CLOCKS),
-            func.coalesce(Clock.stopped_at, Petition.closed_at) > Clock.due_at,
-        )
-        .distinct()
-        .subquery("late")
-    )
-    late = {
-        uid: int(n)
-        for uid, n in db.session.execute(
-            select(late_ids.c.unit_id, func.count()).group_by(late_ids.c.unit_id)
-        )
-    }
-    return {uid: (n, late.get(uid, 0)) for uid, n in closed.items()}
-
-
-def _open_overdue(period: Period, as_of: datetime, unit_ids: Sequence[int] | None) -> dict[int, int]:
-    """unit id → petitions with a clock of the unit running at `as_of` past its due time."""
-    cond = [
-        Clock.kind.in_(UNIT_CLOCKS),
-        Clock.unit_id.is_not(None),
-        Clock.started_at < as_of,
-        or_(Clock.stopped_at.is_(None), Clock.stopped_at > as_of),
-        Clock.due_at < as_of,
-    ]
-    if unit_ids is not None:
-        cond.append(Clock.unit_id.in_(unit_ids))
+    f = MeasureFact
     stmt = (
-        select(Clock.unit_id, func.count(func.distinct(Clock.petition_id)))
-        .where(*cond)
-        .group_by(Clock.unit_id)
+        select(f.unit_id, func.count(), func.sum(case((f.late.is_(True), 1), else_=0)))
+        .where(f.kind == FactKind.CLOSED.value, *w.at(f.at))
+        .group_by(f.unit_id)
     )
-    return {uid: int(n) for uid, n in db.session.execute(stmt)}
+    return {uid: (int(n), int(late or 0)) for uid, n, late in db.session.execute(stmt)}
 
 
-def _handling(period: Period, unit_ids: Sequence[int] | None) -> dict[int, tuple[int, float, float]]:
-    """unit id → (handling clocks stopped in P, sum of days used, sum of speed-up fractions)."""
-    cond = [Clock.kind == HANDLE_CLOCK, Clock.unit_id.is_not(None), _in_period(Clock.stopped_at, period)]
-    if unit_ids is not None:
-        cond.append(Clock.unit_id.in_(unit_ids))
-    used = _epoch_days(Clock.stopped_at, Clock.started_at)
-    allowed = _epoch_days(Clock.statutory_due_at, Clock.started_at)
-    speed = case((allowed > 0, (allowed - used) / allowed), else_=0.0)
+def _handling(w: _Window) -> dict[int, tuple[int, float, float]]:
+    """unit id → (handling clocks stopped, sum of days used, sum of speed-up fractions)."""
+    f = MeasureFact
     stmt = (
-        select(Clock.unit_id, func.count(), func.sum(used), func.sum(speed))
-        .where(*cond)
-        .group_by(Clock.unit_id)
+        select(f.unit_id, func.count(), func.sum(f.days), func.sum(f.speedup))
+        .where(f.kind == FactKind.HANDLED.value, *w.at(f.at))
+        .group_by(f.unit_id)
     )
     return {uid: (int(n), float(d or 0), float(s or 0)) for uid, n, d, s in db.session.execute(stmt)}
 
 
-def _satisfaction(
-    period: Period, as_of: datetime, unit_ids: Sequence[int] | None
-) -> dict[int, tuple[int, int, int, int]]:
-    """unit id → (replies in P, rated, satisfied or basically, unsatisfied)."""
-    cond = [Event.type.in_(REPLY_TYPES), Event.unit_id.is_not(None), _in_period(Event.at, period)]
-    if unit_ids is not None:
-        cond.append(Event.unit_id.in_(unit_ids))
-    replies = (
-        select(Event.petition_id, Event.unit_id)
-        .where(*cond)
-        .group_by(Event.petition_id, Event.unit_id)
-        .subquery("replies")
-    )
-    # One rating per reply; the earliest (lowest id) by that unit counts. Its score rides in
-    # the low bits of the minimum (id × 4 + score code), so no second look-up is needed.
-    code = case(
-        (Rating.score == Score.UNSATISFIED.value, 2),
-        (Rating.score.in_((Score.SATISFIED.value, Score.BASICALLY_SATISFIED.value)), 1),
-        else_=0,
-    )
-    per_reply = (
+def _satisfaction(w: _Window) -> dict[int, tuple[int, int, int, int]]:
+    """unit id → (replies, rated by `as_of`, satisfied or basically, unsatisfied)."""
+    f = MeasureFact
+    rated = f.rated_at < w.as_of
+    good = (Score.SATISFIED.value, Score.BASICALLY_SATISFIED.value)
+    stmt = (
         select(
-            replies.c.unit_id,
-            func.min(cast(Rating.id, BigInteger) * 4 + code).label("first"),
+            f.unit_id,
+            func.count(),
+            func.sum(case((rated, 1), else_=0)),
+            func.sum(case((and_(rated, f.score.in_(good)), 1), else_=0)),
+            func.sum(case((and_(rated, f.score == Score.UNSATISFIED.value), 1), else_=0)),
         )
-        .select_from(
-            replies.outerjoin(
-                Rating,
-                and_(
-                    Rating.petition_id == replies.c.petition_id,
-                    Rating.unit_id == replies.c.unit_id,
-                    Rating.created_at < as_of,
-                ),
-            )
-        )
-        .group_by(replies.c.unit_id, replies.c.petition_id)
-        .subquery("per_reply")
+        .where(f.kind == FactKind.REPLIED.value, *w.once())
+        .group_by(f.unit_id)
     )
-    score = per_reply.c.first % 4
-    stmt = select(
-        per_reply.c.unit_id,
-        func.count(),
-        func.count(per_reply.c.first),
-        func.sum(case((score == 1, 1), else_=0)),
-        func.sum(case((score == 2, 1), else_=0)),
-    ).group_by(per_reply.c.unit_id)
     return {
         uid: (int(n), int(r or 0), int(g or 0), int(u or 0)) for uid, n, r, g, u in db.session.execute(stmt)
     }
 
 
-def _cards(period: Period, unit_ids: Sequence[int] | None) -> dict[int, tuple[int, int]]:
-    """unit id → (yellow cards, red cards) given in P (an urging, 督办, is neither)."""
-    card_table = db.metadata.tables.get("cards")
-    if card_table is not None:
-        return _cards_from_table(card_table, period, unit_ids)
-    cond = [Clock.unit_id.is_not(None), _in_period(Clock.started_at, period)]
-    if unit_ids is not None:
-        cond.append(Clock.unit_id.in_(unit_ids))
-    stmt = (
-        select(
-            Clock.unit_id,
-            func.sum(case((Clock.level == "yellow", 1), else_=0)),
-            func.sum(case((Clock.level.in_(("red", "urged")), 1), else_=0)),
-        )
-        .where(*cond)
-        .group_by(Clock.unit_id)
-    )
-    return {uid: (int(y or 0), int(r or 0)) for uid, y, r in db.session.execute(stmt)}
-
-
-def _cards_from_table(table, period: Period, unit_ids: Sequence[int] | None) -> dict[int, tuple[int, int]]:
-    c = table.c
-    when = c.given_at
-    cond = [c.unit_id.is_not(None), _in_period(when, period)]
-    if unit_ids is not None:
-        cond.append(c.unit_id.in_(unit_ids))
+def _cards(w: _Window) -> dict[int, tuple[int, int]]:
+    """unit id → (yellow cards, red cards) given (an urging, 督办, is neither)."""
+    c = Card.__table__.c
     stmt = (
         select(
             c.unit_id,
             func.sum(case((c.level == "yellow", 1), else_=0)),
             func.sum(case((c.level == "red", 1), else_=0)),
         )
-        .where(*cond)
+        .where(c.unit_id.is_not(None), *w.at(c.given_at))
         .group_by(c.unit_id)
     )
     return {uid: (int(y or 0), int(r or 0)) for uid, y, r in db.session.execute(stmt)}
+
+
+def _live_sums(w: _Window, sums: dict[int, _Sums]) -> None:
+    """Add the window's facts to `sums`, measure by measure."""
+    for uid, (n, ok) in _receipts(w).items():
+        sums[uid].received += n
+        sums[uid].responded += ok
+    for uid, (a, d) in _decisions(w).items():
+        sums[uid].accepted += a
+        sums[uid].not_accepted += d
+    for uid, (n, late) in _closures(w).items():
+        sums[uid].closed += n
+        sums[uid].closed_late += late
+    for uid, (n, days, speed) in _handling(w).items():
+        sums[uid].handled += n
+        sums[uid].handled_days += days
+        sums[uid].speedup_sum += speed
+    for uid, (y, r) in _cards(w).items():
+        sums[uid].yellow_cards += y
+        sums[uid].red_cards += r
+    for uid, (n, r, g, u) in _satisfaction(w).items():
+        s = sums[uid]
+        s.replied, s.rated, s.satisfied, s.unsatisfied = (
+            s.replied + n,
+            s.rated + r,
+            s.satisfied + g,
+            s.unsatisfied + u,
+        )
+
+
+def _add_up(rows: Iterable[MonthRow], period: Period, moment: datetime) -> dict[int, _Sums]:
+    """The period's sums from its month rows: each pair once (no earlier fact in the period) and
+    the ratings given by the period's end."""
+    first = month_no(period.first)
+    ended = moment >= period.end
+    last_rated = month_no(period.last) if ended else None
+    good = (Score.SATISFIED.value, Score.BASICALLY_SATISFIED.value)
+    sums: dict[int, _Sums] = defaultdict(_Sums)
+    for unit_id, kind, _month, prev_month, rated_month, score, flag, n, days, speedup in rows:
+        s = sums[unit_id]
+        once = prev_month is None or prev_month < first
+        if kind == FactKind.ROUTED.value and once:
+            s.received += n
+            s.responded += n if flag else 0
+        elif kind == FactKind.ACCEPTED.value and once:
+            s.accepted += n
+        elif kind == FactKind.DECLINED.value and once:
+            s.not_accepted += n
+        elif kind == FactKind.CLOSED.value:
+            s.closed += n
+            s.closed_late += n if flag else 0
+        elif kind == FactKind.HANDLED.value:
+            s.handled += n
+            s.handled_days += days or 0.0
+            s.speedup_sum += speedup or 0.0
+        elif kind == FactKind.REPLIED.value and once:
+            s.replied += n
+            if rated_month is not None and (last_rated is None or rated_month <= last_rated):
+                s.rated += n
+                s.satisfied += n if score in good else 0
+                s.unsatisfied += n if score == Score.UNSATISFIED.value else 0
+        elif kind == "yellow_card":
+            s.yellow_cards += n
+        elif kind == "red_card":
+            s.red_cards += n
+    return sums
+
+
+def _open_overdue(period: Period, as_of: datetime, unit_ids: Sequence[int] | None) -> dict[int, int]:
+    """unit id → petitions with a clock of the unit running at `as_of` past its due time."""
+    common = [
+        Clock.kind.in_(facts.UNIT_CLOCKS),
+        Clock.unit_id.is_not(None),
+        Clock.started_at < as_of,
+        Clock.due_at < as_of,
+    ]
+    if unit_ids is not None:
+        common.append(Clock.unit_id.in_(unit_ids))
+    # Running now (one partial index), and, for a period that has ended, stopped since its end.
+    running = select(Clock.unit_id, Clock.petition_id).where(Clock.stopped_at.is_(None), *common)
+    stopped_since = select(Clock.unit_id, Clock.petition_id).where(Clock.stopped_at > as_of, *common)
+    late = union_all(running, stopped_since).subquery("late")
+    stmt = select(late.c.unit_id, func.count(func.distinct(late.c.petition_id))).group_by(late.c.unit_id)
+    return {uid: int(n) for uid, n in db.session.execute(stmt)}
 
 
 def category_limits(category: Category) -> dict[str, tuple[int, int, str]]:
@@ -659,31 +760,76 @@ def _committed(unit_ids: Sequence[int] | None) -> dict[int, tuple[float, int]]:
     return result
 
 
-def _sums(period: Period, unit_ids: Sequence[int] | None, moment: datetime) -> dict[int, _Sums]:
+def _sums(period: Period, moment: datetime) -> dict[int, _Sums]:
     as_of = period.as_of(moment)
-    if db.engine.dialect.name == "postgresql":
-        # Grouping a year's routings and replies per petition needs more than the default
-        # 4 MB to stay in memory; for this transaction only.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    sums: dict[int, _Sums] = defaultdict(_Sums)
-    for uid, (n, ok) in _receipts(period, unit_ids).items():
-        sums[uid].received, sums[uid].responded = n, ok
-    for uid, (a, d) in _decisions(period, unit_ids).items():
-        sums[uid].accepted, sums[uid].not_accepted = a, d
-    for uid, (n, late) in _closures(period, unit_ids).items():
-        sums[uid].closed, sums[uid].closed_late, sums[uid].closed_on_time = n, late, n - late
-    for uid, n in _open_overdue(period, as_of, unit_ids).items():
+    rows, open_months = _settled_rows(period)
+    sums = _add_up(rows, period, moment)
+    for first, last in _runs(open_months):
+        _live_sums(_Window(first.start, last.end, period.start, as_of, first, last), sums)
+    for s in sums.values():
+        s.closed_on_time = s.closed - s.closed_late
+    for uid, n in _open_overdue(period, as_of, None).items():
         sums[uid].open_overdue = n
-    for uid, (n, days, speed) in _handling(period, unit_ids).items():
-        sums[uid].handled, sums[uid].handled_days, sums[uid].speedup_sum = n, days, speed
-    for uid, (total, n) in _committed(unit_ids).items():
+    for uid, (total, n) in _committed(None).items():
         sums[uid].committed_sum, sums[uid].committed_n = total, n
-    for uid, (y, r) in _cards(period, unit_ids).items():
-        sums[uid].yellow_cards, sums[uid].red_cards = y, r
-    for uid, (n, r, g, u) in _satisfaction(period, as_of, unit_ids).items():
-        s = sums[uid]
-        s.replied, s.rated, s.satisfied, s.unsatisfied = n, r, g, u
     return sums
+
+
+def settled_through(moment: datetime | None = None) -> int:
+    """The last month whose facts can no longer change: its replies' rating window and its
+    routings' response days are over (MEASURES_SETTLE_DAYS after the month's end)."""
+    lag = timedelta(days=int(current_app.config.get("MEASURES_SETTLE_DAYS", 45)))
+    last_day = (as_utc(moment or now()) - lag).astimezone(_tz()).date()
+    return month_no(last_day) - 1
+
+
+MONTH_COLUMNS = (
+    "unit_id",
+    "kind",
+    "month",
+    "prev_month",
+    "rated_month",
+    "score",
+    "flag",
+    "n",
+    "days",
+    "speedup",
+)
+
+
+def settle(moment: datetime | None = None) -> list[str]:
+    """Add up every settled month not added up yet (measure_months); the labels of those added.
+
+    Run by `rq cron` once an hour; reads work without it (they add up those months from the
+    facts). A month is added up in one transaction with its settled_months row, whose key
+    keeps two runs at once from adding it twice.
+    """
+    tz = _tz()
+    last = settled_through(moment)
+    earliest = db.session.scalar(select(func.min(MeasureFact.at)))
+    if earliest is None:
+        return []
+    done = set(db.session.scalars(select(SettledMonth.month)))
+    added = []
+    for number in range(month_no(as_utc(earliest).astimezone(tz).date()), last + 1):
+        if number in done:
+            continue
+        month = _month_of(number, tz)
+        rows = _month_rows_live(month, month)
+        try:
+            db.session.add(SettledMonth(month=number, settled_at=now(), rows=len(rows)))
+            db.session.flush()
+            if rows:
+                db.session.execute(
+                    MeasureMonth.__table__.insert(),
+                    [dict(zip(MONTH_COLUMNS, row, strict=True)) for row in rows],
+                )
+            db.session.commit()
+        except IntegrityError:  # another run added it first
+            db.session.rollback()
+            continue
+        added.append(month.label)
+    return added
 
 
 def units_in_scope(unit_code: str | None = None) -> list[Unit]:
@@ -706,7 +852,7 @@ def unit_measures(
     """
     moment = moment or now()
     units = units_in_scope(unit_code)
-    sums = _sums(period, None, moment)
+    sums = _sums(period, moment)
     total = _Sums()
     for s in sums.values():
         total.add(s)

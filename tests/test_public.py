@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from petitions import facts
 from petitions.extensions import db as _db
 from petitions.models import Category, Event, Petition, Reply, Unit
 from petitions.public import cache
@@ -65,6 +66,7 @@ def seed(
                 issued_at=at - timedelta(days=1),
             )
         )
+    facts.rebuild(p.id, p.id)  # rows put in directly: their measures' facts made from them
     _db.session.commit()
     return p
 

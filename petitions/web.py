@@ -161,7 +161,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
 
     if not app.config.get("RATELIMIT_STORAGE_URI"):
-        url = redis_conn.resolve_url(app.config["REDIS_URL"], app.config["EMBEDDED_REDIS_PATH"])
+        url = redis_conn.resolve_url(
+            app.config["REDIS_URL"], app.config["EMBEDDED_REDIS_PATH"], app.config.get("RUNNER_REDIS_DIR")
+        )
         app.config["REDIS_URL"] = url
         app.config["RATELIMIT_STORAGE_URI"] = redis_conn.limiter_storage_uri(url)
     # Redis trouble must never stop a petition from being filed: fall back to memory.

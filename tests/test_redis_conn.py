@@ -1,0 +1,31 @@
+"""Which Redis the app talks to when REDIS_URL is not set."""
+
+from __future__ import annotations
+
+from notifications import redis_conn
+
+
+def test_a_command_beside_make_run_joins_its_redis(tmp_path, redis_url, monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    runner_dir = tmp_path / "redis"
+    runner_dir.mkdir()
+    # No runner: nothing to join.
+    assert redis_conn.running_url(str(runner_dir)) is None
+    # The runner's Redis answers: join it rather than start another one.
+    (runner_dir / "url").write_text(redis_url + "\n", encoding="utf-8")
+    assert redis_conn.running_url(str(runner_dir)) == redis_url
+    assert redis_conn.resolve_url("", str(tmp_path / "private.db"), str(runner_dir)) == redis_url
+    # Configured beats both.
+    assert (
+        redis_conn.resolve_url("redis://127.0.0.1:6379/3", "", str(runner_dir)) == "redis://127.0.0.1:6379/3"
+    )
+
+
+def test_a_stale_runner_file_is_ignored(tmp_path):
+    runner_dir = tmp_path / "redis"
+    runner_dir.mkdir()
+    (runner_dir / "url").write_text(f"unix://{tmp_path / 'gone.sock'}\n", encoding="utf-8")
+    assert redis_conn.running_url(str(runner_dir)) is None
+    (runner_dir / "url").write_text("not a url\n", encoding="utf-8")
+    assert redis_conn.running_url(str(runner_dir)) is None
+    assert redis_conn.running_url(None) is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -47,7 +48,7 @@ from petitions.models import (
     User,
 )
 from petitions.presenters import status_label
-from petitions.timeutil import now
+from petitions.timeutil import as_utc, now
 
 STALE = _l("Someone else changed this petition — reload it and try again.")
 REQUIRED = _l("This field is required.")
@@ -112,6 +113,16 @@ def window_clock(petition: Petition) -> Clock | None:
     return clock if clock is not None and clock.kind in CITIZEN_WINDOWS else None
 
 
+def rating_window_days() -> int:
+    return int(current_app.config.get("RATING_WINDOW_DAYS", 30))
+
+
+def rating_deadline(reply: Reply) -> datetime:
+    """When the citizen's days for rating a reply end (满意度评价, RATING_WINDOW_DAYS after it)."""
+    assert reply.issued_at is not None
+    return as_utc(reply.issued_at) + timedelta(days=rating_window_days())
+
+
 def state_of(petition: Petition) -> wf.State:
     """The petition as petitions.workflow sees it: status plus the sub-states its rules read."""
     reply = latest_issued(petition)
@@ -126,6 +137,7 @@ def state_of(petition: Petition) -> wf.State:
         has_reply=reply is not None,
         rated=rating is not None,
         satisfied=rating is not None and rating.score in SATISFIED,
+        rating_open=reply is None or reply.issued_at is None or now() < rating_deadline(reply),
         is_report=petition.category.kind == CategoryKind.REPORT,
     )
 

@@ -32,7 +32,7 @@ from petitions.access import Actor, CodeHolder, scopes
 from petitions.errors import Conflict, NotFound, ValidationFailed
 from petitions.extensions import db
 from petitions.models import FollowUp, Petition, Rating, Reply, Role, Score, Status, User
-from petitions.timeutil import as_utc, now
+from petitions.timeutil import now
 
 OUTCOMES = ("reached", "unreachable", "declined")
 REPLY_NO = actions.REPLY_NO
@@ -53,13 +53,8 @@ def _no_delete(mapper, connection, target) -> None:  # pragma: no cover - guarde
     raise RatingIsFinal("a rating is never deleted")
 
 
-def window_days() -> int:
-    return int(current_app.config.get("RATING_WINDOW_DAYS", 30))
-
-
-def rating_deadline(reply: Reply) -> datetime:
-    assert reply.issued_at is not None
-    return as_utc(reply.issued_at) + timedelta(days=window_days())
+window_days = actions.rating_window_days
+rating_deadline = actions.rating_deadline
 
 
 def rateable_reply(petition: Petition, reply_no: int | None = None) -> Reply:

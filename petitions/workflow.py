@@ -101,6 +101,8 @@ class State:
     rated: bool = False
     # The latest rating is satisfied or basically satisfied.
     satisfied: bool = False
+    # The latest reply may still be rated: its days for rating (30) have not passed.
+    rating_open: bool = True
     is_report: bool = False
 
 
@@ -175,6 +177,7 @@ GUARDS: dict[str, Guard] = {
             N_("This reply has already been rated.") if s.has_reply else N_("There is no reply to rate yet.")
         )
     ),
+    "rating_open": lambda s: None if s.rating_open else N_("The 30 days for rating this reply have passed."),
     "not_report": lambda s: (
         None
         if not s.is_report
@@ -282,7 +285,7 @@ RULES: tuple[Rule, ...] = (
        required=("duplicate_of",), clocks=(Stop(),), effect="merge"),
     # The citizen's side: rating, review (复查) and re-review (复核) requests.
     _r("rate", [CITIZEN], OWNER, [REPLIED, REVIEW_REPLIED, CLOSED], None, event="rated", public=True,
-       guards=("unrated_reply",), required=("score",), optional=("comment",), effect="rate"),
+       guards=("unrated_reply", "rating_open"), required=("score",), optional=("comment",), effect="rate"),
     _r("review-request", [CITIZEN], OWNER, [REPLIED], UNDER_REVIEW, event="review_requested", public=True,
        guards=("first_round", "window_open"), required=("reason",), clocks=(Start("review", "reviewer"),),
        effect="review_request"),

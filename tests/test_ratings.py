@@ -114,12 +114,21 @@ def test_no_reply_yet_and_after_the_window(client, demo_user):
     assert client.post(url, json={"code": filed.query_code, "score": "satisfied"}).status_code == 409
     assert counts(filed.petition)[0] == 0
     p, code = replied(demo_user)
+    look_up = f"/api/v1/petitions/{p.tracking_no}?code={code}"
+    assert client.get(look_up).get_json()["can_rate"] is True
     advance(days=30)
     before = counts(p)
+    # The citizen is no longer offered a rating, and one sent anyway is refused.
+    assert client.get(look_up).get_json()["can_rate"] is False
     response = client.post(
         f"/api/v1/petitions/{p.tracking_no}/rating", json={"code": code, "score": "satisfied"}
     )
     assert response.status_code == 409
+    assert "30" in response.get_json()["error"]["message"]
+    assert counts(p) == before
+    # Straight through the workflow too (the API's own check aside): the rule itself refuses.
+    with pytest.raises(Conflict):
+        actions.rate(p, "satisfied")
     assert counts(p) == before
 
 

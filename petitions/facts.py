@@ -81,15 +81,20 @@ def _add(petition: Petition, kind: FactKind, unit_id: int, ev: Event, **columns)
 def _first_action(petition_id: int, unit_id: int, ev: Event) -> None:
     """The unit's staff acted: the first action recorded after each routing to the unit not yet
     answered (record order; `rebuild` compares event ids)."""
+    _complete(FactKind.ROUTED, petition_id, unit_id, MeasureFact.acted_at, acted_at=ev.at)
+
+
+def _complete(kind: FactKind, petition_id: int, unit_id: int, empty, **values) -> None:
+    """Fill `values` into the pair's facts of `kind` whose `empty` column is still empty."""
     db.session.execute(
         update(MeasureFact)
         .where(
-            MeasureFact.kind == FactKind.ROUTED.value,
+            MeasureFact.kind == kind.value,
             MeasureFact.petition_id == petition_id,
             MeasureFact.unit_id == unit_id,
-            MeasureFact.acted_at.is_(None),
+            empty.is_(None),
         )
-        .values(acted_at=ev.at)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 
@@ -108,18 +113,9 @@ def _first_rating(petition: Petition, unit_id: int):
 
 
 def _rated(petition_id: int, unit_id: int, ev: Event) -> None:
+    """The citizen rated the unit's reply: its first rating, on the pair's replies."""
     score = (ev.data or {}).get("score")
-    db.session.execute(
-        update(MeasureFact)
-        .where(
-            MeasureFact.kind == FactKind.REPLIED.value,
-            MeasureFact.petition_id == petition_id,
-            MeasureFact.unit_id == unit_id,
-            MeasureFact.rated_at.is_(None),
-        )
-        .values(rated_at=ev.at, score=score)
-        .execution_options(synchronize_session=False)
-    )
+    _complete(FactKind.REPLIED, petition_id, unit_id, MeasureFact.rated_at, rated_at=ev.at, score=score)
 
 
 def _closed(petition: Petition, ev: Event) -> None:

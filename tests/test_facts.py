@@ -68,7 +68,7 @@ def road(clock: Clock) -> None:
     act(a, "close", "gov-leader")
 
     # B: returned (the unit's first action), routed back to the same unit, accepted late in the
-    # day, replied past its due time, closed unrated after the window: closed late.
+    # day, replied past its due time, rated, closed: closed late.
     b, _ = file(title="公交站台破损")
     clock.advance(hours=2)
     act(b, "return", "jtj-handler", reason="应由城管处理")
@@ -78,11 +78,9 @@ def road(clock: Clock) -> None:
     act(b, "assign", "jtj-leader", handler="jtj-handler")
     clock.advance(days=90)
     act(b, "reply", "jtj-leader", text="已修复。")
-    window = b.open_clock
-    clock.at = window.due_at + timedelta(minutes=1)
-    act(b, "close", "intake")
-    # Rated after closure: the reply's rating still counts.
+    clock.advance(days=2)
     actions.rate(b, "satisfied")
+    act(b, "close", "intake")
 
     # C: declined, then closed.
     c, _ = file(title="要求撤销法院判决", phone="13900003333")
@@ -90,9 +88,18 @@ def road(clock: Clock) -> None:
     act(c, "decline", "jtj-leader", reason="属于诉讼事项", channel="向人民法院申请再审")
     act(c, "close", "jtj-leader")
 
-    # D: answered on the spot by the unit.
+    # D: answered on the spot by the unit, then rated (after its closure).
     d, _ = file(title="咨询年检地点", phone="13900004444")
     act(d, "answer-on-spot", "jtj-handler", text="在城东检测站。")
+    actions.rate(d, "satisfied")
+
+    # E: replied, closed unrated when the review window passed; then too late to rate.
+    e, _ = file(title="路灯不亮", phone="13900005555")
+    act(e, "accept", "jtj-handler")
+    act(e, "assign", "jtj-leader", handler="jtj-handler")
+    act(e, "reply", "jtj-leader", text="已修复。")
+    clock.at = e.open_clock.due_at + timedelta(minutes=1)
+    act(e, "close", "intake")
 
 
 def test_kept_facts_are_the_rebuilt_facts(app):
@@ -111,9 +118,9 @@ def test_kept_facts_are_the_rebuilt_facts(app):
         "satisfied",
     }
     assert [row[8] for row in before if row[0] == "closed"].count(True) == 1
-    # Two replies came after handling clocks (A in 3 days, B in 90), both against 60 statutory days.
+    # Three replies came after handling clocks (A in 3 days, B in 90, E at once).
     handled = sorted(row[9] for row in before if row[0] == "handled")
-    assert len(handled) == 2 and handled[0] == 3.0 and handled[1] == 90.0
+    assert len(handled) == 3 and handled == [0.0, 3.0, 90.0]
     assert all(row[10] is not None for row in before if row[0] == "handled")
 
     facts.rebuild()

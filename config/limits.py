@@ -50,6 +50,9 @@ NOTIFY: dict[str, object] = {
     # Delivery: attempts in all, and the waits (seconds) between them.
     "max_attempts": 6,
     "backoff": [30, 120, 600, 1800, 3600],
+    # The sweep checks that every queued row has a live job this often (seconds); each minute
+    # in between, only the rows that fell due since its last check.
+    "full_job_check_seconds": 600,
     # A row claimed for sending longer ago than this is taken back (its worker died).
     "sending_lease_seconds": 300,
     # Twilio's request timeout (seconds).

@@ -7,7 +7,8 @@
 2. after the daily repeat time (09:00), owes every clock red for a day or more one more
    reminder that day (handler and leader);
 3. takes back rows whose delivery worker died mid-send, and gives every queued, due
-   outbox row without a live RQ job a new one.
+   outbox row without a live RQ job a new one (each minute the rows that fell due since
+   the last check; all of them every ten minutes and after Redis was wiped).
 
 Cards and outbox rows carry unique keys and are inserted with ON CONFLICT DO NOTHING, so
 two sweeps at once (or a sweep and a clock job) give each card and owe each message once.
@@ -337,14 +338,31 @@ def _recover(at: datetime) -> int:
     return result.rowcount or 0
 
 
+# Up to when every due row's job was last checked, and whether a full check is recent. Both
+# live in Redis: when Redis is wiped (and its jobs with it) they go too, and the next sweep
+# checks every row again.
+JOBS_CHECKED_KEY = "xf:sweep:jobs-checked"
+FULL_CHECK_KEY = "xf:sweep:full-check"
+# Rows due a little before the last check are checked again: a change that committed just
+# after that sweep read the table may have been due slightly earlier.
+CHECK_OVERLAP = timedelta(minutes=2)
+
+
 def _ensure_jobs(at: datetime) -> int:
-    """Give every queued, due row without a live job a new one (streamed, checked in batches)."""
+    """Give every queued, due row without a live job a new one (streamed, checked in batches).
+
+    Every `full_job_check_seconds` (10 minutes) all the queued, due rows are checked; in
+    between, only the rows that fell due since the last check. A large backlog waiting for
+    its workers (the 09:00 reminders of a city) then costs the minute's sweep nothing, and a
+    job lost without Redis being wiped is still found within the full check's interval.
+    """
+    since = _checked_since()
+    where = [o.c.status == OutboxStatus.QUEUED.value, o.c.next_attempt_at <= _ts(at)]
+    if since is not None:
+        where.append(o.c.next_attempt_at > _ts(since - CHECK_OVERLAP))
     enqueued = 0
-    result = db.session.execute(
-        select(o.c.id)
-        .where(o.c.status == OutboxStatus.QUEUED.value, o.c.next_attempt_at <= _ts(at))
-        .execution_options(yield_per=ENQUEUE_BATCH)
-    )
+    complete = True
+    result = db.session.execute(select(o.c.id).where(*where).execution_options(yield_per=ENQUEUE_BATCH))
     try:
         for chunk in result.scalars().partitions():
             ids = list(chunk)
@@ -352,9 +370,36 @@ def _ensure_jobs(at: datetime) -> int:
                 missing = queueing.missing_jobs(ids)
             except (RedisError, OSError) as exc:
                 log.warning("Redis unavailable, due messages wait for the next sweep: %s", exc)
+                complete = False
                 break
             enqueued += queueing.enqueue_delivery([(i, None) for i in missing])
     finally:
         result.close()
         db.session.commit()
+    if complete:
+        _mark_checked(at, full=since is None)
     return enqueued
+
+
+def _checked_since() -> datetime | None:
+    """The last check's time, or None when a full check is due (or Redis cannot say)."""
+    try:
+        conn = queueing.connection()
+        if not conn.exists(FULL_CHECK_KEY):
+            return None
+        raw = conn.get(JOBS_CHECKED_KEY)
+        return as_utc(datetime.fromisoformat(raw.decode())) if raw else None
+    except (RedisError, OSError, ValueError):
+        return None
+
+
+def _mark_checked(at: datetime, *, full: bool) -> None:
+    interval = int(current_app.config["NOTIFY"].get("full_job_check_seconds", 600))
+    with contextlib.suppress(RedisError, OSError):
+        conn = queueing.connection()
+        previous = conn.get(JOBS_CHECKED_KEY)
+        # Never backwards: a clock job's sweep of one clock may run at an earlier instant.
+        if previous is None or as_utc(datetime.fromisoformat(previous.decode())) < at:
+            conn.set(JOBS_CHECKED_KEY, at.isoformat())
+        if full:
+            conn.set(FULL_CHECK_KEY, 1, ex=interval)

@@ -92,6 +92,49 @@ def test_a_queued_job_is_not_enqueued_twice_by_the_sweep(app, db, clock, twilio,
     assert len(queueing.queue()) == 1
 
 
+def test_minute_sweeps_check_only_rows_newly_due_and_the_full_check_finds_a_lost_job(
+    app, db, clock, twilio, staff_phones, redis, monkeypatch
+):
+    from rq.job import Job
+
+    from notifications import sweep as sweeping
+
+    file(db)
+    clock.set(YELLOW_TIME)
+    checked: list[int] = []
+    real_missing = queueing.missing_jobs
+
+    def recording(ids):
+        checked.extend(ids)
+        return real_missing(ids)
+
+    monkeypatch.setattr(queueing, "missing_jobs", recording)
+    assert jobs.sweep()["enqueued"] == 1  # a full check: the yellow text gets its job
+    (row,) = outbox_rows(db)
+    assert row.id in checked
+    clock.advance(minutes=5)
+    jobs.sweep()
+    checked.clear()
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 0
+    assert row.id not in checked  # due before the last check: the minute's sweep leaves it
+
+    # Its job goes missing without Redis being wiped: the minute's sweeps do not look ...
+    redis.delete(Job.key_for(queueing.delivery_job_id(row.id)))
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 0
+    # ... the full check does (every full_job_check_seconds; here its mark is taken away).
+    redis.delete(sweeping.FULL_CHECK_KEY)
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 1
+    assert row.id in checked
+    # Redis wiped: the marks go with the jobs, and the next sweep checks every row again.
+    redis.flushdb()
+    checked.clear()
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 1 and row.id in checked
+
+
 # ---------------------------------------------------------------- the crash window, step by step
 
 

@@ -8,6 +8,7 @@ divide by) draws no mark and is labelled "—", never 0.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from itertools import count
 
@@ -91,7 +92,7 @@ def bar_chart(
     for i, (label, value) in enumerate(items):
         y = top + i * row
         parts.append(
-            f'<text class="label" x="{label_w - 6}" y="{y + row / 2 + 4:.1f}" font-size="13" '
+            f'<text class="chart-label" x="{label_w - 6}" y="{y + row / 2 + 4:.1f}" font-size="13" '
             f'text-anchor="end">{escape(label)}</text>'
         )
         if value is not None:
@@ -150,10 +151,17 @@ def line_chart(
             f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
             f"{escape(fmt(upper * i / 4))}</text>"
         )
+    # Labels that would run into each other are thinned out (every second, third, ... one).
+    # (Their class is not "label": the site's form labels are bigger and bold.)
+    spacing = plot_w / (n - 1) if n > 1 else plot_w
+    widest = max((len(label) for label in x_labels), default=0) * 11 * 0.62 + 8
+    step = max(1, math.ceil(widest / spacing))
     for i, label in enumerate(x_labels):
+        if i % step:
+            continue
         x, _ = xy(i, 0)
         parts.append(
-            f'<text class="label" x="{x:.1f}" y="{top + plot_h + 18}" font-size="11" text-anchor="middle">'
+            f'<text class="chart-label" x="{x:.1f}" y="{top + plot_h + 18}" font-size="11" text-anchor="middle">'
             f"{escape(label)}</text>"
         )
     for s, (name, vs) in enumerate(series):

@@ -64,3 +64,14 @@ def test_format_measure():
     assert charts.format_measure(0.0, "response_rate") == "0.0%"
     assert charts.format_measure(11.2639, "avg_handling_days") == "11.26"
     assert charts.format_measure(7, "received") == "7"
+
+
+def test_month_labels_that_would_overlap_are_thinned():
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    svg = parse(charts.line_chart(months, [("收件", list(range(12)))], title="每月件数"))
+    labels = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-label"]
+    assert labels == months[::2]  # every second month: twelve would run into each other
+    xs = [float(t.get("x")) for t in svg.iter(f"{SVG}text") if t.get("class") == "chart-label"]
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) > 7 * 11 * 0.62
+    # Every point keeps its month in its tooltip.
+    assert len(svg.findall(f".//{SVG}circle")) == 12

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 _embedded = None
@@ -34,7 +35,7 @@ def running_url(runner_dir: str | None) -> str | None:
         return None
     try:
         connect(url).ping()
-    except (RedisError, OSError, ValueError):
+    except (RedisError, OSError):
         return None
     return url
 
@@ -51,4 +52,9 @@ def limiter_storage_uri(redis_url: str) -> str:
 
 
 def connect(redis_url: str) -> Redis:
-    return Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    """A client for `redis_url`; an unusable URL is a connection error like any other, which
+    every caller already survives (the sweep rebuilds what Redis did not get)."""
+    try:
+        return Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    except ValueError as exc:
+        raise RedisConnectionError(f"unusable Redis URL {redis_url!r}: {exc}") from exc

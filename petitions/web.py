@@ -160,11 +160,13 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "citizen.login"
     login_manager.login_message = None
 
+    # The jobs' Redis is resolved whatever stores the rate limits (a test or a benchmark may
+    # keep those in memory and still schedule jobs).
+    url = redis_conn.resolve_url(
+        app.config["REDIS_URL"], app.config["EMBEDDED_REDIS_PATH"], app.config.get("RUNNER_REDIS_DIR")
+    )
+    app.config["REDIS_URL"] = url
     if not app.config.get("RATELIMIT_STORAGE_URI"):
-        url = redis_conn.resolve_url(
-            app.config["REDIS_URL"], app.config["EMBEDDED_REDIS_PATH"], app.config.get("RUNNER_REDIS_DIR")
-        )
-        app.config["REDIS_URL"] = url
         app.config["RATELIMIT_STORAGE_URI"] = redis_conn.limiter_storage_uri(url)
     # Redis trouble must never stop a petition from being filed: fall back to memory.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)

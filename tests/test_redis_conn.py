@@ -29,3 +29,18 @@ def test_a_stale_runner_file_is_ignored(tmp_path):
     (runner_dir / "url").write_text("not a url\n", encoding="utf-8")
     assert redis_conn.running_url(str(runner_dir)) is None
     assert redis_conn.running_url(None) is None
+
+
+def test_an_unusable_redis_url_is_a_connection_error_and_filing_goes_on(app, monkeypatch):
+    import pytest
+    from redis.exceptions import RedisError
+
+    from notifications import queueing
+    from tests.handling import file
+
+    with pytest.raises(RedisError):
+        redis_conn.connect("")
+    monkeypatch.setitem(app.config, "REDIS_URL", "")
+    petition, _code = file()  # schedules its clock's jobs after the commit: they wait for the sweep
+    assert petition.id is not None and petition.status == "routed"
+    assert queueing.schedule_clock(petition.open_clock.id, [petition.open_clock.due_at]) == 0

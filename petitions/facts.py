@@ -152,9 +152,14 @@ def handled(clock: Clock) -> None:
 
 # ---------------------------------------------------------------- rebuilt from the record
 
-_STAFF = "('handler', 'leader')"
-_REPLIES = "('replied', 'review_replied', 'rereview_replied')"
-_UNIT_CLOCKS = "('accept', 'handle', 'on_spot', 'review', 'rereview')"
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+_STAFF = _sql_list(STAFF_ROLES)
+_REPLIES = _sql_list(REPLY_TYPES)
+_UNIT_CLOCKS = _sql_list(UNIT_CLOCKS)
 _COLUMNS = "(kind, petition_id, unit_id, at, prev_at, acted_at, rated_at, score, late, days, speedup)"
 
 REBUILD_SQL = (

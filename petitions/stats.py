@@ -427,6 +427,18 @@ def _offset_seconds(period: Period) -> int:
 # Month rows: (unit, kind, month, prev_month, rated_month, score, flag, n, days, speedup).
 MonthRow = tuple[int, str, int, int | None, int | None, str | None, bool, int, float | None, float | None]
 CARD_KINDS = {"yellow": "yellow_card", "red": "red_card"}
+MONTH_COLUMNS = (
+    "unit_id",
+    "kind",
+    "month",
+    "prev_month",
+    "rated_month",
+    "score",
+    "flag",
+    "n",
+    "days",
+    "speedup",
+)
 
 
 def _month_rows_live(first: Period, last: Period) -> list[MonthRow]:
@@ -503,18 +515,7 @@ def _settled_rows(period: Period) -> tuple[list[MonthRow], list[Period]]:
         rows = [
             tuple(row)  # type: ignore[misc]
             for row in db.session.execute(
-                select(
-                    m.unit_id,
-                    m.kind,
-                    m.month,
-                    m.prev_month,
-                    m.rated_month,
-                    m.score,
-                    m.flag,
-                    m.n,
-                    m.days,
-                    m.speedup,
-                ).where(m.month.in_(settled))
+                select(*(getattr(m, name) for name in MONTH_COLUMNS)).where(m.month.in_(settled))
             )
         ]
     return rows, [month for month, number in zip(months, numbers, strict=True) if number not in settled]
@@ -536,17 +537,16 @@ def _runs(months: list[Period]) -> list[tuple[Period, Period]]:
 
 @dataclass(frozen=True)
 class _Window:
-    """Facts of [start, end), counted for a period that starts at `period_start`, as of `as_of`."""
+    """Facts of the months `first`..`last`, counted for a period that starts at `period_start`,
+    as of `as_of`."""
 
-    start: datetime
-    end: datetime
-    period_start: datetime
-    as_of: datetime
     first: Period  # the window's first month (its zone offset and days)
     last: Period
+    period_start: datetime
+    as_of: datetime
 
     def at(self, col) -> list[ColumnElement]:
-        return [col >= self.start, col < self.end]
+        return [col >= self.first.start, col < self.last.end]
 
     def once(self) -> list[ColumnElement]:
         """Each (petition, unit) pair once in the period: no fact of the kind earlier in it."""
@@ -699,9 +699,9 @@ def _add_up(rows: Iterable[MonthRow], period: Period, moment: datetime) -> dict[
                 s.rated += n
                 s.satisfied += n if score in good else 0
                 s.unsatisfied += n if score == Score.UNSATISFIED.value else 0
-        elif kind == "yellow_card":
+        elif kind == CARD_KINDS["yellow"]:
             s.yellow_cards += n
-        elif kind == "red_card":
+        elif kind == CARD_KINDS["red"]:
             s.red_cards += n
     return sums
 
@@ -765,7 +765,7 @@ def _sums(period: Period, moment: datetime) -> dict[int, _Sums]:
     rows, open_months = _settled_rows(period)
     sums = _add_up(rows, period, moment)
     for first, last in _runs(open_months):
-        _live_sums(_Window(first.start, last.end, period.start, as_of, first, last), sums)
+        _live_sums(_Window(first, last, period.start, as_of), sums)
     for s in sums.values():
         s.closed_on_time = s.closed - s.closed_late
     for uid, n in _open_overdue(period, as_of, None).items():
@@ -781,20 +781,6 @@ def settled_through(moment: datetime | None = None) -> int:
     lag = timedelta(days=int(current_app.config.get("MEASURES_SETTLE_DAYS", 45)))
     last_day = (as_utc(moment or now()) - lag).astimezone(_tz()).date()
     return month_no(last_day) - 1
-
-
-MONTH_COLUMNS = (
-    "unit_id",
-    "kind",
-    "month",
-    "prev_month",
-    "rated_month",
-    "score",
-    "flag",
-    "n",
-    "days",
-    "speedup",
-)
 
 
 def settle(moment: datetime | None = None) -> list[str]:

@@ -50,7 +50,7 @@ instance:
 run: setup instance system-packages
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	exec $(BIN)/python -m petitions.runner
+	exec $(BIN)/python -m ops.runner
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 test: setup system-packages-test

@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import create_app
     from config.settings import Config
-    from petitions import exports
     from petitions.extensions import db
     from petitions.models import User
+    from petitions.services import exports
 
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.database, RATELIMIT_STORAGE_URI="memory://")
     with app.test_request_context():

@@ -1,4 +1,4 @@
-"""Filing throughput: N petitions through petitions.intake.file_petition on PostgreSQL.
+"""Filing throughput: N petitions through petitions.services.filing.file_petition on PostgreSQL.
 
     python bench/filing.py [--n 2000] [--concurrency 2] [--database postgresql+psycopg://...]
 
@@ -39,7 +39,7 @@ def _app(database: str):
 def _prepare(database: str) -> None:
     from flask_migrate import upgrade
 
-    from petitions import demo
+    from ops import demo
 
     app = _app(database)
     with app.app_context():
@@ -51,8 +51,8 @@ def _filings(n: int, seed: int) -> list:
     from sqlalchemy import select
 
     from petitions.extensions import db
-    from petitions.intake import Filing
     from petitions.models import Category, Unit, UnitKind
+    from petitions.services.filing import Filing
 
     rng = random.Random(seed)
     categories = db.session.scalars(
@@ -83,7 +83,7 @@ def _filings(n: int, seed: int) -> list:
 def _run(database: str, n: int, seed: int, warmup: int) -> list[float]:
     """File `n` petitions in this process; return each filing's latency in seconds."""
     from petitions.extensions import db
-    from petitions.intake import file_petition
+    from petitions.services.filing import file_petition
 
     app = _app(database)
     latencies: list[float] = []

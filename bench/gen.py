@@ -340,8 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     from config import demo_county
     from config.limits import WARNING
     from config.settings import Config
-    from petitions import demo, facts
+    from ops import demo
     from petitions.extensions import db
+    from petitions.measures import facts
 
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.database, RATELIMIT_STORAGE_URI="memory://")
     started = time.perf_counter()

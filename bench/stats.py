@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import create_app
     from config.settings import Config
-    from petitions import stats
     from petitions.extensions import db
+    from petitions.measures import stats
 
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.database, RATELIMIT_STORAGE_URI="memory://")
     with app.app_context():

@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     from app import create_app
     from config.settings import Config
     from notifications import sweep
+    from petitions.domain.clocks import now
     from petitions.extensions import db
     from petitions.models import Clock
-    from petitions.timeutil import now
 
     app = create_app(
         Config, SQLALCHEMY_DATABASE_URI=args.database, REDIS_URL=args.redis, RATELIMIT_STORAGE_URI="memory://"

@@ -89,7 +89,7 @@ class Config:
 
     # A month's measures stop changing this many days after it ends (the 30-day rating window
     # of its last replies, and the response days of its last routings, with room for holidays);
-    # then its sums are kept (petitions.stats.settle) and a year reads twelve sums, not its facts.
+    # then its sums are kept (petitions.measures.stats.settle) and a year reads twelve sums, not its facts.
     MEASURES_SETTLE_DAYS = _env_int("MEASURES_SETTLE_DAYS", 45)
 
     TIME_LIMITS = limits.TIME_LIMITS

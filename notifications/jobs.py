@@ -65,16 +65,16 @@ def deliver(outbox_id: int) -> str:
 
 
 def close_unrated() -> int:
-    """Close the petitions whose reply went unrated for 30 days (petitions.ratings)."""
-    from petitions import ratings
+    """Close the petitions whose reply went unrated for 30 days (petitions.services.ratings)."""
+    from petitions.services import ratings
 
     with app_context():
         return ratings.close_unrated()
 
 
 def settle_measures() -> list[str]:
-    """Add up the months whose measures can no longer change (petitions.stats.settle)."""
-    from petitions import stats
+    """Add up the months whose measures can no longer change (petitions.measures.stats.settle)."""
+    from petitions.measures import stats
 
     with app_context():
         return stats.settle()

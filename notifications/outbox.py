@@ -1,7 +1,7 @@
 """The outbox: a message is a row before it is a job.
 
 Rows are written in the transaction of the change that causes them (an event recorded
-through petitions.history, or the sweep), each with a unique key (petition, clock, level
+through petitions.services.history, or the sweep), each with a unique key (petition, clock, level
 or purpose, recipient, occurrence), so that a message is owed exactly once. Delivery
 claims the row (queued → sending, counting the attempt) and commits before calling the
 provider, and records the provider's id right after: the only moment a crash can cause a
@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session, attributes
 
 from config import sms_templates
 from notifications import sms
-from petitions import deadlines
+from petitions.domain import calendar as deadlines
+from petitions.domain.clocks import as_utc, now
 from petitions.extensions import db
 from petitions.models import Card, Clock, Event, Outbox, OutboxStatus, Petition, Role, User
-from petitions.timeutil import as_utc, now
 
 log = logging.getLogger(__name__)
 

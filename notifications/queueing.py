@@ -16,7 +16,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from notifications import redis_conn
-from petitions.timeutil import as_utc, now
+from petitions.domain.clocks import as_utc, now
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ def _stop_embedded() -> None:
 
 
 def running_url(runner_dir: str | None) -> str | None:
-    """The embedded Redis that `make run` started (petitions.runner writes its URL into
+    """The embedded Redis that `make run` started (ops.runner writes its URL into
     `runner_dir`/url), if it answers: a `flask` command run beside it joins it, so that the
     jobs it schedules reach the running worker."""
     if not runner_dir:

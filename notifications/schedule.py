@@ -33,7 +33,7 @@ cron.register(
     jobs.close_unrated, Config.RQ_QUEUE, interval=600, job_timeout=600, result_ttl=300, name="close-unrated"
 )
 
-# Every hour: the months whose measures can no longer change are added up (petitions.stats).
+# Every hour: the months whose measures can no longer change are added up (petitions.measures.stats).
 cron.register(
     jobs.settle_measures,
     Config.RQ_QUEUE,

@@ -29,10 +29,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
 from notifications import outbox, queueing
-from petitions import deadlines
+from petitions.domain import calendar as deadlines
+from petitions.domain.clocks import as_utc, now
 from petitions.extensions import db
 from petitions.models import Card, Clock, Event, Outbox, OutboxStatus, Petition, Unit, User
-from petitions.timeutil import as_utc, now
 from petitions.types import UTCDateTime
 
 log = logging.getLogger(__name__)

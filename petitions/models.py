@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from petitions.domain.clocks import now
 from petitions.extensions import db
-from petitions.timeutil import now
 from petitions.types import UTCDateTime
 
 
@@ -545,7 +545,7 @@ class FactKind(StrEnum):
 
 class MeasureFact(db.Model):
     """What the measures count, one narrow row per counted step, kept with the change that makes it
-    (petitions.facts): a period then reads its rows by kind and time instead of grouping the events.
+    (petitions.measures.facts): a period then reads its rows by kind and time instead of grouping the events.
 
     `prev_at` is the time of the previous fact of the same kind for the same petition and unit,
     so "counted once per period" is a filter (`prev_at` before the period) and not a grouping.
@@ -590,7 +590,7 @@ class MeasureFact(db.Model):
 
 
 class MeasureMonth(db.Model):
-    """The facts of one settled month, added up (petitions.stats.settle): a year reads these
+    """The facts of one settled month, added up (petitions.measures.stats.settle): a year reads these
     rows instead of its facts. Kept by the same keys the period's filters need, so the sums
     stay exact: the month of the pair's previous fact (counted once per period), the month
     of the rating (rated by the period's end), the score, and a flag (responded in time for
@@ -876,4 +876,4 @@ class AuthLock(db.Model):
 
 
 # Keeps each clock's yellow moment and level in step with its due time (extensions move it).
-from petitions import levels as _levels  # noqa: E402,F401
+from petitions.services import levels as _levels  # noqa: E402,F401

@@ -98,7 +98,7 @@ def app(database_url: str, redis_url: str, _tmp_root: Path):
 
     from app import create_app
     from notifications.redis_conn import limiter_storage_uri
-    from petitions import demo
+    from ops import demo
     from petitions.extensions import db
 
     os.environ["INSTANCE_PATH"] = str(_tmp_root / "instance")
@@ -188,7 +188,7 @@ def _cleanup(app) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolate(request, app, redis_url):
-    from petitions.timeutil import set_clock
+    from petitions.domain.clocks import set_clock
 
     redis = _redis_client(redis_url)
     redis.flushdb()
@@ -310,9 +310,9 @@ def staff_token(client):
     """A bearer token for a demo staff account, through the real token endpoint."""
 
     def get(username: str) -> str:
-        from petitions.auth import issue_token
         from petitions.extensions import db as _db
         from petitions.models import User
+        from petitions.web.auth import issue_token
 
         user = _db.session.scalar(select(User).where(User.username == username))
         assert user is not None, username

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from petitions import actions, intake
-from petitions.access import CodeHolder
 from petitions.extensions import db
 from petitions.models import Event, Petition, User
+from petitions.services import actions
+from petitions.services import filing as intake
+from petitions.services.access import CodeHolder
 
 
 def user(username: str) -> User:

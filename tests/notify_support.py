@@ -19,7 +19,7 @@ STAFF_PHONES = {
 
 
 class Clock:
-    """A controllable server clock (petitions.timeutil.set_clock)."""
+    """A controllable server clock (petitions.domain.clocks.set_clock)."""
 
     def __init__(self, start: datetime):
         self.value = start
@@ -37,7 +37,7 @@ class Clock:
 
 @pytest.fixture()
 def clock() -> Iterator[Clock]:
-    from petitions.timeutil import set_clock
+    from petitions.domain.clocks import set_clock
 
     # A Monday, 10:00 in the bureau (02:00 UTC): far from holidays and quiet hours.
     c = Clock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
@@ -95,8 +95,8 @@ def staff_phones(app, db) -> Iterator[dict[str, int]]:
 
 def file(db, *, township: str = "dongcheng", category: str | None = None, phone: str = "13912345678"):
     """File a petition the way the web form does; it is routed at once to a unit."""
-    from petitions import intake
     from petitions.models import Category, Unit
+    from petitions.services import filing as intake
 
     if category is None:
         category = _routed_category(db, township)
@@ -119,8 +119,8 @@ def file(db, *, township: str = "dongcheng", category: str | None = None, phone:
 
 def _routed_category(db, township: str) -> str:
     """A grievance category that the demo routes to the township itself."""
-    from petitions import routing
     from petitions.models import Category, Unit
+    from petitions.services import routing
 
     place = db.session.scalar(select(Unit).where(Unit.code == township))
     for cat in db.session.scalars(

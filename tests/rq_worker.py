@@ -13,7 +13,7 @@ from datetime import datetime
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 
-from petitions.timeutil import set_clock
+from petitions.domain.clocks import set_clock
 
 if os.environ.get("XF_NOW"):
     fixed = datetime.fromisoformat(os.environ["XF_NOW"])

@@ -16,12 +16,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from petitions import actions
-from petitions import workflow as wf
-from petitions.access import CodeHolder, can_view, visible_petitions_query
-from petitions.errors import DomainError
+from petitions.domain import workflow as wf
+from petitions.domain.errors import DomainError
 from petitions.extensions import db
 from petitions.models import Petition, Unit, User
+from petitions.services import actions
+from petitions.services.access import CodeHolder, can_view, visible_petitions_query
 from tests.handling import act, file, snapshot, user
 
 ROLES = ["citizen", "intake", "handler", "leader", "supervisor", "admin"]

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from petitions import actions, clocks, deadlines, duplicates
-from petitions.access import CodeHolder
-from petitions.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from petitions.domain import calendar as deadlines
+from petitions.domain.clocks import now, set_clock
+from petitions.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from petitions.extensions import db
 from petitions.models import Event, ExtensionRequest, Petition, Rating, Reply, Unit
-from petitions.presenters import citizen_view
-from petitions.timeutil import now, set_clock
+from petitions.services import actions, clocks, duplicates
+from petitions.services.access import CodeHolder
+from petitions.web.presenters import citizen_view
 from tests.handling import act, as_citizen, file, snapshot, user
 
 
@@ -421,7 +422,7 @@ def test_duplicates_flagged_and_merged(app):
 
 
 def test_leader_inbox(app):
-    from petitions.access import leader_inbox
+    from petitions.services.access import leader_inbox
 
     drafted, _ = file(title="待签发")
     act(drafted, "accept", "jtj-handler")

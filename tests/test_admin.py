@@ -9,11 +9,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from petitions import routing
-from petitions.errors import ValidationFailed
+from petitions.domain.errors import ValidationFailed
 from petitions.extensions import db
-from petitions.intake import Filing, file_petition
 from petitions.models import AdminAudit, Category, RoutingRule, Unit, User
+from petitions.services import routing
+from petitions.services.filing import Filing, file_petition
 from tests.conftest import DEMO_PASSWORD
 
 

@@ -11,10 +11,10 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from petitions import idempotency
-from petitions.errors import Conflict
+from petitions.domain.clocks import set_clock
+from petitions.domain.errors import Conflict
 from petitions.models import IdempotencyKey, Petition
-from petitions.timeutil import set_clock
+from petitions.services import idempotency
 from tests.test_api_public import count, filing
 
 

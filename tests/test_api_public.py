@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from petitions.domain.clocks import set_clock
 from petitions.models import Attachment, Petition, Role, User
-from petitions.timeutil import set_clock
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

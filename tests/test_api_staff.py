@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from petitions import actions
-from petitions.timeutil import now, set_clock
+from petitions.domain.clocks import now, set_clock
+from petitions.services import actions
 from tests.handling import act, file
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from petitions import routing
 from petitions.extensions import db
-from petitions.intake import Filing, file_petition
 from petitions.models import Category, Petition, RoutingRule, Unit
+from petitions.services import routing
+from petitions.services.filing import Filing, file_petition
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser

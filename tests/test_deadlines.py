@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from petitions import deadlines as d
+from petitions.domain import calendar as d
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = d.load_calendar()

@@ -11,9 +11,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import insert, select
 
+from petitions.domain.clocks import set_clock
 from petitions.extensions import db as _db
 from petitions.models import Category, Petition, Unit
-from petitions.timeutil import set_clock
 from tests.test_stats import march  # noqa: F401
 from tests.test_stats_pages import login
 

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from petitions import actions, facts
-from petitions.access import CodeHolder
+from petitions.domain.clocks import now, set_clock
 from petitions.extensions import db
+from petitions.measures import facts
 from petitions.models import MeasureFact
-from petitions.timeutil import now, set_clock
+from petitions.services import actions
+from petitions.services.access import CodeHolder
 from tests.handling import act, file
 
 

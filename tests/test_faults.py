@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import func, select
 
 from notifications import jobs, outbox, queueing, sms
-from petitions import actions
 from petitions.models import Card, Outbox
+from petitions.services import actions
 from tests.notify_support import file, outbox_rows, run_jobs
 
 pytest_plugins = ["tests.notify_support"]

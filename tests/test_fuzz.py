@@ -33,9 +33,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select
 
-from petitions import intake
-from petitions import workflow as wf
+from petitions.domain import workflow as wf
 from petitions.models import Category, Unit
+from petitions.services import filing as intake
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 CHECKS = [

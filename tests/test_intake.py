@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from petitions import intake
-from petitions.errors import NotFound, ValidationFailed
-from petitions.intake import Filing, file_petition, find_for_citizen
+from petitions.domain.clocks import set_clock
+from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.models import Clock, Event, Petition, RoutingRule
-from petitions.timeutil import set_clock
+from petitions.services import filing as intake
+from petitions.services.filing import Filing, file_petition, find_for_citizen
 
 
 def _filing(**over) -> Filing:

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select, text
 
 from notifications import jobs
-from petitions import actions, clocks, levels, workcalendar
 from petitions.models import CalendarDay, Card, Clock
+from petitions.services import actions, clocks, levels
+from petitions.services import calendar as workcalendar
 from tests.notify_support import file, outbox_rows
 
 pytest_plugins = ["tests.notify_support"]

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from petitions.domain.clocks import now, set_clock
 from petitions.models import AuthLock, LoginFailure
-from petitions.timeutil import now, set_clock
 
 PASSWORD = "petition-demo"
 HERE = {"REMOTE_ADDR": "10.1.1.1"}

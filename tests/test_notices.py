@@ -11,12 +11,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from petitions import actions, notices
-from petitions.errors import NotFound, ValidationFailed
+from petitions.domain.clocks import set_clock
+from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.extensions import db
-from petitions.intake import Filing, file_petition
 from petitions.models import Petition, Role, Unit, User
-from petitions.timeutil import set_clock
+from petitions.services import actions, notices
+from petitions.services.filing import Filing, file_petition
 from tests.conftest import DEMO_PASSWORD
 
 # 2026-11-21 16:30 UTC is already 22 November in Shanghai: the notice carries the local day.

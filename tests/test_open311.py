@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from petitions.domain.clocks import now, set_clock
 from petitions.models import Event, Open311Key, Petition
-from petitions.timeutil import now, set_clock
 from tests.handling import act
 
 BASE = "/open311/v2"
@@ -354,7 +354,7 @@ def test_staff_pages_show_a_request_without_a_place(client, app, db):
 
 
 def _token(db, username: str) -> str:
-    from petitions.auth import issue_token
+    from petitions.web.auth import issue_token
     from tests.handling import user
 
     token, _row = issue_token(user(username))

@@ -10,9 +10,9 @@ from rq.job import Job
 from sqlalchemy import select
 
 from notifications import jobs, outbox, queueing
-from petitions import actions
-from petitions.errors import Conflict
+from petitions.domain.errors import Conflict
 from petitions.models import Card, Event, Outbox
+from petitions.services import actions
 from tests.notify_support import file, outbox_rows, run_jobs
 
 pytest_plugins = ["tests.notify_support"]

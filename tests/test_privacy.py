@@ -1,10 +1,17 @@
-"""Personal data detection and masking in free text (petitions.privacy)."""
+"""Personal data detection and masking in free text (petitions.domain.privacy)."""
 
 from __future__ import annotations
 
 import pytest
 
-from petitions.privacy import EMAIL_MASK, ID_MASK, NAME_MASK, PHONE_MASK, contains_personal_data, mask_text
+from petitions.domain.privacy import (
+    EMAIL_MASK,
+    ID_MASK,
+    NAME_MASK,
+    PHONE_MASK,
+    contains_personal_data,
+    mask_text,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from petitions import facts
+from petitions.domain.clocks import set_clock
 from petitions.extensions import db as _db
+from petitions.measures import facts
 from petitions.models import Category, Event, Petition, Reply, Unit
-from petitions.public import cache
-from petitions.timeutil import set_clock
+from petitions.web.public import cache
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)
 PHONE = "13912345678"

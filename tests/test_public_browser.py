@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from petitions import facts
+from petitions.domain.clocks import now
 from petitions.extensions import db as _db
+from petitions.measures import facts
 from petitions.models import Category, Event, Petition, Reply, Unit
-from petitions.public import cache
-from petitions.timeutil import now
+from petitions.web.public import cache
 
 pytestmark = pytest.mark.browser
 

@@ -10,12 +10,12 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from notifications.outbox import RATING_SALT, rating_token
-from petitions import actions, ratings
-from petitions.errors import Conflict, NotFound, ValidationFailed
+from petitions.domain.clocks import set_clock
+from petitions.domain.errors import Conflict, NotFound, ValidationFailed
 from petitions.extensions import db as _db
-from petitions.intake import Filing, file_petition
 from petitions.models import Event, FollowUp, Petition, Rating
-from petitions.timeutil import set_clock
+from petitions.services import actions, ratings
+from petitions.services.filing import Filing, file_petition
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 clock = {"now": T0}

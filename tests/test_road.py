@@ -16,9 +16,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from petitions import actions
 from petitions.extensions import db
 from petitions.models import Event, Petition
+from petitions.services import actions
 
 pytestmark = pytest.mark.postgres
 
@@ -175,7 +175,7 @@ def test_two_sessions_same_version_one_commit(postgres, app):
     """The same race without HTTP: two database sessions, the second blocks on the row and loses."""
     from sqlalchemy.orm import Session
 
-    from petitions.errors import Conflict
+    from petitions.domain.errors import Conflict
     from tests.handling import file, user
 
     p, _ = file(title="两个会话")

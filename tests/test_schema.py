@@ -50,8 +50,8 @@ def test_demo_county_shape(app, db):
 def test_demo_routes_every_category_of_every_place(app, db):
     from sqlalchemy import select
 
-    from petitions import routing
     from petitions.models import Category, Unit
+    from petitions.services import routing
 
     places = db.session.scalars(select(Unit).where(Unit.kind.in_(["township", "committee"]))).all()
     leaves = db.session.scalars(select(Category).where(Category.parent_id.is_not(None))).all()
@@ -65,7 +65,7 @@ def test_demo_routes_every_category_of_every_place(app, db):
 
 
 def test_seed_is_idempotent(app, db):
-    from petitions import demo
+    from ops import demo
 
     again = demo.load("petition-demo")
     assert (again.units, again.categories, again.rules, again.users) == (0, 0, 0, 0)

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from petitions import workflow as wf
+from petitions.domain import workflow as wf
+from petitions.domain.clocks import now, set_clock
 from petitions.extensions import db
-from petitions.intake import Filing, Upload, file_petition
 from petitions.models import Category, Channel, Event, Petition, RoutingRule
-from petitions.timeutil import now, set_clock
+from petitions.services.filing import Filing, Upload, file_petition
 from tests.handling import act, file, snapshot, user
 from tests.test_browser_citizen import tiny_png
 
@@ -111,7 +111,7 @@ def test_strangers_log_in_and_citizens_find_nothing(client, app):
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     citizen = _login(app.test_client(), "intake")
     with citizen.session_transaction() as session:
-        from petitions.citizen.accounts import register_citizen
+        from petitions.web.citizen.accounts import register_citizen
 
         session["_user_id"] = str(register_citizen("13700001111", "钱多多", "long-enough-pw").id)
     for path in [*PAGES, f"/staff/petitions/{petition.tracking_no}"]:
@@ -465,7 +465,7 @@ def test_staff_entry_files_with_channel_and_shows_the_numbers_once(as_):
     assert petition.channel == Channel.PHONE.value
     assert petition.created_by.username == "intake"
     assert petition.address == "东城街道幸福村3组"
-    from petitions.intake import find_for_citizen
+    from petitions.services.filing import find_for_citizen
 
     assert find_for_citizen(number, code).id == petition.id
     again = client.get("/staff/intake/entered").get_data(as_text=True)
@@ -530,8 +530,8 @@ def test_queue_filters_by_level_status_and_text_and_pages(as_, app):
 
 
 def test_time_left_is_told_in_days_and_hours():
-    from petitions.levels import ClockStatus
-    from petitions.staff.routes import time_left
+    from petitions.services.levels import ClockStatus
+    from petitions.web.staff.routes import time_left
 
     at = now()
     assert time_left(ClockStatus("green", timedelta(days=3, hours=5, minutes=59), at, "accept")) == (

@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from petitions import clocks, facts, stats
-from petitions.errors import NotFound, ValidationFailed
+from petitions.domain.clocks import set_clock
+from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.extensions import db as _db
+from petitions.measures import facts, stats
 from petitions.models import Card, Category, Clock, Event, Petition, Rating, RoutingRule, Unit, User
-from petitions.timeutil import set_clock
+from petitions.services import clocks
 
 NOW = datetime(2026, 4, 10, 4, 0, tzinfo=UTC)
 _seq = itertools.count(1)

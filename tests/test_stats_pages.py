@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from petitions.public import cache
+from petitions.web.public import cache
 from tests.test_stats import march  # noqa: F401  (the hand-built month)
 
 

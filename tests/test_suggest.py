@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from petitions import suggest
 from petitions.extensions import db
 from petitions.models import Category, Unit
+from petitions.services import suggest
 
 
 def _cat(code: str, keywords: str) -> Category:

@@ -122,7 +122,7 @@ def test_urge_from_the_board(app, db, client, clock, demo_user, staff_phones):
 
 @pytest.mark.browser
 def test_board_in_a_browser_refreshes_without_reloading(app, db, page, live_server):
-    from petitions.timeutil import set_clock
+    from petitions.domain.clocks import set_clock
 
     page.goto("/login")
     page.fill("input[name=username]", "supervisor")

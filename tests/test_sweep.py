@@ -136,7 +136,7 @@ def test_cards_stay_after_closure_and_stopped_clocks_are_left_alone(app, db, clo
     petition = file(db)
     clock.set(_local(10, 10))
     assert jobs.sweep()["red"] == 1
-    from petitions import clocks
+    from petitions.services import clocks
 
     clocks.stop_all(petition, clock())
     db.session.commit()
@@ -159,7 +159,7 @@ def test_supervisor_without_phone_is_still_owed_and_fails_visibly(app, db, clock
 
 def test_a_clock_without_unit_warns_intake(app, db, clock, twilio, staff_phones):
     """A petition waiting in the intake queue (route clock): the intake officers hear of it."""
-    from petitions import clocks
+    from petitions.services import clocks
 
     petition = file(db)
     petition.unit_id = None

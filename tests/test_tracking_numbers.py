@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from petitions import intake
-from petitions.intake import Filing, file_petition
 from petitions.models import Event, Petition
+from petitions.services import filing as intake
+from petitions.services.filing import Filing, file_petition
 
 
 def _filing() -> Filing:

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from config.limits import TIME_LIMITS
-from petitions import workflow as wf
+from petitions.domain import workflow as wf
 
 # Who is bound to the petition how (workflow scopes). A citizen is only ever "the owner"
 # or nobody; staff always have "any" plus their unit's bond, if any.
@@ -294,7 +294,7 @@ def test_table_names_only_known_things():
 
 
 def test_every_public_event_has_a_citizen_text():
-    from petitions.presenters import EVENT_TEXTS
+    from petitions.web.presenters import EVENT_TEXTS
 
     public_events = {r.event for r in wf.RULES if r.public}
     assert public_events <= set(EVENT_TEXTS), public_events - set(EVENT_TEXTS)

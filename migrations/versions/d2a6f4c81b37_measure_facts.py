@@ -20,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = "(kind, petition_id, unit_id, at, prev_at, acted_at, rated_at, score, late, days, speedup)"
-# The rows of the record as it stands (petitions.facts.REBUILD_SQL at this revision).
+# The rows of the record as it stands (petitions.measures.facts.REBUILD_SQL at this revision).
 BACKFILL = (
     f"""INSERT INTO measure_facts {COLUMNS}
     SELECT 'routed', e.petition_id, e.unit_id, e.at,

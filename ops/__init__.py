@@ -1,0 +1,1 @@
+"""Running the system: the one-machine runner, the demo county, `flask` commands."""

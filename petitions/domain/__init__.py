@@ -1,0 +1,1 @@
+"""The law, pure: no Flask, no ORM session, no Redis, no face."""

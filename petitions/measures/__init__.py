@@ -1,0 +1,1 @@
+"""The measures: kept facts, settled months, set-based SQL."""

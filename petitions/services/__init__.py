@@ -1,0 +1,1 @@
+"""The use cases: filing, actions, ratings, sweeps; each runs in one unit of work."""

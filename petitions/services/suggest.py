@@ -1,0 +1,80 @@
+"""Keyword suggestions for the intake queue: which category (and so which unit) a free text fits.
+
+A letter or a phone call rarely names its subject the way the catalogue does. The intake
+officer sees the categories whose keywords occur in the title and content, best first, with
+the unit their routing rules would send the petition to. A suggestion only helps: the
+officer chooses, and nothing is routed by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from petitions.extensions import db
+from petitions.models import Category, Unit
+from petitions.services import routing
+
+LIMIT = 3
+
+
+def _score(text: str, keywords: Iterable[str]) -> tuple[int, int]:
+    """(distinct keywords found, their total length): longer keywords are the surer sign."""
+    found = {k for k in keywords if k and k in text}
+    # A keyword inside a longer one that also matched ("补贴" in "种粮补贴") counts once.
+    found = {k for k in found if not any(k != other and k in other for other in found)}
+    return len(found), sum(len(k) for k in found)
+
+
+def rank_categories(
+    text: str, categories: Iterable[Category], limit: int = LIMIT
+) -> list[tuple[Category, int]]:
+    """The categories whose keywords occur in `text`, best first, with the number found.
+
+    Pure: reads only the categories given (leaf, active ones are the caller's choice).
+    Ties keep the catalogue's order.
+    """
+    text = (text or "").strip()
+    if not text:
+        return []
+    scored = []
+    for order, category in enumerate(categories):
+        hits, length = _score(text, category.keyword_list())
+        if hits:
+            scored.append((-hits, -length, order, category, hits))
+    scored.sort(key=lambda row: row[:3])
+    return [(row[3], row[4]) for row in scored[:limit]]
+
+
+def selectable_categories() -> list[Category]:
+    """Active leaf categories under active parents, in catalogue order."""
+    rows = db.session.scalars(
+        select(Category).where(Category.parent_id.is_not(None), Category.active).order_by(Category.id)
+    ).all()
+    return sorted(
+        (c for c in rows if c.parent is not None and c.parent.active),
+        key=lambda c: (c.parent.sort_order, c.parent_id, c.sort_order, c.id),
+    )
+
+
+def suggest_category(text: str, limit: int = LIMIT) -> list[tuple[Category, int]]:
+    """Categories for a free text (title and content), best first, with their keyword hits."""
+    return rank_categories(text, selectable_categories(), limit)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    category: Category
+    score: int
+    # Where the routing rules send this category for the petition's place (None: no rule).
+    unit: Unit | None
+
+
+def suggest(text: str, township: Unit | None, limit: int = LIMIT) -> list[Suggestion]:
+    """Category suggestions for `text`, each with the unit the rules give for `township`."""
+    return [
+        Suggestion(category, score, routing.route_for(category, township) if township else None)
+        for category, score in suggest_category(text, limit)
+    ]

@@ -1,7 +1,0 @@
-"""Staff pages: intake queue, unit queues, the petition page, the leader's inbox."""
-
-from flask import Blueprint
-
-bp = Blueprint("staff", __name__, template_folder="templates")
-
-from petitions.staff import notices, routes  # noqa: E402,F401

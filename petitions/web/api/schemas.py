@@ -1,0 +1,206 @@
+"""Request and response models of the public API and the token endpoint.
+
+They check shape and types only; the domain (petitions.services.filing.validate and friends) checks
+the rules (lengths, known codes, mobile numbers, attachment types) with its own messages.
+The same models make the OpenAPI document (petitions.web.api.spec).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from config.settings import Config
+from petitions.models import CategoryKind, Status, UnitKind
+from petitions.web.api.spec import ApiIn, ApiOut, ApiQuery
+
+# Base64 grows data by a third; the domain gives the clear "larger than 10 MB" message.
+ATTACHMENT_B64_MAX = (Config.ATTACHMENT_MAX_BYTES * 4) // 3 + 8
+
+UnitKindName = Literal["township", "committee", "department", "bureau", "discipline", "government"]
+CategoryKindName = Literal["grievance", "suggestion", "report", "consultation"]
+assert set(UnitKindName.__args__) == set(UnitKind.values())  # type: ignore[attr-defined]
+assert set(CategoryKindName.__args__) == set(CategoryKind.values())  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- shared pieces
+
+
+class UnitRef(ApiOut):
+    """A unit, as answers name it."""
+
+    code: str
+    name: str
+    kind: UnitKindName
+
+
+class Deadline(ApiOut):
+    """One time limit of a petition: committed (due_at) and statutory."""
+
+    clock: str = Field(description="route, accept, handle, review, ...")
+    started_at: datetime
+    due_at: datetime = Field(description="by the committed limit (承诺时限); deadlines run on it")
+    statutory_due_at: datetime = Field(description="by the statutory limit (法定时限)")
+    open: bool = Field(description="false once the step is done")
+
+
+# ---------------------------------------------------------------- categories and units
+
+
+class Limit(ApiOut):
+    statutory_days: int
+    committed_days: int
+    day_unit: Literal["calendar", "working"]
+
+
+class TimeLimits(ApiOut):
+    accept: Limit = Field(description="from receipt by the unit to the decision to accept")
+    handle: Limit = Field(description="from acceptance to the written reply")
+
+
+class CategoryNode(ApiOut):
+    code: str
+    name: str
+    kind: CategoryKindName
+    description: str
+    keywords: list[str]
+    selectable: bool = Field(description="petitions are filed under selectable (second-level) categories")
+    allows_anonymous: bool = Field(description="only reports (检举控告) may be filed anonymously")
+    time_limits: TimeLimits
+    children: list[CategoryNode]
+
+
+class CategoriesOut(ApiOut):
+    """The subject tree"""
+
+    categories: list[CategoryNode]
+
+
+class UnitOut(ApiOut):
+    code: str
+    name: str
+    kind: UnitKindName
+    parent: str | None = Field(description="code of the parent unit")
+    place: bool = Field(description="may be given as the `township` of a petition")
+
+
+class UnitsOut(ApiOut):
+    """The units"""
+
+    units: list[UnitOut]
+
+
+class UnitsQuery(ApiQuery):
+    kind: UnitKindName | None = Field(default=None, description="only units of this kind")
+
+
+# ---------------------------------------------------------------- filing
+
+
+class ContactIn(ApiIn):
+    name: str | None = None
+    phone: str | None = Field(default=None, description="a mainland mobile number, e.g. 13812345678")
+
+
+class AttachmentIn(ApiIn):
+    filename: str = Field(max_length=200)
+    content_base64: str = Field(
+        max_length=ATTACHMENT_B64_MAX,
+        description=f"the file, base64; JPEG, PNG or PDF of at most {Config.ATTACHMENT_MAX_BYTES // 2**20} MB",
+    )
+
+
+class FilingIn(ApiIn):
+    title: str = Field(description=f"at most {Config.TITLE_MAX} characters")
+    content: str = Field(description=f"at most {Config.CONTENT_MAX} characters")
+    category: str = Field(description="code of a selectable category (GET /api/v1/categories)")
+    township: str = Field(
+        description="code of the township or area concerned (GET /api/v1/units, place=true)"
+    )
+    contact: ContactIn | None = Field(
+        default=None, description="omitted only when `anonymous` is true and the category allows it"
+    )
+    anonymous: bool = False
+    public_consent: bool = Field(default=False, description="may the petition be published (anonymised)")
+    channel: Literal["web", "letter", "phone", "visit"] = Field(
+        default="web", description="letter, phone and visit only with an intake officer's token"
+    )
+    attachments: list[AttachmentIn] = Field(
+        default_factory=list, description=f"at most {Config.ATTACHMENTS_MAX}"
+    )
+
+
+class FiledOut(ApiOut):
+    """The petition was filed"""
+
+    tracking_no: str
+    query_code: str = Field(description="shown this once; with the tracking number it opens the petition")
+    status: Status
+    status_label: str
+    unit: UnitRef | None = Field(description="where it was routed at once; null while it waits for routing")
+    deadlines: list[Deadline]
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- the citizen's view
+
+
+class LookupQuery(ApiQuery):
+    code: str | None = Field(
+        default=None,
+        description="the query code given at filing; without it, a staff token gets the staff view",
+    )
+
+
+class CategoryRef(ApiOut):
+    code: str
+    name: str
+
+
+class TimelineEntry(ApiOut):
+    at: datetime
+    type: str
+    text: str
+
+
+class ReplyOut(ApiOut):
+    at: datetime
+    text: str
+
+
+class CitizenView(ApiOut):
+    """The petition as its citizen sees it"""
+
+    tracking_no: str
+    title: str
+    category: CategoryRef
+    township: UnitRef | None = Field(description="null while the place is still to be registered")
+    status: Status
+    status_label: str
+    unit: UnitRef | None
+    created_at: datetime
+    deadlines: list[Deadline]
+    timeline: list[TimelineEntry] = Field(description="public events, oldest first")
+    reply: ReplyOut | None
+    rating: dict[str, Any] | None = Field(description="the citizen's rating of the reply, once given")
+    can_rate: bool
+    can_request_review: bool
+
+
+# ---------------------------------------------------------------- staff tokens
+
+
+class TokenIn(ApiIn):
+    username: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+
+
+class TokenOut(ApiOut):
+    """A bearer token for the staff API"""
+
+    token: str = Field(description="send as `Authorization: Bearer <token>`")
+    expires_at: datetime
+    role: str
+    unit: UnitRef | None

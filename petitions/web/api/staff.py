@@ -1,0 +1,383 @@
+"""The staff half of the JSON API: the queue, the staff view of a petition, and the actions.
+
+Every rule lives in the domain: petitions.services.access decides what a caller sees, petitions.services.actions
+(with petitions.domain.workflow) what they may do. These views parse, call one function, answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import Field
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from petitions.domain import workflow as wf
+from petitions.domain.clocks import now
+from petitions.domain.errors import NotFound
+from petitions.extensions import db
+from petitions.models import Clock, Petition, Role, Status, Unit
+from petitions.services import access, actions, duplicates, levels
+from petitions.web.api import bp
+from petitions.web.api.routes import TRACKING_NO_RE, register_staff_view
+from petitions.web.api.schemas import CitizenView, UnitRef
+from petitions.web.api.spec import STAFF, ApiIn, ApiOut, ApiQuery, operation
+from petitions.web.auth import bearer_user
+from petitions.web.presenters import citizen_view
+from petitions.web.ratelimits import lookup_limit
+
+TEXT_MAX = 20_000
+
+
+# ---------------------------------------------------------------- models
+
+
+class UserRef(ApiOut):
+    username: str | None
+    name: str | None
+    role: str
+
+
+class CategoryOut(ApiOut):
+    code: str
+    name: str
+    kind: str
+
+
+class ContactOut(ApiOut):
+    name: str | None = Field(description="null when hidden (a report's filer, outside the discipline office)")
+    phone: str | None = Field(description="masked (138****1234) for staff who do not need the number")
+    hidden: bool
+    anonymous: bool
+
+
+class EventOut(ApiOut):
+    id: int
+    at: datetime
+    type: str
+    text: str
+    summary: str = Field(description="what the citizen reads for this event")
+    actor: UserRef | None
+    role: str | None
+    unit: UnitRef | None
+    from_status: str | None
+    to_status: str | None
+    public: bool = Field(description="false for internal notes and staff-only steps")
+
+
+class ClockOut(ApiOut):
+    kind: str
+    unit: UnitRef | None
+    started_at: datetime
+    due_at: datetime
+    statutory_due_at: datetime
+    allowed_days: int
+    extended_days: int
+    stopped_at: datetime | None
+    level: str
+
+
+class DraftOut(ApiOut):
+    kind: str
+    text: str
+    drafted_by: UserRef | None
+    drafted_at: datetime
+
+
+class ExtensionOut(ApiOut):
+    days: int
+    reason: str
+    requested_by: UserRef | None
+    requested_at: datetime
+
+
+class IssuedReplyOut(ApiOut):
+    kind: str
+    text: str | None
+    unit: UnitRef | None
+    drafted_by: UserRef | None
+    signed_by: UserRef | None
+    issued_at: datetime | None
+
+
+class AttachmentOut(ApiOut):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+class PetitionRef(ApiOut):
+    tracking_no: str
+    title: str
+
+
+class DuplicateOut(ApiOut):
+    tracking_no: str
+    title: str
+    created_at: datetime
+    status: str
+
+
+class StaffView(ApiOut):
+    """The petition as a staff member may see it"""
+
+    tracking_no: str
+    version: int = Field(description="send it back with every action; a stale one answers 409")
+    title: str
+    content: str
+    category: CategoryOut
+    township: UnitRef | None = Field(description="null while the place is still to be registered")
+    status: Status
+    status_label: str
+    unit: UnitRef | None
+    handler: UserRef | None
+    channel: str
+    anonymous: bool
+    public_consent: bool
+    contact: ContactOut
+    address: str | None
+    created_at: datetime
+    routed_at: datetime | None
+    accepted_at: datetime | None
+    replied_at: datetime | None
+    closed_at: datetime | None
+    due_at: datetime | None
+    level: str | None
+    duplicate_of: PetitionRef | None
+    review_round: int = Field(description="0 before any review; 1 review (复查); 2 re-review (复核)")
+    draft: DraftOut | None = Field(description="a reply draft waiting for the leader's signature")
+    extension: ExtensionOut | None = Field(description="an extension request waiting for a decision")
+    replies: list[IssuedReplyOut]
+    events: list[EventOut] = Field(description="every event, internal notes included, oldest first")
+    attachments: list[AttachmentOut]
+    clocks: list[ClockOut]
+    actions: list[str] = Field(description="the actions the caller may take now")
+    possible_duplicates: list[DuplicateOut] = Field(
+        description="for intake: earlier petitions this may repeat"
+    )
+
+
+def _action_doc() -> str:
+    lines = ["The petition's `version` plus the action's fields:", ""]
+    for action in wf.STAFF_ACTIONS:
+        rules = wf.rules_for(action)
+        required = sorted({f for r in rules for f in r.required})
+        optional = sorted({f for r in rules for f in r.optional} - set(required))
+        roles = sorted({role for r in rules for role in r.roles})
+        parts = [f"`{action}` ({', '.join(roles)})"]
+        if required:
+            parts.append("requires " + ", ".join(f"`{f}`" for f in required))
+        if optional:
+            parts.append("may take " + ", ".join(f"`{f}`" for f in optional))
+        lines.append("* " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+class ActionIn(ApiIn):
+    version: int = Field(description="the version the caller saw; 409 if the petition moved on")
+    unit: str | None = Field(default=None, max_length=32, description="route: the unit code")
+    reason: str | None = Field(default=None, max_length=TEXT_MAX)
+    channel: str | None = Field(default=None, max_length=200, description="decline: the proper channel")
+    handler: str | None = Field(default=None, max_length=64, description="assign: a handler's username")
+    text: str | None = Field(default=None, max_length=TEXT_MAX)
+    days: int | None = Field(default=None, description="request-extension: 1 to 30")
+    duplicate_of: str | None = Field(
+        default=None, max_length=32, description="merge: the earlier tracking number"
+    )
+    category: str | None = Field(default=None, max_length=32, description="register: corrected category code")
+    township: str | None = Field(default=None, max_length=32, description="register: corrected place code")
+
+
+class QueueQuery(ApiQuery):
+    status: Status | None = None
+    level: Literal["green", "yellow", "red"] | None = Field(
+        default=None, description="of the running time limit; red includes urged"
+    )
+    unit: str | None = Field(default=None, max_length=32, description="unit code")
+    q: str | None = Field(
+        default=None, max_length=100, description="text in the tracking number, title or content"
+    )
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+
+class QueueItem(ApiOut):
+    tracking_no: str
+    title: str
+    status: Status
+    unit: UnitRef | None
+    level: str | None
+    due_at: datetime | None
+    version: int
+    created_at: datetime
+    possible_duplicate_of: str | None = Field(
+        description="for intake: the tracking number of an earlier petition this may repeat"
+    )
+
+
+class QueueOut(ApiOut):
+    """A page of the caller's queue"""
+
+    items: list[QueueItem]
+    page: int
+    per_page: int
+    total: int
+
+
+class ReviewRequestIn(ApiIn):
+    code: str = Field(max_length=64)
+    reason: str = Field(max_length=TEXT_MAX)
+
+
+# ---------------------------------------------------------------- the staff view (GET /petitions/{no})
+
+
+def _visible(tracking_no: str, user) -> Petition:
+    number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
+    petition = db.session.scalar(select(Petition).where(Petition.tracking_no == number))
+    if petition is None or not access.can_view(user, petition):
+        raise NotFound(_l("No such petition."))
+    return petition
+
+
+def staff_petition(tracking_no: str) -> StaffView:
+    user = bearer_user()
+    petition = _visible(tracking_no, user)
+    return StaffView.model_validate(access.staff_view(user, petition))
+
+
+register_staff_view(staff_petition, StaffView)
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@operation(
+    bp,
+    "GET",
+    "/queue",
+    summary="The petitions the caller may see and act on, soonest due first",
+    tags=["staff"],
+    query=QueueQuery,
+    responses={200: QueueOut},
+    auth=STAFF,
+)
+def queue(query: QueueQuery):
+    user = bearer_user()
+    stmt = access.visible_petitions_query(user)
+    if query.status is not None:
+        stmt = stmt.where(Petition.status == query.status)
+    if query.unit:
+        stmt = stmt.join(Unit, Unit.id == Petition.unit_id).where(Unit.code == query.unit)
+    if query.q:
+        like = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                Petition.tracking_no.ilike(like, escape="\\"),
+                Petition.title.ilike(like, escape="\\"),
+                Petition.content.ilike(like, escape="\\"),
+            )
+        )
+    if query.level is not None:
+        # The running staff clock (not the citizen's review window).
+        clock = aliased(Clock, name="staff_clock")
+        at = now()
+        stmt = stmt.join(
+            clock,
+            and_(
+                clock.petition_id == Petition.id,
+                clock.stopped_at.is_(None),
+                clock.kind.not_in(actions.CITIZEN_WINDOWS),
+            ),
+        )
+        if query.level == "red":
+            stmt = stmt.where(clock.due_at <= at)
+        elif query.level == "yellow":
+            stmt = stmt.where(clock.due_at > at, clock.yellow_at <= at)
+        else:
+            stmt = stmt.where(clock.due_at > at, or_(clock.yellow_at.is_(None), clock.yellow_at > at))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(
+        stmt.order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+    ).all()
+    return QueueOut(
+        items=[_queue_item(p, user) for p in rows], page=query.page, per_page=query.per_page, total=total or 0
+    )
+
+
+def _queue_item(petition: Petition, user) -> QueueItem:
+    clock = petition.open_clock
+    duplicate = None
+    if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
+        earlier = duplicates.find_possible_duplicates(petition, limit=1)
+        duplicate = earlier[0].tracking_no if earlier else None
+    level = None
+    if clock is not None and clock.kind not in actions.CITIZEN_WINDOWS:
+        level = levels.level_of(clock)
+    unit = petition.unit
+    return QueueItem(
+        tracking_no=petition.tracking_no,
+        title=petition.title,
+        status=petition.status,
+        unit=UnitRef(code=unit.code, name=unit.name, kind=unit.kind) if unit else None,
+        level=level,
+        due_at=petition.due_at,
+        version=petition.version,
+        created_at=petition.created_at,
+        possible_duplicate_of=duplicate,
+    )
+
+
+# ---------------------------------------------------------------- actions
+
+
+@operation(
+    bp,
+    "POST",
+    "/petitions/{tracking_no}/actions/{action}",
+    summary="Take an action on a petition",
+    description=_action_doc(),
+    tags=["staff"],
+    body=ActionIn,
+    responses={200: StaffView},
+    auth=STAFF,
+    errors={
+        403: "The petition is visible to the caller but the action is not theirs",
+        409: "Stale version (someone else changed the petition), or the state does not allow the action",
+    },
+)
+def petition_action(tracking_no: str, action: str, body: ActionIn):
+    user = bearer_user()
+    petition = _visible(tracking_no, user)
+    if action not in wf.STAFF_ACTIONS:
+        raise NotFound(_l("Unknown action."))
+    fields: dict[str, Any] = body.model_dump(exclude={"version"}, exclude_none=True)
+    petition = actions.perform(petition, action, user, body.version, **fields)
+    return StaffView.model_validate(access.staff_view(user, petition))
+
+
+# ---------------------------------------------------------------- the citizen's review request
+
+
+@operation(
+    bp,
+    "POST",
+    "/petitions/{tracking_no}/review-request",
+    summary="Ask for review (复查) of the reply, or re-review (复核) of the review opinion",
+    description="Within 30 days of the reply (or of the review opinion), by whoever holds the query code.",
+    tags=["public"],
+    body=ReviewRequestIn,
+    responses={200: CitizenView},
+    limits=[lookup_limit],
+    errors={404: "No petition matches this tracking number and query code", 409: "Not allowed now"},
+)
+def review_request(tracking_no: str, body: ReviewRequestIn):
+    number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
+    petition, holder = access.code_holder(number, body.code)
+    petition = actions.request_review(petition, body.reason, actor=holder)
+    return CitizenView.model_validate(citizen_view(petition))

@@ -1,0 +1,312 @@
+"""Routes of the citizen face: home, register, log in/out, file, result, look-up, my petitions."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from petitions.domain.clocks import now
+from petitions.domain.errors import NotFound, ValidationFailed
+from petitions.extensions import db
+from petitions.models import Attachment, Category, Petition, Unit
+from petitions.services import lockout
+from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition, find_for_citizen
+from petitions.web.citizen import bp
+from petitions.web.citizen.accounts import log_in, register_citizen
+from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
+from petitions.web.presenters import citizen_view
+from petitions.web.ratelimits import filing_limit, lookup_limit
+
+# Where the query code waits for the one page view that shows it.
+JUST_FILED = "just_filed"
+
+# The clocks as the citizen reads them.
+CLOCK_LABELS = {
+    "route": _l("Sending to the responsible unit"),
+    "accept": _l("Decision whether to accept"),
+    "handle": _l("Handling and written reply"),
+    "review_request": _l("Time to ask for a review"),
+    "review": _l("Review opinion"),
+    "rereview_request": _l("Time to ask for a re-review"),
+    "rereview": _l("Re-review opinion"),
+    "on_spot": _l("Answer on the spot"),
+}
+
+# intake.validate names fields as the API does; the form spells some of them differently.
+_FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
+
+
+@bp.app_template_filter("last_day")
+def last_day(value: datetime | None) -> str:
+    """The last local day of a limit: due times are the end of that day (midnight after it)."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])) - timedelta(microseconds=1)
+    return format_date(local.date(), "yyyy-MM-dd")
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"clock_labels": CLOCK_LABELS}
+
+
+def _is_citizen() -> bool:
+    return current_user.is_authenticated and not current_user.is_staff
+
+
+def _no_store(response):
+    # Pages with a query code or a petition's details must not linger in caches.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def index():
+    return render_template("citizen/index.html", limits=current_app.config["TIME_LIMITS"])
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = register_citizen(form.phone.data, form.name.data, form.password.data)
+        except ValidationFailed as exc:
+            _put_errors(form, exc)
+            status = 422
+        else:
+            login_user(user)
+            return redirect(url_for("citizen.index"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("citizen/register.html", form=form), status
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never send someone on to another host after logging in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.get("/login")
+def login():
+    return render_template("citizen/login.html", form=LoginForm(), failed=False)
+
+
+@bp.post("/login")
+@lookup_limit  # guessing a password is guessing a secret, like guessing a query code
+def login_submit():
+    form = LoginForm()
+    if not form.validate():
+        return render_template("citizen/login.html", form=form, failed=False), 422
+    # Too many failures for this username from this address: 429 until the lock ends.
+    lockout.refuse_if_locked(form.username.data, request.remote_addr)
+    user = log_in(form.username.data, form.password.data)
+    if user is None:
+        lockout.fail(form.username.data, request.remote_addr)
+        # The same message whether the account exists or not.
+        return render_template("citizen/login.html", form=form, failed=True), 401
+    lockout.record_success(form.username.data, request.remote_addr)
+    user.last_login_at = now()
+    db.session.commit()
+    login_user(user)
+    nxt = _safe_next(request.args.get("next"))
+    if user.is_staff:
+        staff_home = url_for("staff.index") if "staff.index" in current_app.view_functions else "/"
+        return redirect(nxt or staff_home)
+    return redirect(nxt or url_for("citizen.mine"))
+
+
+@bp.post("/logout")
+def logout():
+    # The CSRF token is checked by CSRFProtect before we get here.
+    logout_user()
+    session.pop(JUST_FILED, None)
+    return redirect(url_for("citizen.index"))
+
+
+# ---------------------------------------------------------------- filing
+
+
+def _fill_choices(form: FilingForm) -> None:
+    placeholder = SelectChoice("", str(_l("— Please choose —")))
+    categories = [placeholder]
+    tops = db.session.scalars(
+        select(Category).where(Category.parent_id.is_(None), Category.active).order_by(Category.sort_order)
+    )
+    for top in tops:
+        for child in top.children:
+            if child.active:
+                # The page's script shows the anonymity box only for reports.
+                attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
+                categories.append(SelectChoice(child.code, child.name, attrs, optgroup=top.name))
+    form.category.choices = categories
+
+    places = db.session.scalars(
+        select(Unit).where(Unit.kind.in_(PLACE_KINDS), Unit.active).order_by(Unit.sort_order, Unit.id)
+    )
+    form.township.choices = [placeholder] + [SelectChoice(u.code, u.name) for u in places]
+
+
+def _uploads(form: FilingForm) -> list[Upload]:
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    uploads = []
+    for storage in form.attachments.data or []:
+        # A browser sends one empty part when no file was chosen.
+        if storage is None or not storage.filename:
+            continue
+        # One byte more than allowed is enough to know a file is too large.
+        uploads.append(Upload(filename=storage.filename, data=storage.stream.read(limit + 1)))
+    return uploads
+
+
+def _put_errors(form, exc: ValidationFailed) -> None:
+    for name, why in exc.text_fields().items():
+        field = form._fields.get(_FORM_FIELD.get(name, name))
+        if field is None:
+            form.form_errors.append(why)
+        else:
+            field.errors = [*field.errors, why]
+
+
+def _render_file_form(form: FilingForm, status: int = 200):
+    return render_template("citizen/file.html", form=form, cfg=current_app.config), status
+
+
+@bp.get("/file")
+def file():
+    form = FilingForm()
+    _fill_choices(form)
+    if _is_citizen():
+        form.contact_name.data = current_user.name
+        form.contact_phone.data = current_user.phone
+    return _render_file_form(form)
+
+
+@bp.post("/file")
+@filing_limit
+def file_submit():
+    form = FilingForm()
+    _fill_choices(form)
+    if not form.validate():
+        return _render_file_form(form, 422)
+    filing = Filing(
+        title=form.title.data,
+        content=form.content.data,
+        category=form.category.data,
+        township=form.township.data,
+        contact_name=form.contact_name.data,
+        contact_phone=form.contact_phone.data,
+        anonymous=bool(form.anonymous.data),
+        public_consent=bool(form.public_consent.data),
+        attachments=_uploads(form),
+    )
+    try:
+        filed = file_petition(filing, citizen=current_user if _is_citizen() else None)
+    except ValidationFailed as exc:
+        _put_errors(form, exc)
+        return _render_file_form(form, 422)
+    # Shown on the next page view only (post/redirect/get: a reload never files twice).
+    session[JUST_FILED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}
+    return redirect(url_for("citizen.filed"))
+
+
+@bp.get("/filed")
+def filed():
+    shown = session.pop(JUST_FILED, None)
+    if not shown:
+        return _no_store(current_app.make_response(render_template("citizen/filed.html", shown=None)))
+    petition = db.session.scalar(select(Petition).where(Petition.tracking_no == shown["tracking_no"]))
+    if petition is None:  # pragma: no cover - removed between two requests
+        abort(404)
+    page = render_template("citizen/filed.html", shown=shown, view=citizen_view(petition), petition=petition)
+    return _no_store(current_app.make_response(page))
+
+
+# ---------------------------------------------------------------- look-up
+
+
+@bp.get("/track")
+def track():
+    return render_template("citizen/track.html", form=LookupForm(), view=None)
+
+
+@bp.post("/track")
+@lookup_limit
+def track_submit():
+    form = LookupForm()
+    if not form.validate():
+        return _no_store(current_app.make_response((render_template("citizen/track.html", form=form), 422)))
+    # People copy the numbers as the result page groups them: "XF 20261122 123456", "1234 5678".
+    tracking_no = re.sub(r"\s", "", form.tracking_no.data or "").upper()
+    code = re.sub(r"\s", "", form.code.data or "")
+    try:
+        petition = find_for_citizen(tracking_no, code)
+    except NotFound as exc:
+        # Unknown tracking number and wrong code give the very same page.
+        page = render_template("citizen/track.html", form=form, not_found=str(exc.message))
+        return _no_store(current_app.make_response((page, 404)))
+    page = render_template("citizen/track.html", form=form, view=citizen_view(petition), petition=petition)
+    return _no_store(current_app.make_response(page))
+
+
+# ---------------------------------------------------------------- my petitions
+
+
+def _require_citizen() -> None:
+    if current_user.is_staff:
+        abort(403)
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    _require_citizen()
+    petitions = db.session.scalars(
+        select(Petition)
+        .where(Petition.citizen_id == current_user.id)
+        .order_by(Petition.created_at.desc(), Petition.id.desc())
+    ).all()
+    items = [(p, citizen_view(p)) for p in petitions]
+    return _no_store(current_app.make_response(render_template("citizen/mine.html", items=items)))
+
+
+@bp.get("/mine/<tracking_no>/attachments/<int:attachment_id>")
+@login_required
+def attachment(tracking_no: str, attachment_id: int):
+    """The bytes of an attachment, for the citizen who filed the petition only."""
+    _require_citizen()
+    row = db.session.scalar(
+        select(Attachment)
+        .join(Petition)
+        .where(
+            Attachment.id == attachment_id,
+            Petition.tracking_no == tracking_no,
+            Petition.citizen_id == current_user.id,
+        )
+    )
+    if row is None:
+        abort(404)
+    response = send_file(
+        io.BytesIO(row.data), mimetype=row.content_type, as_attachment=True, download_name=row.filename
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return _no_store(response)

@@ -1,0 +1,47 @@
+"""A small in-process cache with a time limit, for the public pages.
+
+The public pages are read by anyone, often, and their figures change slowly: each worker
+process keeps what it computed for at most PUBLIC_CACHE_SECONDS (30 by default, so a change
+shows within a minute). Nothing here is a source of truth; losing it costs one computation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import current_app
+
+from petitions.domain.clocks import now
+
+T = TypeVar("T")
+DEFAULT_SECONDS = 30
+_store: dict[Hashable, tuple[Any, Any]] = {}
+_lock = threading.Lock()
+
+
+def seconds() -> int:
+    return int(current_app.config.get("PUBLIC_CACHE_SECONDS", DEFAULT_SECONDS))
+
+
+def cached(key: Hashable, compute: Callable[[], T]) -> T:
+    """The value under `key` if computed less than `seconds()` ago, else compute it now."""
+    moment = now()
+    ttl = seconds()
+    with _lock:
+        hit = _store.get(key)
+    if ttl > 0 and hit is not None and hit[0] > moment:
+        return hit[1]
+    value = compute()
+    with _lock:
+        if len(_store) > 500:  # bounded: the keys are periods, pages and locales
+            _store.clear()
+        _store[key] = (moment + timedelta(seconds=ttl), value)
+    return value
+
+
+def clear() -> None:
+    with _lock:
+        _store.clear()

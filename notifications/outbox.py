@@ -1,47 +1,28 @@
-"""The outbox: a message is a row before it is a job.
+"""Delivering the outbox: a message is a row before it is a job.
 
-Rows are written in the transaction of the change that causes them (an event recorded
-through petitions.services.history, or the sweep), each with a unique key (petition, clock, level
-or purpose, recipient, occurrence), so that a message is owed exactly once. Delivery
-claims the row (queued → sending, counting the attempt) and commits before calling the
-provider, and records the provider's id right after: the only moment a crash can cause a
-second copy is between the provider accepting the message and that record.
+Rows are written in the transaction of the change that owes them (petitions.services.messages,
+run by the unit of work's effects), each with a unique key, so that a message is owed exactly
+once. Delivery claims the row (queued → sending, counting the attempt) and commits before
+calling the provider, and records the provider's id right after: the only moment a crash can
+cause a second copy is between the provider accepting the message and that record. Quiet
+hours are kept here: a staff text due at night waits for the morning.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy import select, update
 
-from config import sms_templates
-from notifications import sms
-from petitions.domain import calendar as deadlines
-from petitions.domain.clocks import as_utc, now
-from petitions.extensions import db
-from petitions.models import Card, Clock, Event, Outbox, OutboxStatus, Petition, Role, User
+from notifications import quiet_hours, sms
+from petitions.domain.clocks import now
+from petitions.extensions import db, settings
+from petitions.models import Outbox, OutboxStatus, User
+from petitions.services import messages
 
 log = logging.getLogger(__name__)
-
-# Events that text the citizen, and the template each uses.
-CITIZEN_TEXTS: dict[str, str] = {
-    "accepted": "citizen_accepted",
-    "declined": "citizen_declined",
-    "replied": "citizen_replied",
-    "review_replied": "citizen_replied",
-    "rereview_replied": "citizen_replied",
-    "extension_approved": "citizen_extended",
-}
-# Replies that invite a rating, with their reply number (1 reply, 2 review, 3 re-review).
-RATING_INVITES: dict[str, int] = {"replied": 1, "review_replied": 2, "rereview_replied": 3}
-RATING_SALT = "rating-invitation"
 
 # Forward order of statuses; a provider callback may only move a row forward.
 STATUS_RANK = {
@@ -66,220 +47,19 @@ TWILIO_STATUSES = {
 }
 
 
-def settings() -> dict:
-    return current_app.config["NOTIFY"]
-
-
-def _hm(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
-def tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def staff_send_time(at: datetime) -> datetime:
     """`at`, or the end of the quiet hours (no SMS to staff at night) it falls in."""
-    cfg = settings()
-    return deadlines.after_quiet_hours(at, tz(), _hm(cfg["quiet_start"]), _hm(cfg["quiet_end"]))
-
-
-def base_url() -> str:
-    return current_app.config["BASE_URL"].rstrip("/")
-
-
-def staff_link(tracking_no: str) -> str:
-    return f"{base_url()}/staff/petitions/{tracking_no}"
-
-
-def citizen_link(tracking_no: str) -> str:
-    return f"{base_url()}/track?no={tracking_no}"
-
-
-def rating_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RATING_SALT)
-
-
-def rating_token(tracking_no: str, reply_no: int) -> str:
-    """A signed token naming the petition and the reply to rate; /rate/<token> checks it."""
-    return rating_serializer().dumps([tracking_no, reply_no])
-
-
-def rating_link(tracking_no: str, reply_no: int) -> str:
-    return f"{base_url()}/rate/{rating_token(tracking_no, reply_no)}"
-
-
-def render(purpose: str, **values: object) -> str:
-    return sms_templates.SIGNATURE + sms_templates.TEMPLATES[purpose].format(**values)
-
-
-# ---------------------------------------------------------------- writing rows
-
-
-def for_event(ev: Event) -> list[Outbox]:
-    """The messages an event causes, added to the session of the change (no flush, no commit)."""
-    petition = ev.petition
-    if petition is None:
-        return []
-    rows: list[Outbox] = []
-    at = ev.at or now()
-    purpose = CITIZEN_TEXTS.get(ev.type)
-    phone = None if petition.anonymous else petition.contact_phone
-    if purpose and phone:
-        values = {"no": petition.tracking_no, "link": citizen_link(petition.tracking_no)}
-        if purpose == "citizen_accepted":
-            values["unit"] = petition.unit.name if petition.unit else ""
-        if purpose == "citizen_extended":
-            values["days"] = (ev.data or {}).get("days") or _extended_days(petition)
-        rows.append(_citizen_row(ev, petition, purpose, phone, render(purpose, **values), at))
-    if ev.type in RATING_INVITES and phone:
-        reply_no = RATING_INVITES[ev.type]
-        body = render(
-            "citizen_rating", no=petition.tracking_no, link=rating_link(petition.tracking_no, reply_no)
-        )
-        rows.append(_citizen_row(ev, petition, "citizen_rating", phone, body, at))
-    if ev.type == "urged":
-        rows += _urge(ev, petition, at)
-    for row in rows:
-        db.session.add(row)
-    return rows
-
-
-def _extended_days(petition: Petition) -> int:
-    clock = petition.open_clock
-    return clock.extended_days if clock else 0
-
-
-def _citizen_row(ev: Event, petition: Petition, purpose: str, phone: str, body: str, at: datetime) -> Outbox:
-    return Outbox(
-        purpose=purpose,
-        petition=petition,
-        event=ev,
-        recipient_user_id=None,
-        phone=phone,
-        staff=False,
-        body=body,
-        status=OutboxStatus.QUEUED.value,
-        attempts=0,
-        next_attempt_at=at,
-        created_at=at,
-        updated_at=at,
+    n = settings().notify
+    return quiet_hours.after_quiet_hours(
+        at,
+        ZoneInfo(settings().timezone),
+        quiet_hours.parse_hm(n.quiet_start),
+        quiet_hours.parse_hm(n.quiet_end),
     )
 
 
-def _unit_leaders(unit_id: int | None) -> list[User]:
-    if unit_id is None:
-        return []
-    with db.session.no_autoflush:
-        return list(
-            db.session.scalars(
-                select(User).where(
-                    User.unit_id == unit_id, User.role == Role.LEADER.value, User.active.is_(True)
-                )
-            )
-        )
-
-
-def _urge(ev: Event, petition: Petition, at: datetime) -> list[Outbox]:
-    """A supervisor's formal urging (督办): a card on the running clock, and a text to the unit's leaders."""
-    clock = petition.open_clock
-    if clock is not None and clock.id is not None:
-        with db.session.no_autoflush:
-            given = db.session.scalar(
-                select(func.count(Card.id)).where(Card.clock_id == clock.id, Card.level == "urged")
-            )
-        db.session.add(
-            Card(
-                petition=petition,
-                clock=clock,
-                level="urged",
-                seq=(given or 0) + 1,
-                unit_id=clock.unit_id,
-                given_at=at,
-                batch=f"urge{uuid.uuid4().hex}",
-                given_by_id=ev.actor_id,
-            )
-        )
-    body = render("staff_urge", no=petition.tracking_no, link=staff_link(petition.tracking_no))
-    return [
-        Outbox(
-            purpose="staff_urge",
-            petition=petition,
-            event=ev,
-            clock_id=clock.id if clock is not None else None,
-            level="urged",
-            recipient_user_id=leader.id,
-            phone=leader.phone,
-            staff=True,
-            body=body,
-            status=OutboxStatus.QUEUED.value,
-            attempts=0,
-            next_attempt_at=staff_send_time(at),
-            created_at=at,
-            updated_at=at,
-        )
-        for leader in _unit_leaders(petition.unit_id)
-    ]
-
-
-@sa_event.listens_for(Outbox, "before_insert")
-def _key_from_event(mapper, connection, row: Outbox) -> None:
-    """Rows written from an event take the event's id as their occurrence (one text per event)."""
-    if row.key:
-        return
-    petition_id = (
-        row.petition_id if row.petition_id is not None else (row.petition.id if row.petition else None)
-    )
-    event_id = row.event_id if row.event_id is not None else (row.event.id if row.event else None)
-    recipient = f"u{row.recipient_user_id}" if row.recipient_user_id else f"p{row.phone}"
-    row.occurrence = f"e{event_id}" if event_id is not None else (row.occurrence or "1")
-    row.key = f"{petition_id}:{row.clock_id or '-'}:{row.purpose}:{recipient}:{row.occurrence}"
-
-
-# ---------------------------------------------------------------- after commit: hand new work to RQ
-
-
-@sa_event.listens_for(Session, "after_flush")
-def _collect(session: Session, flush_context) -> None:
-    for obj in session.new:
-        if isinstance(obj, Outbox):
-            session.info.setdefault("xf_outbox", []).append((obj.id, obj.next_attempt_at))
-        elif isinstance(obj, Clock):
-            session.info.setdefault("xf_clocks", []).append(_moments(obj))
-    for obj in session.dirty:
-        if (
-            isinstance(obj, Clock)
-            and obj.stopped_at is None
-            and attributes.get_history(obj, "due_at").has_changes()
-        ):
-            session.info.setdefault("xf_clocks", []).append(_moments(obj))
-
-
-def _moments(clock: Clock) -> tuple[int, list[datetime | None]]:
-    urge_days = current_app.config["WARNING"]["urge_after_days"]
-    due = clock.due_at
-    return clock.id, [clock.yellow_at, due, deadlines.urged_from(as_utc(due), urge_days) if due else None]
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _dispatch(session: Session) -> None:
-    rows = session.info.pop("xf_outbox", [])
-    clocks = session.info.pop("xf_clocks", [])
-    if not rows and not clocks:
-        return
-    from notifications import queueing
-
-    if rows:
-        queueing.enqueue_delivery(rows)
-    for clock_id, moments in dict(clocks).items():
-        queueing.schedule_clock(clock_id, moments)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop("xf_outbox", None)
-    session.info.pop("xf_clocks", None)
+def status_callback_url() -> str:
+    return f"{messages.base_url()}/webhooks/twilio/status"
 
 
 # ---------------------------------------------------------------- delivering
@@ -300,46 +80,42 @@ def claim(outbox_id: int, at: datetime) -> bool:
     return result.rowcount == 1
 
 
-def _staff_body(row: Outbox) -> str:
-    petition = db.session.get(Petition, row.petition_id)
-    clock = db.session.get(Clock, row.clock_id) if row.clock_id else None
-    kind = clock.kind if clock else ""
-    due = clock.due_at if clock else None
-    local_due = (as_utc(due) - timedelta(microseconds=1)).astimezone(tz()) if due else None
-    overdue_days = max(0, (now() - as_utc(due)).days) if due else 0
-    return render(
-        row.purpose,
-        no=petition.tracking_no,
-        clock=sms_templates.CLOCK_NAMES.get(kind, kind),
-        due=f"{local_due.month}月{local_due.day}日" if local_due else "",
-        days=overdue_days,
-        unit=petition.unit.name if petition.unit else "",
-        link=staff_link(petition.tracking_no),
+def defer_to_morning(outbox_id: int, at: datetime) -> datetime | None:
+    """A staff row due in the quiet hours waits for their end (its time moves; nothing is sent)."""
+    morning = staff_send_time(at)
+    if morning <= at:
+        return None
+    result = db.session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id == outbox_id,
+            Outbox.status == OutboxStatus.QUEUED.value,
+            Outbox.staff.is_(True),
+            Outbox.next_attempt_at < morning,
+        )
+        .values(next_attempt_at=morning, updated_at=at)
     )
-
-
-def status_callback_url() -> str:
-    return f"{base_url()}/webhooks/twilio/status"
-
-
-def _provider_accepted(row_id: int, sent: sms.Sent) -> None:
-    """Hook between the provider's acceptance and its record (tests crash here to show the window)."""
+    db.session.commit()
+    return morning if result.rowcount == 1 else None
 
 
 def deliver(outbox_id: int) -> str:
-    """One delivery attempt: "sent", "failed", "retry" (a transient failure, try again later) or
-    "skipped" (not ours to send: already sent, claimed by another worker, or not yet due)."""
+    """One delivery attempt: "sent", "failed", "retry" (a transient failure, try again later),
+    "deferred" (a staff text in the quiet hours: it waits for the morning) or "skipped" (not
+    ours to send: already sent, claimed by another worker, or not yet due)."""
     at = now()
+    if defer_to_morning(outbox_id, at) is not None:
+        return "deferred"
     if not claim(outbox_id, at):
         return "skipped"
     row = db.session.get(Outbox, outbox_id)
     if not row.body:
-        row.body = _staff_body(row)
+        row.body = messages.staff_body(row)
         db.session.commit()
     recipient = db.session.get(User, row.recipient_user_id) if row.recipient_user_id else None
     phone = row.phone or (recipient.phone if recipient else None)
     label = recipient.username if recipient else ""
-    sender = sms.sender_for(current_app.config)
+    sender = sms.sender_for(settings())
     body = row.body
     db.session.commit()  # hold no transaction open while the provider answers
     try:
@@ -349,8 +125,8 @@ def deliver(outbox_id: int) -> str:
         return "failed"
     except sms.TransientFailure as exc:
         attempts = db.session.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 0
-        backoff = [int(s) for s in settings()["backoff"]]
-        if attempts >= int(settings()["max_attempts"]):
+        backoff = list(settings().notify.backoff)
+        if attempts >= settings().notify.max_attempts:
             _finish(outbox_id, OutboxStatus.FAILED.value, error=f"gave up after {attempts} attempts: {exc}")
             return "failed"
         wait = backoff[min(attempts, len(backoff)) - 1] if backoff else 60
@@ -361,7 +137,6 @@ def deliver(outbox_id: int) -> str:
             next_attempt_at=now() + timedelta(seconds=wait),
         )
         return "retry"
-    _provider_accepted(outbox_id, sent)
     _finish(outbox_id, OutboxStatus.SENT.value, provider_id=sent.provider_id, provider_status=sent.status)
     return "sent"
 

@@ -1,6 +1,9 @@
 """Putting work on RQ. Redis only carries work that the database can rebuild: every function
 here may fail (Redis down, wiped) without losing anything, because the sweep finds queued
 outbox rows without a job and clocks past a crossing, and repairs both.
+
+`Dispatcher` is what the unit of work hands its committed work to (wired in create_app()).
+Jobs are named by their path, so this module needs nothing from the jobs it enqueues.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -17,11 +19,13 @@ from rq.job import Job, JobStatus
 
 from notifications import redis_conn
 from petitions.domain.clocks import as_utc, now
+from petitions.extensions import settings
 
 log = logging.getLogger(__name__)
 
 _connections: dict[str, Redis] = {}
-PIPELINE_BATCH = 1000
+DELIVER = "notifications.jobs.deliver"
+CHECK_CLOCK = "notifications.jobs.check_clock"
 # Job states in which a delivery job will still run by itself. A "started" job whose row is
 # still queued either has not claimed it yet or died (a killed worker leaves it "started"):
 # a second job is harmless, the claim lets one of them send.
@@ -29,14 +33,14 @@ _ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def connection() -> Redis:
-    url = current_app.config["REDIS_URL"]
+    url = settings().redis_url
     if url not in _connections:
         _connections[url] = redis_conn.connect(url)
     return _connections[url]
 
 
 def queue() -> Queue:
-    return Queue(current_app.config["RQ_QUEUE"], connection=connection())
+    return Queue(settings().rq_queue, connection=connection())
 
 
 def delivery_job_id(outbox_id: int) -> str:
@@ -44,7 +48,7 @@ def delivery_job_id(outbox_id: int) -> str:
 
 
 def _retry() -> Retry:
-    backoff = [int(s) for s in current_app.config["NOTIFY"]["backoff"]]
+    backoff = list(settings().notify.backoff)
     return Retry(max=len(backoff), interval=backoff)
 
 
@@ -53,24 +57,21 @@ def enqueue_delivery(rows: Iterable[tuple[int, datetime | None]]) -> int:
 
     Jobs due now go to the queue in pipelined batches; later ones to RQ's scheduler.
     """
-    from notifications import jobs
-
     count = 0
     try:
         q = queue()
         current = now()
         batch = []
+        size = settings().notify.enqueue_batch
         for outbox_id, not_before in rows:
             job_id = delivery_job_id(outbox_id)
             if not_before is not None and as_utc(not_before) > current + timedelta(seconds=1):
                 # RQ's scheduler runs on the real clock: hand it the wait, not our instant.
-                q.enqueue_in(
-                    as_utc(not_before) - current, jobs.deliver, outbox_id, job_id=job_id, retry=_retry()
-                )
+                q.enqueue_in(as_utc(not_before) - current, DELIVER, outbox_id, job_id=job_id, retry=_retry())
                 count += 1
                 continue
-            batch.append(Queue.prepare_data(jobs.deliver, args=(outbox_id,), job_id=job_id, retry=_retry()))
-            if len(batch) >= PIPELINE_BATCH:
+            batch.append(Queue.prepare_data(DELIVER, args=(outbox_id,), job_id=job_id, retry=_retry()))
+            if len(batch) >= size:
                 count += len(q.enqueue_many(batch))
                 batch = []
         if batch:
@@ -99,8 +100,6 @@ def missing_jobs(outbox_ids: list[int]) -> list[int]:
 
 def schedule_clock(clock_id: int, moments: Iterable[datetime | None]) -> int:
     """Ask RQ's scheduler to check a clock at each of its crossing moments still ahead. Never raises."""
-    from notifications import jobs
-
     count = 0
     try:
         q = queue()
@@ -110,9 +109,19 @@ def schedule_clock(clock_id: int, moments: Iterable[datetime | None]) -> int:
                 continue
             job_id = f"clock-{clock_id}-{int(as_utc(moment).timestamp())}"
             q.enqueue_in(
-                as_utc(moment) - current + timedelta(seconds=1), jobs.check_clock, clock_id, job_id=job_id
+                as_utc(moment) - current + timedelta(seconds=1), CHECK_CLOCK, clock_id, job_id=job_id
             )
             count += 1
     except (RedisError, OSError) as exc:
         log.warning("could not schedule clock %s (the sweep will catch it): %s", clock_id, exc)
     return count
+
+
+class Dispatcher:
+    """After a unit of work commits: its messages to deliver and its clocks to check, on RQ."""
+
+    def deliver(self, rows: Iterable[tuple[int, datetime | None]]) -> int:
+        return enqueue_delivery(rows)
+
+    def check_clocks(self, clocks: dict[int, list[datetime]]) -> int:
+        return sum(schedule_clock(clock_id, moments) for clock_id, moments in clocks.items())

@@ -16,7 +16,6 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-TWILIO_HOST = "https://api.twilio.com"
 
 
 class SendFailure(Exception):
@@ -75,34 +74,24 @@ class ConsoleSender:
         return Sent(provider_id=f"console-{uuid.uuid4().hex}", status="sent")
 
 
-class _LocalBaseHttpClient:
-    """Twilio's own HTTP client, with api.twilio.com swapped for a local stand-in (tests)."""
+def twilio_http_client(timeout: float):
+    """The HTTP client the Twilio client talks through (a test points it at a local stand-in)."""
+    from twilio.http.http_client import TwilioHttpClient
 
-    def __new__(cls, base: str, timeout: float):
-        from twilio.http.http_client import TwilioHttpClient
+    return TwilioHttpClient(timeout=timeout)
 
-        class Redirected(TwilioHttpClient):
-            def request(self, method, url, *args, **kwargs):
-                if url.startswith(TWILIO_HOST):
-                    url = base.rstrip("/") + url[len(TWILIO_HOST) :]
-                return super().request(method, url, *args, **kwargs)
 
-        return Redirected(timeout=timeout)
+# Replaced by the tests only, to reach a local server that speaks Twilio's API.
+http_client_factory = twilio_http_client
 
 
 class TwilioSender:
     name = "twilio"
 
-    def __init__(
-        self, account_sid: str, auth_token: str, from_: str, *, api_base: str = "", timeout: float = 15
-    ):
-        from twilio.http.http_client import TwilioHttpClient
+    def __init__(self, account_sid: str, auth_token: str, from_: str, *, timeout: float = 15):
         from twilio.rest import Client
 
-        http_client = (
-            _LocalBaseHttpClient(api_base, timeout) if api_base else TwilioHttpClient(timeout=timeout)
-        )
-        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.client = Client(account_sid, auth_token, http_client=http_client_factory(timeout))
         self.from_ = from_
 
     def send(self, to: str | None, body: str, *, status_callback: str | None = None, label: str = "") -> Sent:
@@ -130,19 +119,15 @@ _console = ConsoleSender()
 _twilio: dict[tuple, TwilioSender] = {}
 
 
-def sender_for(config: dict) -> Sender:
-    """The sender the configuration asks for."""
-    sid, token, from_ = (
-        config.get("TWILIO_ACCOUNT_SID"),
-        config.get("TWILIO_AUTH_TOKEN"),
-        config.get("TWILIO_FROM"),
-    )
-    if not (sid and token and from_):
+def sender_for(settings) -> Sender:
+    """The sender the settings ask for: Twilio when its account is configured, else the console."""
+    twilio = settings.twilio
+    if not twilio.configured:
         return _console
-    timeout = float(config.get("NOTIFY", {}).get("provider_timeout", 15))
-    key = (sid, token, from_, config.get("TWILIO_API_BASE", ""), timeout)
+    timeout = float(settings.notify.provider_timeout)
+    key = (twilio.account_sid, twilio.auth_token, twilio.from_, timeout, http_client_factory)
     if key not in _twilio:
-        _twilio[key] = TwilioSender(sid, token, from_, api_base=key[3], timeout=timeout)
+        _twilio[key] = TwilioSender(twilio.account_sid, twilio.auth_token, twilio.from_, timeout=timeout)
     return _twilio[key]
 
 

@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 from config import demo_county as demo
 from petitions.extensions import db
 from petitions.models import Category, Role, RoutingRule, Unit, UnitKind, User
+from petitions.services import open311_keys
 
 
 @dataclass
@@ -102,8 +103,6 @@ def load(password: str) -> Loaded:
             db.session.flush()
             unit.leader_id = leader.id
     # The demo Open311 client's api_key, `demo-open311-key`.
-    from petitions.web.open311 import keys as open311_keys
-
     open311_keys.ensure_demo_key()
     db.session.commit()
     return loaded

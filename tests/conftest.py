@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from config.settings import TestConfig
+from config.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-DEMO_PASSWORD = TestConfig.DEMO_PASSWORD
+DEMO_PASSWORD = Settings().demo_password
 
 
 def unavailable(reason: str) -> None:
@@ -103,10 +103,11 @@ def app(database_url: str, redis_url: str, _tmp_root: Path):
 
     os.environ["INSTANCE_PATH"] = str(_tmp_root / "instance")
     application = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=database_url,
-        REDIS_URL=redis_url,
-        RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url),
+        Settings.for_tests(
+            database_url=database_url,
+            redis_url=redis_url,
+            ratelimit_storage_uri=limiter_storage_uri(redis_url),
+        )
     )
     with application.app_context():
         if database_url.startswith("postgresql"):
@@ -189,7 +190,12 @@ def _cleanup(app) -> None:
 @pytest.fixture(autouse=True)
 def _isolate(request, app, redis_url):
     from petitions.domain.clocks import set_clock
+    from petitions.services import calendar, reference
 
+    # Every test starts from the seeded reference data, not from what a cache kept.
+    reference.invalidate()
+    calendar.invalidate()
+    settings = app.extensions["settings"]
     redis = _redis_client(redis_url)
     redis.flushdb()
     ctx = app.app_context()
@@ -198,6 +204,7 @@ def _isolate(request, app, redis_url):
         yield
     finally:
         set_clock(None)
+        app.extensions["settings"] = settings
         ctx.pop()
         with app.app_context():
             _cleanup(app)
@@ -321,3 +328,14 @@ def staff_token(client):
         return token
 
     return get
+
+
+def configure(app, **changes):
+    """Change the running app's settings for the rest of the test (restored afterwards)."""
+    app.extensions["settings"] = app.extensions["settings"].replace(**changes)
+    return app.extensions["settings"]
+
+
+@pytest.fixture()
+def settings(app):
+    return app.extensions["settings"]

@@ -157,3 +157,24 @@ class FakeTwilio:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+def redirecting_http_client(base: str):
+    """A factory of Twilio's own HTTP client with api.twilio.com swapped for `base`
+    (notifications.sms.http_client_factory), so that the real client reaches the stand-in."""
+
+    def factory(timeout: float):
+        from twilio.http.http_client import TwilioHttpClient
+
+        class Redirected(TwilioHttpClient):
+            def request(self, method, url, *args, **kwargs):
+                if url.startswith(TWILIO_HOST):
+                    url = base.rstrip("/") + url[len(TWILIO_HOST) :]
+                return super().request(method, url, *args, **kwargs)
+
+        return Redirected(timeout=timeout)
+
+    return factory
+
+
+TWILIO_HOST = "https://api.twilio.com"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from config.settings import Twilio
 from tests.fake_twilio import FakeTwilio
 
 STAFF_PHONES = {
@@ -54,25 +56,22 @@ def _fake_twilio_server() -> Iterator[FakeTwilio]:
 
 
 @pytest.fixture()
-def twilio(app, _fake_twilio_server) -> Iterator[FakeTwilio]:
+def twilio(app, _fake_twilio_server, monkeypatch) -> Iterator[FakeTwilio]:
     """The app's SMS go through the real twilio client to the local fake."""
     fake = _fake_twilio_server
     fake.reset()
-    saved = {
-        k: app.config.get(k)
-        for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE")
-    }
-    saved_notify = dict(app.config["NOTIFY"])
-    app.config.update(
-        TWILIO_ACCOUNT_SID=fake.account_sid,
-        TWILIO_AUTH_TOKEN=fake.auth_token,
-        TWILIO_FROM="+15005550006",
-        TWILIO_API_BASE=fake.url,
+    from notifications import sms
+    from tests.conftest import configure
+    from tests.fake_twilio import redirecting_http_client
+
+    settings = app.extensions["settings"]
+    monkeypatch.setattr(sms, "http_client_factory", redirecting_http_client(fake.url))
+    configure(
+        app,
+        twilio=Twilio(account_sid=fake.account_sid, auth_token=fake.auth_token, from_="+15005550006"),
+        notify=dataclasses.replace(settings.notify, provider_timeout=1),
     )
-    app.config["NOTIFY"] = {**saved_notify, "provider_timeout": 1}
     yield fake
-    app.config.update(saved)
-    app.config["NOTIFY"] = saved_notify
 
 
 @pytest.fixture()
@@ -120,7 +119,7 @@ def file(db, *, township: str = "dongcheng", category: str | None = None, phone:
 def _routed_category(db, township: str) -> str:
     """A grievance category that the demo routes to the township itself."""
     from petitions.models import Category, Unit
-    from petitions.services import routing
+    from petitions.services import reference
 
     place = db.session.scalar(select(Unit).where(Unit.code == township))
     for cat in db.session.scalars(
@@ -128,7 +127,7 @@ def _routed_category(db, township: str) -> str:
         .where(Category.parent_id.is_not(None), Category.kind == "grievance")
         .order_by(Category.id)
     ):
-        unit = routing.route_for(cat, place)
+        unit = reference.route_for(cat, place)
         if unit is not None and unit.id == place.id:
             return cat.code
     raise AssertionError("no category routes to the township")

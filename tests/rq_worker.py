@@ -1,7 +1,9 @@
 """An RQ worker for the fault tests, run as its own process: `python tests/rq_worker.py [--burst] [--fork]`.
 
+It starts as `flask worker` does (notifications.worker: the app built once, jobs run in it).
 With XF_NOW set (ISO 8601), the server clock is fixed at that instant, so that the worker
-agrees with the test's controlled clock about what is due.
+agrees with the test's controlled clock about what is due; TWILIO_API_BASE points the real
+Twilio client at the test's stand-in.
 """
 
 from __future__ import annotations
@@ -10,18 +12,16 @@ import os
 import sys
 from datetime import datetime
 
-from redis import Redis
-from rq import Queue, SimpleWorker, Worker
-
+from app import create_app
+from notifications import sms, worker
 from petitions.domain.clocks import set_clock
+from tests.fake_twilio import redirecting_http_client
 
 if os.environ.get("XF_NOW"):
     fixed = datetime.fromisoformat(os.environ["XF_NOW"])
     set_clock(lambda: fixed)
+if os.environ.get("TWILIO_API_BASE"):
+    sms.http_client_factory = redirecting_http_client(os.environ["TWILIO_API_BASE"])
 
-connection = Redis.from_url(os.environ["REDIS_URL"])
-worker_class = Worker if "--fork" in sys.argv else SimpleWorker
-worker = worker_class(
-    [Queue(os.environ.get("RQ_QUEUE", "petitions"), connection=connection)], connection=connection
-)
-worker.work(burst="--burst" in sys.argv, with_scheduler=False, logging_level="WARNING")
+app = create_app()
+worker.run_worker(app, burst="--burst" in sys.argv, fork="--fork" in sys.argv, with_scheduler=False)

@@ -59,6 +59,11 @@ EXPECTED: dict[str, dict[tuple[str, str], int]] = {
     "rereview-request": {("citizen", "own"): OK},
     "review-reply": {("handler", "own"): OK, ("leader", "own"): OK},
     "rereview-reply": {("handler", "own"): OK, ("leader", "own"): OK},
+    "follow-up": {("intake", "own"): OK, ("intake", "other"): OK, ("handler", "own"): OK, ("leader", "own"): OK},
+    # The system's own rules: no account may take them.
+    "card-yellow": {},
+    "card-red": {},
+    "card-urged": {},
 }
 SEE_EVERYTHING = {"intake", "supervisor", "admin"}
 
@@ -105,6 +110,9 @@ def _ready(action: str) -> tuple[Petition, dict, str]:
     elif action == "close":
         _reply(p)
         actions.rate(p, "satisfied")
+    elif action == "follow-up":
+        _reply(p)
+        fields = {"outcome": "reached", "citizen_view": "satisfied", "notes": "电话回访"}
     elif action == "urge":
         fields = {"text": "请抓紧办理"}
     elif action == "answer-on-spot":

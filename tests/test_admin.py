@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import db
 from petitions.models import AdminAudit, Category, RoutingRule, Unit, User
-from petitions.services import routing
+from petitions.services import reference
 from petitions.services.filing import Filing, file_petition
 from tests.conftest import DEMO_PASSWORD
 
@@ -253,7 +253,7 @@ def test_admin_creates_edits_and_deactivates_a_rule_and_sees_where_petitions_go(
     assert admin.post("/admin/rules/new", _rule_form(road, dongcheng, tsj)).status_code == 302
     rule = db.session.scalar(select(RoutingRule).where(RoutingRule.unit_id == tsj.id))
     assert rule.category_id == road.id and rule.township_id == dongcheng.id and rule.priority == 100
-    assert routing.route_for(road, dongcheng).code == "tsj"
+    assert reference.route_for(road, dongcheng).code == "tsj"
     assert "goes to: 县体育事业发展中心" in admin.get(preview).get_data(as_text=True)
 
     assert (
@@ -266,7 +266,7 @@ def test_admin_creates_edits_and_deactivates_a_rule_and_sees_where_petitions_go(
     assert admin.post(f"/admin/rules/{rule.id}/active", {"active": "0"}).status_code == 302
     _fresh()
     assert rule.active is False
-    assert routing.route_for(road, dongcheng).code == "jtj"
+    assert reference.route_for(road, dongcheng).code == "jtj"
     assert [e.action for e in _audits("routing_rule", rule.id)] == ["create", "update", "deactivate"]
 
 

@@ -87,7 +87,7 @@ def test_an_expired_key_is_ignored_and_purged(client, db, app):
     start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     set_clock(lambda: start)
     first = post(client, filing(), "key-4")
-    ttl = app.config["IDEMPOTENCY_TTL_HOURS"]
+    ttl = app.extensions["settings"].idempotency_ttl_hours
     set_clock(lambda: start + timedelta(hours=ttl) - timedelta(minutes=1))
     assert post(client, filing(), "key-4").data == first.data
     set_clock(lambda: start + timedelta(hours=ttl, minutes=1))
@@ -103,7 +103,7 @@ def test_purge_expired(client, db, app):
     set_clock(lambda: start)
     post(client, filing(), "key-5")
     assert idempotency.purge_expired() == 0
-    set_clock(lambda: start + timedelta(hours=app.config["IDEMPOTENCY_TTL_HOURS"] + 1))
+    set_clock(lambda: start + timedelta(hours=app.extensions["settings"].idempotency_ttl_hours + 1))
     assert idempotency.purge_expired() == 1
     assert db.session.scalar(select(func.count(IdempotencyKey.id))) == 0
 

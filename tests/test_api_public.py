@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from petitions.domain.clocks import set_clock
 from petitions.models import Attachment, Petition, Role, User
+from tests.conftest import configure
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -325,7 +326,7 @@ def test_oversize_bodies_get_413(client, app, db, monkeypatch):
     assert res.get_json()["error"]["code"] == "too_large"
 
     # Filing allows room for five attachments; shrink it to test the limit without 70 MB.
-    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 1000)
+    configure(app, attachment_max_bytes=1000)
     before = count(db)
     res = post(client, filing(content="字" * 400_000))
     assert res.status_code == 413
@@ -400,7 +401,7 @@ def test_an_expired_token_is_refused(client, staff_token):
 
 
 def test_filing_is_rate_limited_and_staff_tokens_are_exempt(client, app, db, monkeypatch, staff_token):
-    monkeypatch.setitem(app.config, "RATELIMIT_FILING", "2 per minute")
+    configure(app, ratelimit_filing="2 per minute")
     assert post(client, {}).status_code == 422
     assert post(client, {}).status_code == 422
     before = count(db)
@@ -417,7 +418,7 @@ def test_filing_is_rate_limited_and_staff_tokens_are_exempt(client, app, db, mon
 
 
 def test_lookup_is_rate_limited(client, app, monkeypatch, staff_token):
-    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "3 per minute")
+    configure(app, ratelimit_lookup="3 per minute")
     for _ in range(3):
         assert client.get("/api/v1/petitions/XF1?code=1").status_code == 404
     res = client.get("/api/v1/petitions/XF1?code=1")

@@ -40,7 +40,8 @@ def test_queue_holds_the_callers_petitions_with_filters_and_paging(client, staff
     assert item["status"] == "routed" and item["unit"]["code"] == "jtj" and item["level"] == "green"
     assert item["version"] == a.version and item["due_at"].endswith("+08:00")
 
-    r = client.get("/api/v1/queue?status=accepted", headers=_auth(token))
+    # The handler who accepted it handles it.
+    r = client.get("/api/v1/queue?status=in_progress", headers=_auth(token))
     assert [i["tracking_no"] for i in r.get_json()["items"]] == [b.tracking_no]
     r = client.get("/api/v1/queue?q=路灯", headers=_auth(token))
     assert [i["tracking_no"] for i in r.get_json()["items"]] == [a.tracking_no]
@@ -140,7 +141,8 @@ def test_actions_answer_the_new_state(client, staff_token):
     r = _post_action(client, token, p.tracking_no, "accept", version=seen)
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    assert body["status"] == "accepted" and body["version"] == seen + 1
+    assert body["status"] == "in_progress" and body["version"] == seen + 1
+    assert body["handler"]["username"] == "jtj-handler"
     assert (
         body["events"][-1]["type"] == "accepted" and body["events"][-1]["actor"]["username"] == "jtj-handler"
     )

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from petitions.extensions import db
 from petitions.models import Category, Petition, RoutingRule, Unit
-from petitions.services import routing
+from petitions.services import reference
 from petitions.services.filing import Filing, file_petition
 from tests.conftest import DEMO_PASSWORD
 
@@ -37,7 +37,7 @@ def _waiting_petition() -> tuple[str, str]:
         .values(active=False)
     )
     db.session.commit()
-    assert routing.route_for(category, township) is None
+    assert reference.route_for(category, township) is None
     filed = file_petition(
         Filing(
             title=TITLE,
@@ -121,10 +121,11 @@ def test_intake_handler_and_leader_take_a_petition_to_a_signed_reply(page, db):
     # A handler may not assign: the page does not offer it.
     assert page.locator("#action-assign").count() == 0
     _act(page, "accept")
-    assert _status(tracking_no) == "accepted"
+    # The handler who accepts it handles it.
+    assert _status(tracking_no) == "in_progress"
     _log_out(page)
 
-    # The leader assigns the handler.
+    # The leader may assign another handler (here: the same one again).
     _log_in(page, "jtj-leader")
     _open_petition(page, tracking_no)
     _act(page, "assign", handler="jtj-handler")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from petitions.models import Attachment, Event, Petition, Role, User
 from petitions.services.filing import find_for_citizen
+from tests.conftest import configure
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -271,15 +272,14 @@ def test_rate_limit_the_31st_filing_in_a_minute_gets_429_with_retry_after(client
 
 
 def test_a_lower_configured_filing_limit_applies(app, client, db):
-    old = app.config["RATELIMIT_FILING"]
-    app.config["RATELIMIT_FILING"] = "2 per minute"
+    configure(app, ratelimit_filing="2 per minute")
     try:
         data = filing_data(client, title=None)
         assert post_filing(client, data).status_code == 422
         assert post_filing(client, data).status_code == 422
         assert post_filing(client, data).status_code == 429
     finally:
-        app.config["RATELIMIT_FILING"] = old
+        pass
 
 
 # ---------------------------------------------------------------- look-up
@@ -350,15 +350,14 @@ def test_lookup_with_empty_fields_says_which(client):
 
 
 def test_lookup_is_rate_limited(app, client):
-    old = app.config["RATELIMIT_LOOKUP"]
-    app.config["RATELIMIT_LOOKUP"] = "3 per minute"
+    configure(app, ratelimit_lookup="3 per minute")
     try:
         for _ in range(3):
             assert lookup(client, "", "").status_code == 422
         response = lookup(client, "", "")
         assert response.status_code == 429 and "Retry-After" in response.headers
     finally:
-        app.config["RATELIMIT_LOOKUP"] = old
+        pass
 
 
 # ---------------------------------------------------------------- accounts
@@ -433,8 +432,7 @@ def test_login_by_mobile_number_and_bad_login_gives_no_hint(client, db):
 
 def test_password_guessing_is_rate_limited(app, client, db):
     make_citizen(db)
-    old = app.config["RATELIMIT_LOOKUP"]
-    app.config["RATELIMIT_LOOKUP"] = "3 per minute"
+    configure(app, ratelimit_lookup="3 per minute")
     try:
         for _ in range(3):
             assert log_in(client, "13900001111", "guess-guess").status_code == 401
@@ -443,7 +441,7 @@ def test_password_guessing_is_rate_limited(app, client, db):
         assert client.get("/mine").status_code == 302, "not logged in"
         assert client.get("/login").status_code == 200, "the page itself still opens"
     finally:
-        app.config["RATELIMIT_LOOKUP"] = old
+        pass
 
 
 def test_staff_log_in_on_the_same_page(app, client):

@@ -1,4 +1,5 @@
-"""Deadlines (pure): next-day counting, calendar and working days, holidays, 调休, extensions, levels."""
+"""Deadlines (pure): next-day counting, calendar and working days, holidays, 调休, extensions,
+levels; quiet hours."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from notifications import quiet_hours as q
 from petitions.domain import calendar as d
+from petitions.domain import clocks as c
+from petitions.domain.clocks import Thresholds, as_utc
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = d.load_calendar()
@@ -19,21 +23,21 @@ def local(*args) -> datetime:
 
 def test_counts_from_the_next_day_and_is_due_at_the_end_of_the_last_local_day():
     # 15 calendar days from 3 March (Tuesday) → end of 18 March, stored in UTC.
-    due = d.due_at(local(2026, 3, 3, 10, 0), 15, d.CALENDAR, CAL, TZ)
+    due = c.due_at(local(2026, 3, 3, 10, 0), 15, d.CALENDAR, CAL, TZ)
     assert due == datetime(2026, 3, 18, 16, 0, tzinfo=UTC)
     assert due.tzinfo == UTC
     assert due.astimezone(TZ) == local(2026, 3, 19, 0, 0)
 
 
 def test_same_day_limit_is_due_at_midnight():
-    assert d.due_at(local(2026, 10, 1, 9, 0), 0, d.WORKING, CAL, TZ) == local(2026, 10, 2, 0, 0)
+    assert c.due_at(local(2026, 10, 1, 9, 0), 0, d.WORKING, CAL, TZ) == local(2026, 10, 2, 0, 0)
 
 
 def test_calendar_limit_ending_on_a_holiday_runs_to_the_next_workday():
     # 15 days from 18 September ends on 3 October (国庆): the next workday is 8 October.
-    assert d.due_at(local(2026, 9, 18, 10, 0), 15, d.CALENDAR, CAL, TZ) == local(2026, 10, 9, 0, 0)
+    assert c.due_at(local(2026, 9, 18, 10, 0), 15, d.CALENDAR, CAL, TZ) == local(2026, 10, 9, 0, 0)
     # ... unless the roll-over is switched off in the configuration.
-    assert d.due_at(local(2026, 9, 18, 10, 0), 15, d.CALENDAR, CAL, TZ, roll=False) == local(
+    assert c.due_at(local(2026, 9, 18, 10, 0), 15, d.CALENDAR, CAL, TZ, roll=False) == local(
         2026, 10, 4, 0, 0
     )
 
@@ -41,21 +45,21 @@ def test_calendar_limit_ending_on_a_holiday_runs_to_the_next_workday():
 def test_calendar_limit_ending_on_an_adjusted_saturday_stays():
     # 10 October 2026 is a Saturday worked (调休): a limit ending then ends then.
     assert CAL.is_workday(date(2026, 10, 10))
-    assert d.due_at(local(2026, 10, 5, 10, 0), 5, d.CALENDAR, CAL, TZ) == local(2026, 10, 11, 0, 0)
+    assert c.due_at(local(2026, 10, 5, 10, 0), 5, d.CALENDAR, CAL, TZ) == local(2026, 10, 11, 0, 0)
 
 
 def test_working_days_skip_holidays_and_count_the_adjusted_saturday():
     # Filed at 23:59 on the eve of 国庆: counting starts 1 October, all holiday until 8 October;
     # 8, 9, 10 (Saturday, 调休), 12, 13 → due at the end of 13 October.
-    assert d.due_at(local(2026, 9, 30, 23, 59), 5, d.WORKING, CAL, TZ) == local(2026, 10, 14, 0, 0)
+    assert c.due_at(local(2026, 9, 30, 23, 59), 5, d.WORKING, CAL, TZ) == local(2026, 10, 14, 0, 0)
     # One minute later it is 1 October: the same answer (the 1st is a holiday, not counted).
-    assert d.due_at(local(2026, 10, 1, 0, 0), 5, d.WORKING, CAL, TZ) == local(2026, 10, 14, 0, 0)
+    assert c.due_at(local(2026, 10, 1, 0, 0), 5, d.WORKING, CAL, TZ) == local(2026, 10, 14, 0, 0)
 
 
 def test_the_eve_is_a_local_day_whatever_the_utc_date():
     # 23:59 local on 30 September is 15:59 UTC the same day; 00:30 local on 1 October is still 30 September in UTC.
-    eve = d.due_at(datetime(2026, 9, 30, 15, 59, tzinfo=UTC), 1, d.CALENDAR, CAL, TZ, roll=False)
-    after = d.due_at(datetime(2026, 9, 30, 16, 30, tzinfo=UTC), 1, d.CALENDAR, CAL, TZ, roll=False)
+    eve = c.due_at(datetime(2026, 9, 30, 15, 59, tzinfo=UTC), 1, d.CALENDAR, CAL, TZ, roll=False)
+    after = c.due_at(datetime(2026, 9, 30, 16, 30, tzinfo=UTC), 1, d.CALENDAR, CAL, TZ, roll=False)
     assert eve == local(2026, 10, 2, 0, 0)
     assert after == local(2026, 10, 3, 0, 0)
 
@@ -65,7 +69,7 @@ def test_unknown_year_counts_monday_to_friday():
     assert CAL.unknown_years(2026, 2030) == [2028, 2029, 2030]
     # 1 January 2030 is a Tuesday and, without data, a workday.
     assert CAL.is_workday(date(2030, 1, 1))
-    assert d.due_at(local(2030, 1, 4, 10, 0), 1, d.WORKING, CAL, TZ) == local(2030, 1, 8, 0, 0)
+    assert c.due_at(local(2030, 1, 4, 10, 0), 1, d.WORKING, CAL, TZ) == local(2030, 1, 8, 0, 0)
 
 
 def test_2027_is_provisional_with_statutory_holidays_only():
@@ -97,39 +101,84 @@ def test_calendar_data_must_be_consistent():
 def test_extension_counts_on_from_the_old_due_date():
     due = local(2026, 3, 19, 0, 0)
     # The old limit's last day is 18 March; 10 more end on Saturday 28, rolled to Monday 30.
-    assert d.extended_due(due, 10, d.CALENDAR, CAL, TZ) == local(2026, 3, 31, 0, 0)
-    assert d.extended_due(due, 10, d.CALENDAR, CAL, TZ, roll=False) == local(2026, 3, 29, 0, 0)
-    assert d.extended_due(due, 5, d.WORKING, CAL, TZ) == local(2026, 3, 26, 0, 0)
+    assert c.extended_due(due, 10, d.CALENDAR, CAL, TZ) == local(2026, 3, 31, 0, 0)
+    assert c.extended_due(due, 10, d.CALENDAR, CAL, TZ, roll=False) == local(2026, 3, 29, 0, 0)
+    assert c.extended_due(due, 5, d.WORKING, CAL, TZ) == local(2026, 3, 26, 0, 0)
     with pytest.raises(ValueError):
-        d.extended_due(due, 0, d.CALENDAR, CAL, TZ)
+        c.extended_due(due, 0, d.CALENDAR, CAL, TZ)
 
 
-def test_yellow_at_twenty_percent_or_three_days_whichever_first():
+RULE = Thresholds(yellow_fraction=0.2, yellow_days=3, min_elapsed_fraction=0.5, urge_after_days=3)
+
+
+def test_yellow_at_twenty_percent_or_three_days_whichever_first_never_before_half():
     start = datetime(2026, 3, 1, tzinfo=UTC)
     # 30 days: 20% is 6 days, which comes before 3 days.
-    assert d.yellow_from(start, start + timedelta(days=30), 0.2, 3) == start + timedelta(days=24)
+    assert c.yellow_from(start, start + timedelta(days=30), RULE) == start + timedelta(days=24)
     # 10 days: 3 days left comes first.
-    assert d.yellow_from(start, start + timedelta(days=10), 0.2, 3) == start + timedelta(days=7)
-    # 2 days: yellow from the start.
-    assert d.yellow_from(start, start + timedelta(days=2), 0.2, 3) == start
+    assert c.yellow_from(start, start + timedelta(days=10), RULE) == start + timedelta(days=7)
+    # 2 days: 3 days left is before the start; half the time must pass first.
+    assert c.yellow_from(start, start + timedelta(days=2), RULE) == start + timedelta(days=1)
+    # 4 days: 3 days left would be after one day, but not before two.
+    assert c.yellow_from(start, start + timedelta(days=4), RULE) == start + timedelta(days=2)
+    # The old rule, without the half: configurable.
+    old = Thresholds(yellow_fraction=0.2, yellow_days=3, min_elapsed_fraction=0.0, urge_after_days=3)
+    assert c.yellow_from(start, start + timedelta(days=2), old) == start
+
+
+# A clock started on Monday 2 March 2026 at 10:00 in the bureau: the yellow moment (local) for
+# each limit, worked out by hand (due at the end of the last day, rolled to a workday; yellow at
+# 20% or 3 days left, whichever first, never before half of the time).
+STARTED = local(2026, 3, 2, 10, 0)
+YELLOW_BY_HAND = {
+    (d.CALENDAR, 1): (local(2026, 3, 4, 0, 0), local(2026, 3, 3, 5, 0)),
+    (d.CALENDAR, 2): (local(2026, 3, 5, 0, 0), local(2026, 3, 3, 17, 0)),
+    (d.CALENDAR, 3): (local(2026, 3, 6, 0, 0), local(2026, 3, 4, 5, 0)),
+    # Ends on Saturday 7 March: rolled to Monday 9, due at its end.
+    (d.CALENDAR, 5): (local(2026, 3, 10, 0, 0), local(2026, 3, 7, 0, 0)),
+    (d.CALENDAR, 15): (local(2026, 3, 18, 0, 0), local(2026, 3, 14, 21, 12)),
+    # Ends on 1 May (劳动节, off until the 5th): rolled to Wednesday 6 May.
+    (d.CALENDAR, 60): (local(2026, 5, 7, 0, 0), local(2026, 4, 23, 21, 12)),
+    (d.WORKING, 1): (local(2026, 3, 4, 0, 0), local(2026, 3, 3, 5, 0)),
+    (d.WORKING, 2): (local(2026, 3, 5, 0, 0), local(2026, 3, 3, 17, 0)),
+    (d.WORKING, 3): (local(2026, 3, 6, 0, 0), local(2026, 3, 4, 5, 0)),
+    (d.WORKING, 5): (local(2026, 3, 10, 0, 0), local(2026, 3, 7, 0, 0)),
+    # 3–6, 9–13, 16–20 and 23 March.
+    (d.WORKING, 15): (local(2026, 3, 24, 0, 0), local(2026, 3, 19, 16, 24)),
+    # Through 清明 (4–6 April) and 劳动节 (1–5 May), counting the 调休 Saturday 9 May: the 60th
+    # workday is Thursday 28 May.
+    (d.WORKING, 60): (local(2026, 5, 29, 0, 0), local(2026, 5, 11, 11, 36)),
+}
+
+
+@pytest.mark.parametrize("unit, days", sorted(YELLOW_BY_HAND))
+def test_no_clock_starts_yellow(unit, days):
+    due = c.due_at(STARTED, days, unit, CAL, TZ)
+    yellow = c.yellow_from(as_utc(STARTED), due, RULE)
+    half = as_utc(STARTED) + (due - as_utc(STARTED)) / 2
+    assert yellow >= half > as_utc(STARTED)
+    assert c.level_at(as_utc(STARTED), yellow_at=yellow, due_at=due, t=RULE) == "green"
+    assert (due, yellow) == YELLOW_BY_HAND[(unit, days)]
 
 
 def test_levels():
     start = datetime(2026, 3, 1, tzinfo=UTC)
     due = start + timedelta(days=10)
-    kw = {"yellow_fraction": 0.2, "yellow_days": 3, "urge_after_days": 3}
-    assert d.level_at(start + timedelta(days=6, hours=23), start, due, **kw) == "green"
-    assert d.level_at(start + timedelta(days=7), start, due, **kw) == "yellow"
-    assert d.level_at(due, start, due, **kw) == "red"
-    assert d.level_at(due + timedelta(days=2, hours=23), start, due, **kw) == "red"
-    assert d.level_at(due + timedelta(days=3), start, due, **kw) == "urged"
+    yellow = c.yellow_from(start, due, RULE)
+    assert c.level_at(start + timedelta(days=6, hours=23), yellow_at=yellow, due_at=due, t=RULE) == "green"
+    assert c.level_at(start + timedelta(days=7), yellow_at=yellow, due_at=due, t=RULE) == "yellow"
+    assert c.level_at(due, yellow_at=yellow, due_at=due, t=RULE) == "red"
+    assert c.level_at(due + timedelta(days=2, hours=23), yellow_at=yellow, due_at=due, t=RULE) == "red"
+    assert c.level_at(due + timedelta(days=3), yellow_at=yellow, due_at=due, t=RULE) == "urged"
+    # The moments a clock changes level, for the jobs that check it.
+    assert c.crossing_moments(yellow, due, RULE) == [yellow, due, due + timedelta(days=3)]
 
 
 def test_quiet_hours_span_midnight():
     start, end = time(21, 0), time(8, 0)
-    assert d.in_quiet_hours(local(2026, 3, 2, 21, 0), TZ, start, end)
-    assert d.in_quiet_hours(local(2026, 3, 3, 7, 59), TZ, start, end)
-    assert not d.in_quiet_hours(local(2026, 3, 3, 8, 0), TZ, start, end)
-    assert d.after_quiet_hours(local(2026, 3, 2, 22, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
-    assert d.after_quiet_hours(local(2026, 3, 3, 1, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
-    assert d.after_quiet_hours(local(2026, 3, 3, 12, 0), TZ, start, end) == local(2026, 3, 3, 12, 0)
+    assert q.in_quiet_hours(local(2026, 3, 2, 21, 0), TZ, start, end)
+    assert q.in_quiet_hours(local(2026, 3, 3, 7, 59), TZ, start, end)
+    assert not q.in_quiet_hours(local(2026, 3, 3, 8, 0), TZ, start, end)
+    assert q.after_quiet_hours(local(2026, 3, 2, 22, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
+    assert q.after_quiet_hours(local(2026, 3, 3, 1, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
+    assert q.after_quiet_hours(local(2026, 3, 3, 12, 0), TZ, start, end) == local(2026, 3, 3, 12, 0)

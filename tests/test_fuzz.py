@@ -36,6 +36,7 @@ from sqlalchemy import select
 from petitions.domain import workflow as wf
 from petitions.models import Category, Unit
 from petitions.services import filing as intake
+from tests.conftest import configure
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 CHECKS = [
@@ -136,8 +137,8 @@ def _strategies(schema, db, petitions) -> list:
 
 @pytest.mark.parametrize("who", ["anonymous", "intake", "jtj-leader"])
 def test_fuzz_the_api(app, db, monkeypatch, staff_token, petitions_to_fuzz, who):
-    monkeypatch.setitem(app.config, "RATELIMIT_FILING", "100000 per minute")
-    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "100000 per minute")
+    configure(app, ratelimit_filing="100000 per minute")
+    configure(app, ratelimit_lookup="100000 per minute")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = {} if who == "anonymous" else {"Authorization": f"Bearer {staff_token(who)}"}
     strategies = _strategies(schema, db, petitions_to_fuzz)

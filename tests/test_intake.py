@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from petitions.domain.clocks import set_clock
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.models import Clock, Event, Petition, RoutingRule
-from petitions.services import filing as intake
 from petitions.services.filing import Filing, file_petition, find_for_citizen
 
 
@@ -75,15 +74,6 @@ def test_bad_input_writes_nothing(db):
         file_petition(_filing(title="", category="nope", contact_phone="12345"))
     assert set(err.value.fields) == {"title", "category", "contact.phone"}
     assert (count(db, Petition), count(db, Event), count(db, Clock)) == before
-
-
-def test_a_tracking_number_collision_is_drawn_again(db, monkeypatch):
-    first = file_petition(_filing()).petition.tracking_no
-    numbers = iter([first, "XF20261122000001"])
-    monkeypatch.setattr(intake, "_tracking_no", lambda at: next(numbers))
-    second = file_petition(_filing(title="另一件事"))
-    assert second.petition.tracking_no == "XF20261122000001"
-    assert count(db, Petition) == 2
 
 
 def test_wrong_code_and_unknown_number_are_the_same_not_found(db):

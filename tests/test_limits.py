@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from petitions.domain.clocks import now, set_clock
 from petitions.models import AuthLock, LoginFailure
+from tests.conftest import configure
 
 PASSWORD = "petition-demo"
 HERE = {"REMOTE_ADDR": "10.1.1.1"}
@@ -120,7 +121,7 @@ PUBLIC_POSTS = [
 
 @pytest.mark.parametrize("path, body, setting", PUBLIC_POSTS)
 def test_public_posts_are_rate_limited_with_retry_after(client, app, db, monkeypatch, path, body, setting):
-    monkeypatch.setitem(app.config, setting, "3 per minute")
+    configure(app, **{setting.lower(): "3 per minute"})
     for _ in range(3):
         assert client.post(path, json=body).status_code != 429
     res = client.post(path, json=body)
@@ -154,13 +155,13 @@ def test_staff_tokens_are_exempt_from_rate_limits(client, app, db, monkeypatch, 
 
 
 def test_oversize_bodies_answer_413_in_the_error_shape(client, app, db):
-    big = {"code": "1", "score": "satisfied", "comment": "长" * (app.config["API_MAX_JSON_BYTES"] // 2)}
+    big = {"code": "1", "score": "satisfied", "comment": "长" * (app.extensions["settings"].api_max_json_bytes // 2)}
     res = client.post("/api/v1/petitions/XF0/rating", json=big)
     assert res.status_code == 413
     assert res.get_json()["error"]["code"] == "too_large"
     res = client.post(
         "/api/v1/tokens",
-        data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
+        data=b"x" * (app.extensions["settings"].max_content_length + 1),
         content_type="application/json",
     )
     assert res.status_code == 413 and res.get_json()["error"]["code"] == "too_large"
@@ -175,13 +176,13 @@ def _nested(depth: int):
 
 
 def test_json_depth_is_bounded_by_the_setting(client, app, db, monkeypatch):
-    limit = app.config["API_MAX_JSON_DEPTH"]
+    limit = app.extensions["settings"].api_max_json_depth
     assert limit == 8
     ok = client.post("/api/v1/tokens", data=json.dumps(_nested(limit)), content_type="application/json")
     assert ok.status_code == 401
     deep = client.post("/api/v1/tokens", data=json.dumps(_nested(limit + 1)), content_type="application/json")
     assert deep.status_code == 400 and deep.get_json()["error"]["code"] == "too_deep"
-    monkeypatch.setitem(app.config, "API_MAX_JSON_DEPTH", 3)
+    configure(app, api_max_json_depth=3)
     res = client.post("/api/v1/tokens", data=json.dumps(_nested(4)), content_type="application/json")
     assert res.status_code == 400
 

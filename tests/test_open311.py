@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from petitions.domain.clocks import now, set_clock
 from petitions.models import Event, Open311Key, Petition
+from tests.conftest import configure
 from tests.handling import act
 
 BASE = "/open311/v2"
@@ -296,7 +297,7 @@ def test_request_filters(client, db):
 
 
 def test_open311_filing_is_rate_limited(client, app, db, monkeypatch):
-    monkeypatch.setitem(app.config, "RATELIMIT_FILING", "2 per minute")
+    configure(app, ratelimit_filing="2 per minute")
     for _ in range(2):
         assert client.post(f"{BASE}/requests.json", data=form()).status_code == 201
     res = client.post(f"{BASE}/requests.json", data=form())

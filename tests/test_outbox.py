@@ -12,7 +12,7 @@ from sqlalchemy import select
 from notifications import jobs, outbox, queueing
 from petitions.domain.errors import Conflict
 from petitions.models import Card, Event, Outbox
-from petitions.services import actions
+from petitions.services import actions, messages
 from tests.notify_support import file, outbox_rows, run_jobs
 
 pytest_plugins = ["tests.notify_support"]
@@ -80,9 +80,9 @@ def test_reply_texts_the_citizen_and_invites_a_rating_with_a_signed_link(app, db
     rows = [r for r in outbox_rows(db, petition.id) if not r.staff]
     assert [r.purpose for r in rows] == ["citizen_accepted", "citizen_replied", "citizen_rating"]
     link = rows[2].body.split()[-1]
-    assert link.startswith(app.config["BASE_URL"] + "/rate/")
+    assert link.startswith(app.extensions["settings"].base_url + "/rate/")
     token = link.rsplit("/", 1)[1]
-    assert outbox.rating_serializer().loads(token) == [petition.tracking_no, 1]
+    assert messages.rating_serializer().loads(token) == [petition.tracking_no, 1]
     # Both rows point at the same reply event but are two keys.
     assert rows[1].event_id == rows[2].event_id and rows[1].key != rows[2].key
 
@@ -130,8 +130,11 @@ def test_staff_texts_wait_for_the_end_of_quiet_hours(app, db, clock, twilio, sta
     clock.set(datetime(2026, 3, 7, 14, 30, tzinfo=UTC))
     jobs.sweep()
     (row,) = outbox_rows(db, petition.id)
+    assert row.next_attempt_at == clock()  # owed now ...
+    run_jobs(app)  # ... and its delivery waits for the morning
+    (row,) = outbox_rows(db, petition.id)
     assert row.next_attempt_at == datetime(2026, 3, 8, 0, 0, tzinfo=UTC)  # 08:00 local
-    run_jobs(app)
+    assert row.status == "queued" and row.attempts == 0
     assert outbox.deliver(row.id) == "skipped"
     assert twilio.requests == []
     clock.set(datetime(2026, 3, 7, 23, 59, tzinfo=UTC))  # 07:59

@@ -9,13 +9,13 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from notifications.outbox import RATING_SALT, rating_token
 from petitions.domain.clocks import set_clock
 from petitions.domain.errors import Conflict, NotFound, ValidationFailed
 from petitions.extensions import db as _db
 from petitions.models import Event, FollowUp, Petition, Rating
 from petitions.services import actions, ratings
 from petitions.services.filing import Filing, file_petition
+from petitions.services.messages import RATING_SALT, rating_token
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 clock = {"now": T0}
@@ -249,26 +249,29 @@ def test_staff_cannot_rate_or_change_a_rating(demo_user):
 
 
 def test_phone_follow_up(demo_user):
+    """回访 is the workflow's `follow-up` action: the unit records it; the rating stays the citizen's."""
     p, _ = replied(demo_user)
-    row = ratings.record_follow_up(
+    handler = demo_user("jtj-handler")
+    p = actions.perform(
         p,
-        demo_user("jtj-handler"),
+        "follow-up",
+        handler,
+        p.version,
         outcome="reached",
         spoke_with="信访人本人",
         citizen_view="satisfied",
         notes="已修好",
     )
+    (row,) = ratings.follow_ups(p)
     assert row.unit.code == "jtj" and row.at == T0 + timedelta(days=3, hours=2)
-    assert [f.id for f in ratings.follow_ups(p)] == [row.id]
-    assert (
-        _db.session.scalar(select(Event.type).where(Event.petition_id == p.id).order_by(Event.id.desc()))
-        == "followed_up"
-    )
+    assert (row.outcome, row.spoke_with, row.citizen_view, row.notes) == ("reached", "信访人本人", "satisfied", "已修好")
+    last = _db.session.scalar(select(Event).where(Event.petition_id == p.id).order_by(Event.id.desc()))
+    assert (last.type, last.public, last.actor_id) == ("followed_up", False, handler.id)
     assert counts(p)[0] == 0  # the rating is the citizen's alone
     with pytest.raises(ValidationFailed):
-        ratings.record_follow_up(p, demo_user("jtj-handler"), outcome="maybe")
+        actions.perform(p, "follow-up", handler, p.version, outcome="maybe")
     with pytest.raises(NotFound):
-        ratings.record_follow_up(p, demo_user("rsj-handler"), outcome="reached")
+        actions.perform(p, "follow-up", demo_user("rsj-handler"), p.version, outcome="reached")
     assert _db.session.scalar(select(func.count()).select_from(FollowUp)) == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from notifications import redis_conn
+from tests.conftest import configure
 
 
 def test_a_command_beside_make_run_joins_its_redis(tmp_path, redis_url, monkeypatch):
@@ -40,7 +41,7 @@ def test_an_unusable_redis_url_is_a_connection_error_and_filing_goes_on(app, mon
 
     with pytest.raises(RedisError):
         redis_conn.connect("")
-    monkeypatch.setitem(app.config, "REDIS_URL", "")
+    configure(app, redis_url="")
     petition, _code = file()  # schedules its clock's jobs after the commit: they wait for the sweep
     assert petition.id is not None and petition.status == "routed"
     assert queueing.schedule_clock(petition.open_clock.id, [petition.open_clock.due_at]) == 0

@@ -51,13 +51,13 @@ def test_demo_routes_every_category_of_every_place(app, db):
     from sqlalchemy import select
 
     from petitions.models import Category, Unit
-    from petitions.services import routing
+    from petitions.services import reference
 
     places = db.session.scalars(select(Unit).where(Unit.kind.in_(["township", "committee"]))).all()
     leaves = db.session.scalars(select(Category).where(Category.parent_id.is_not(None))).all()
     for category in leaves:
         for place in places:
-            unit = routing.route_for(category, place)
+            unit = reference.route_for(category, place)
             assert unit is not None, (category.code, place.code)
             if category.kind == "report":
                 assert unit.kind == "discipline"

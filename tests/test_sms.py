@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from config import sms_templates
 from notifications import jobs, outbox, queueing, sms
 from petitions.models import Outbox
+from petitions.services import messages
 from tests.notify_support import file, outbox_rows, run_jobs
 
 pytest_plugins = ["tests.notify_support"]
@@ -35,7 +36,7 @@ def test_5xx_is_retried_with_backoff_then_sent_once(app, db, clock, twilio, staf
     row = db.session.get(Outbox, row.id)
     assert (row.status, row.attempts) == ("queued", 1)
     assert "Twilio 500" in row.last_error
-    assert row.next_attempt_at == YELLOW_TIME + timedelta(seconds=app.config["NOTIFY"]["backoff"][0])
+    assert row.next_attempt_at == YELLOW_TIME + timedelta(seconds=app.extensions["settings"].notify.backoff[0])
     # RQ holds the retry in its scheduler.
     job = Job.fetch(queueing.delivery_job_id(row.id), connection=queueing.connection())
     assert job.get_status() == "scheduled"
@@ -79,7 +80,7 @@ def test_bad_number_fails_and_is_never_retried(app, db, clock, twilio, staff_pho
 
 
 def test_gives_up_after_max_attempts(app, db, clock, twilio, staff_phones):
-    attempts = app.config["NOTIFY"]["max_attempts"]
+    attempts = app.extensions["settings"].notify.max_attempts
     twilio.fail_next("500", attempts)
     row = _yellow_row(db, clock)
     results = []
@@ -95,7 +96,7 @@ def test_gives_up_after_max_attempts(app, db, clock, twilio, staff_phones):
 def test_console_sender_prints_and_records_when_twilio_is_not_configured(
     app, db, clock, staff_phones, capsys
 ):
-    assert not app.config["TWILIO_ACCOUNT_SID"]
+    assert not app.extensions["settings"].twilio.configured
     row = _yellow_row(db, clock)
     before = len(sms.console().sent)
     assert outbox.deliver(row.id) == "sent"
@@ -109,7 +110,7 @@ def test_console_sender_prints_and_records_when_twilio_is_not_configured(
 def test_templates_are_short_and_carry_number_and_link(app):
     values = dict(no="XF20260302123456", clock="办理", due="3月9日", days=3, unit="东城街道办事处")
     for purpose in sms_templates.TEMPLATES:
-        text = outbox.render(purpose, link="https://xf.example.cn/t", **values)
+        text = messages.render(purpose, link="https://xf.example.cn/t", **values)
         assert "XF20260302123456" in text and "https://xf.example.cn/t" in text
         # One UCS-2 segment is 70 characters.
         assert len(text) <= 70, (purpose, len(text))
@@ -126,8 +127,8 @@ def _sent_row(db, clock, twilio) -> Outbox:
 
 
 def _post(client, app, params: dict, *, token: str | None = None, url: str | None = None):
-    url = url or app.config["BASE_URL"].rstrip("/") + "/webhooks/twilio/status"
-    signature = RequestValidator(token or app.config["TWILIO_AUTH_TOKEN"]).compute_signature(url, params)
+    url = url or app.extensions["settings"].base_url.rstrip("/") + "/webhooks/twilio/status"
+    signature = RequestValidator(token or app.extensions["settings"].twilio.auth_token).compute_signature(url, params)
     return client.post("/webhooks/twilio/status", data=params, headers={"X-Twilio-Signature": signature})
 
 
@@ -161,7 +162,7 @@ def test_forged_or_unsigned_callback_changes_nothing(app, db, client, clock, twi
     forged = _post(client, app, params, token="not-the-token")
     unsigned = client.post("/webhooks/twilio/status", data=params)
     # Signed for other parameters (a tampered body).
-    url = app.config["BASE_URL"].rstrip("/") + "/webhooks/twilio/status"
+    url = app.extensions["settings"].base_url.rstrip("/") + "/webhooks/twilio/status"
     sig = RequestValidator(twilio.auth_token).compute_signature(url, {**params, "MessageStatus": "sent"})
     tampered = client.post("/webhooks/twilio/status", data=params, headers={"X-Twilio-Signature": sig})
     assert [r.status_code for r in (forged, unsigned, tampered)] == [403, 403, 403]

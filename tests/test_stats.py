@@ -217,7 +217,8 @@ def committed(codes: list[str]) -> float:
     rates = []
     for code in codes:
         cat = _db.session.scalar(select(Category).where(Category.code == code))
-        (sa, ca, _u), (sh, ch, _v) = clocks.limits_for("accept", cat), clocks.limits_for("handle", cat)
+        accept, handle = clocks.limit_for("accept", cat), clocks.limit_for("handle", cat)
+        sa, ca, sh, ch = accept.statutory, accept.committed, handle.statutory, handle.committed
         rates.append((sa + sh - ca - ch) / (sa + sh))
     return sum(rates) / len(rates)
 

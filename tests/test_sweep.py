@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from notifications import jobs
 from petitions.models import Card, Clock, Event, User
+from petitions.services import actions
 from tests.notify_support import file, outbox_rows, run_jobs
 
 pytest_plugins = ["tests.notify_support"]
@@ -137,9 +138,11 @@ def test_cards_stay_after_closure_and_stopped_clocks_are_left_alone(app, db, clo
     clock.set(_local(10, 10))
     assert jobs.sweep()["red"] == 1
     from petitions.services import clocks
+    from petitions.services.uow import UnitOfWork
 
-    clocks.stop_all(petition, clock())
-    db.session.commit()
+    work = UnitOfWork()
+    clocks.stop_all(work, actions.load(petition), clock())
+    work.commit()
     clock.set(_local(20, 10))
     counts = jobs.sweep()
     assert counts["urged"] == 0 and counts["repeat"] == 0
@@ -160,12 +163,14 @@ def test_supervisor_without_phone_is_still_owed_and_fails_visibly(app, db, clock
 def test_a_clock_without_unit_warns_intake(app, db, clock, twilio, staff_phones):
     """A petition waiting in the intake queue (route clock): the intake officers hear of it."""
     from petitions.services import clocks
+    from petitions.services.uow import UnitOfWork
 
     petition = file(db)
     petition.unit_id = None
     petition.status = "registered"
-    clocks.start(petition, "route", None, clock())
-    db.session.commit()
+    work = UnitOfWork()
+    clocks.start(work, petition, "route", None, clock())
+    work.commit()
     # Route clock: 5 days from Tuesday 3 March ends on Saturday 7, rolls over to Monday 9.
     assert petition.open_clock.due_at == _local(10, 0)
     clock.set(_local(7, 10))
@@ -209,24 +214,31 @@ def test_a_new_clock_is_scheduled_with_rqs_scheduler_at_its_crossings(app, db, c
         "red": 0,
         "urged": 0,
         "repeat": 0,
+        "owed": 0,
         "recovered": 0,
         "enqueued": 0,
     }
 
 
-def test_rq_cron_configuration_registers_the_sweep_and_the_unrated_closing():
-    import importlib
+def test_the_cron_schedule_registers_every_periodic_job(app, redis):
+    from rq.cron import CronScheduler
 
-    from rq import cron
+    from notifications import schedule
 
-    import notifications.schedule as schedule
-    from config.settings import Config
-
-    cron._job_data_registry.clear()
-    importlib.reload(schedule)
-    registered = {d["name"]: d for d in cron._job_data_registry}
-    assert registered["sweep"]["func"] is jobs.sweep and registered["sweep"]["interval"] == 60
-    assert registered["close-unrated"]["func"] is jobs.close_unrated
-    assert {d["queue_name"] for d in registered.values()} == {Config.RQ_QUEUE}
-    cron._job_data_registry.clear()
+    settings = app.extensions["settings"]
+    scheduler = CronScheduler(connection=redis)
+    schedule.register(scheduler, settings)
+    registered = {job.name: job for job in scheduler.get_jobs()}
+    assert registered["sweep"].func is jobs.sweep and registered["sweep"].interval == 60
+    assert registered["close-unrated"].func is jobs.close_unrated
+    assert registered["settle-measures"].func is jobs.settle_measures
+    # Expired Idempotency-Keys (whose answers hold query codes) are purged on a schedule too.
+    assert registered["purge-idempotency-keys"].func is jobs.purge_idempotency_keys
+    assert {job.queue_name for job in registered.values()} == {settings.rq_queue}
+    assert {name: job.interval for name, job in registered.items()} == {
+        "sweep": settings.schedule.sweep,
+        "close-unrated": settings.schedule.close_unrated,
+        "settle-measures": settings.schedule.settle_measures,
+        "purge-idempotency-keys": settings.schedule.purge_idempotency_keys,
+    }
     assert jobs.close_unrated() == 0

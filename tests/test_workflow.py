@@ -61,6 +61,16 @@ review-reply      handler  reviewing_unit  under_review
 review-reply      leader   reviewing_unit  under_review
 rereview-reply    handler  reviewing_unit  under_review
 rereview-reply    leader   reviewing_unit  under_review
+follow-up         intake   other_unit      replied under_review review_replied closed
+follow-up         handler  own_unit        replied under_review review_replied closed
+follow-up         leader   own_unit        replied under_review review_replied closed
+follow-up         handler  reviewing_unit  replied under_review review_replied closed
+follow-up         leader   reviewing_unit  replied under_review review_replied closed
+route             system   other_unit      registered
+close             system   other_unit      replied review_replied
+card-yellow       system   other_unit      registered routed accepted in_progress under_review
+card-red          system   other_unit      registered routed accepted in_progress under_review
+card-urged        system   other_unit      registered routed accepted in_progress under_review
 """
 
 
@@ -90,13 +100,15 @@ VARIANTS = [
         has_reply=has_reply,
         rated=rated,
         satisfied=satisfied,
+        rating_open=rating_open,
     )
-    for draft, ext, rnd, window, (has_reply, rated, satisfied) in itertools.product(
+    for draft, ext, rnd, window, (has_reply, rated, satisfied), rating_open in itertools.product(
         (False, True),
         (wf.EXT_NONE, wf.EXT_PENDING),
         (wf.FIRST_REPLY, wf.REVIEW, wf.REREVIEW),
         (True, False),
         ((False, False, False), (True, False, False), (True, True, True)),
+        (True, False),
     )
 ]
 
@@ -152,8 +164,8 @@ def test_handler_reply_is_a_draft_and_leader_reply_is_issued():
     s = wf.State(wf.IN_PROGRESS)
     draft = wf.decide("reply", wf.HANDLER, OWN, s)
     issue = wf.decide("reply", wf.LEADER, OWN, s)
-    assert draft.rule.target is None and draft.rule.effect == "draft" and not draft.rule.public
-    assert issue.rule.target == wf.REPLIED and issue.rule.effect == "issue" and issue.rule.public
+    assert draft.rule.target is None and draft.rule.change == "draft" and not draft.rule.public
+    assert issue.rule.target == wf.REPLIED and issue.rule.change == "issue" and issue.rule.public
     assert issue.rule.clocks == (wf.Start("review_request"),)
 
 
@@ -241,12 +253,56 @@ def test_supervisors_change_no_content():
         assert not {a for st in every_state for a in wf.allowed_actions(wf.ADMIN, BONDS[bond], st)}
 
 
+def test_the_handler_who_accepts_handles_it_and_a_leader_who_accepts_assigns_next():
+    routed = wf.State(wf.ROUTED)
+    by_handler = wf.decide("accept", wf.HANDLER, OWN, routed)
+    by_leader = wf.decide("accept", wf.LEADER, OWN, routed)
+    assert by_handler.rule.target == wf.IN_PROGRESS and by_handler.rule.event == "accepted"
+    assert by_leader.rule.target == wf.ACCEPTED and by_leader.rule.event == "accepted"
+    # Either way the handling clock starts, and the handler may draft at once after accepting.
+    assert by_handler.rule.clocks == by_leader.rule.clocks == (wf.Start("handle", "petition"),)
+    assert wf.decide("reply", wf.HANDLER, OWN, wf.State(by_handler.rule.target)).allowed
+    assert wf.decide("assign", wf.LEADER, OWN, wf.State(by_leader.rule.target)).allowed
+
+
+def test_system_transitions_are_rules_that_write_one_event_each():
+    """Routing at filing, closing a reply left unrated, and the sweep's cards: rows of RULES
+    with the system as the actor, decided like any other."""
+    any_ = {wf.ANY}
+    route = wf.decide("route", wf.SYSTEM, any_, wf.State(wf.REGISTERED))
+    assert route.allowed and route.rule.target == wf.ROUTED and route.rule.event == "routed"
+    assert route.rule.clocks == (wf.Start("accept", "petition"),)
+    assert not wf.decide("route", wf.SYSTEM, any_, wf.State(wf.ROUTED)).allowed  # re-routing is intake's
+
+    unrated = wf.State(wf.REPLIED, has_reply=True, rated=False, rating_open=False)
+    close = wf.decide("close", wf.SYSTEM, any_, unrated)
+    assert close.allowed and close.rule.target == wf.CLOSED and close.rule.event == "closed"
+    assert close.rule.clocks == (wf.Stop(),)
+    # Not while the citizen may still rate, nor once they have rated.
+    assert not wf.decide("close", wf.SYSTEM, any_, wf.State(wf.REPLIED, has_reply=True)).allowed
+    rated = wf.State(wf.REPLIED, has_reply=True, rated=True, rating_open=False)
+    assert not wf.decide("close", wf.SYSTEM, any_, rated).allowed
+
+    for action, event in (("card-yellow", "card_yellow"), ("card-red", "card_red"), ("card-urged", "card_urged")):
+        card = wf.decide(action, wf.SYSTEM, any_, wf.State(wf.IN_PROGRESS))
+        assert card.allowed and card.rule.target is None and card.rule.event == event and not card.rule.public
+        assert not wf.decide(action, wf.SYSTEM, any_, wf.State(wf.CLOSED)).allowed
+        # Nobody but the system gives cards.
+        for role in (wf.INTAKE, wf.HANDLER, wf.LEADER, wf.SUPERVISOR, wf.ADMIN):
+            assert wf.decide(action, role, any_ | {wf.OWN}, wf.State(wf.IN_PROGRESS)).outcome == wf.FORBIDDEN
+    assert set(wf.SYSTEM_ACTIONS) == {"card-yellow", "card-red", "card-urged"}
+    # Every rule writes exactly one event, of a type the events table knows.
+    from petitions.domain.events import EVENT_TYPES
+
+    assert all(rule.event in EVENT_TYPES for rule in wf.RULES)
+
+
 def test_the_whole_road_in_order():
     """file → route → accept → assign → extend → draft → sign → rate → review → opinion → close."""
     s = wf.State(wf.REGISTERED)
     steps = [
         ("route", wf.INTAKE, {wf.ANY}, {}, wf.ROUTED),
-        ("accept", wf.HANDLER, OWN, {}, wf.ACCEPTED),
+        ("accept", wf.LEADER, OWN, {}, wf.ACCEPTED),
         ("assign", wf.LEADER, OWN, {}, wf.IN_PROGRESS),
         ("request-extension", wf.HANDLER, OWN, {}, wf.IN_PROGRESS),
         ("approve-extension", wf.LEADER, OWN, {"extension": wf.EXT_PENDING}, wf.IN_PROGRESS),
@@ -278,7 +334,8 @@ def test_table_names_only_known_things():
     from petitions.models import Role, Status
 
     assert set(wf.STATUSES) == set(Status.values())
-    assert set(wf.ROLES) == set(Role.values())
+    # Every role of an account, and the system itself (which has none).
+    assert set(wf.ROLES) == set(Role.values()) | {wf.SYSTEM}
     for rule in wf.RULES:
         assert rule.roles <= set(wf.ROLES), rule
         assert rule.sources <= set(wf.STATUSES), rule
@@ -294,10 +351,30 @@ def test_table_names_only_known_things():
 
 
 def test_every_public_event_has_a_citizen_text():
-    from petitions.web.presenters import EVENT_TEXTS
+    from petitions.domain.events import EVENT_TYPES
 
     public_events = {r.event for r in wf.RULES if r.public}
-    assert public_events <= set(EVENT_TEXTS), public_events - set(EVENT_TEXTS)
+    with_text = {name for name, t in EVENT_TYPES.items() if t.citizen_text}
+    assert public_events <= with_text, public_events - with_text
+    # ... and every type has a staff label, and only public types have a citizen text.
+    assert all(t.label for t in EVENT_TYPES.values())
+    assert all(t.public for t in EVENT_TYPES.values() if t.citizen_text)
+
+
+def test_what_follows_each_event_is_in_the_effects_table():
+    """Every rule that closes a petition counts the closure; every event that texts someone
+    writes its messages; what the effects table names exists."""
+    from petitions.domain.events import EVENT_TYPES
+    from petitions.services import effects, facts, messages
+
+    for rule in wf.RULES:
+        if rule.target == wf.CLOSED:
+            assert facts.closed in effects.ON_EVENT.get(rule.event, []), rule
+    for name, kind in EVENT_TYPES.items():
+        if kind.hears:
+            assert messages.tell in effects.ON_EVENT.get(name, []), name
+    for name in effects.ON_EVENT:
+        assert name in EVENT_TYPES or name.startswith("clock."), name
 
 
 def test_missing_fields():

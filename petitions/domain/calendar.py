@@ -1,17 +1,16 @@
-"""Calendars, working days, holidays, due times and warning levels. Pure: no Flask, no database.
+"""The working calendar (工作日, 节假日, 调休) and counting days on it. Pure: no Flask, no database.
 
-A limit counts from the next day (次日起): a 15-day limit started on 3 March is due at the
-end of 18 March, local time. In working days (工作日) only workdays count, which the
-calendar decides from public holidays and the weekend days made into workdays (调休).
-A year with no calendar data falls back to Monday–Friday.
+A limit counts from the next day (次日起): a 15-day limit started on 3 March ends with 18
+March, local time. In working days (工作日) only workdays count, which the calendar decides
+from public holidays and the weekend days made into workdays (调休). A year with no
+calendar data falls back to Monday–Friday.
 
 A limit in calendar days whose last day is not a workday (a public holiday or a weekend
 that is not a 调休 workday) runs to the end of the next workday, as periods do in Chinese
-law (期间届满的最后一日是节假日的，以节假日后的第一日为期间届满的日期). The day unit
-and this roll-over are configuration (config/limits.py).
+law (期间届满的最后一日是节假日的，以节假日后的第一日为期间届满的日期). The day unit and this
+roll-over are settings.
 
-Times are stored in UTC; days are counted in the bureau's local time zone (China has no
-daylight saving time, but nothing here depends on that).
+What a clock does with these days (due times, levels) is petitions.domain.clocks.
 """
 
 from __future__ import annotations
@@ -19,11 +18,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-from petitions.domain.clocks import as_utc
 
 CALENDAR = "calendar"  # 自然日
 WORKING = "working"  # 工作日
@@ -131,90 +128,9 @@ def add_days(start: date, days: int, unit: str, calendar: WorkCalendar, *, roll:
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     """The UTC instant local `day` ends (midnight after it)."""
-    return as_utc(datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz))
-
-
-def due_at(
-    started_at: datetime, days: int, unit: str, calendar: WorkCalendar, tz: ZoneInfo, *, roll: bool = True
-) -> datetime:
-    """The instant (UTC) a limit runs out: the end of its last local day.
-
-    A zero-day limit (即办件) is due at the end of the day it started.
-    """
-    local_start = as_utc(started_at).astimezone(tz).date()
-    return end_of_day(add_days(local_start, days, unit, calendar, roll=roll), tz)
-
-
-def extended_due(
-    due: datetime, days: int, unit: str, calendar: WorkCalendar, tz: ZoneInfo, *, roll: bool = True
-) -> datetime:
-    """The due time after an extension of `days` (延期), counted on from the last day of the old limit.
-
-    The extension is added to the limit whether or not the clock is already overdue: an
-    extension approved after the clock went red moves the due time from the old due date,
-    not from the day of approval.
-    """
-    if days <= 0:
-        raise ValueError("an extension is at least one day")
-    last_day = (as_utc(due).astimezone(tz) - timedelta(microseconds=1)).date()
-    return end_of_day(add_days(last_day, days, unit, calendar, roll=roll), tz)
-
-
-def yellow_from(
-    started_at: datetime, due: datetime, yellow_fraction: float, yellow_days: int | float
-) -> datetime:
-    """When a clock turns yellow: at 20% of its time or 3 days left, whichever comes first.
-
-    Green needs both more than 20% and more than 3 days left, so yellow starts at the
-    earlier of the two moments (never before the clock started).
-    """
-    total = due - started_at
-    by_fraction = due - total * yellow_fraction
-    by_days = due - timedelta(days=yellow_days)
-    return max(min(by_fraction, by_days), started_at)
-
-
-def level_at(
-    moment: datetime,
-    started_at: datetime,
-    due: datetime,
-    *,
-    yellow_fraction: float,
-    yellow_days: int,
-    urge_after_days: int,
-) -> str:
-    """green, yellow, red or urged for an open clock at `moment`."""
-    if moment >= urged_from(due, urge_after_days):
-        return "urged"
-    if moment >= due:
-        return "red"
-    if moment >= yellow_from(started_at, due, yellow_fraction, yellow_days):
-        return "yellow"
-    return "green"
-
-
-def urged_from(due: datetime, urge_after_days: int | float) -> datetime:
-    """When a red clock becomes urged (督办): red for `urge_after_days` more days."""
-    return due + timedelta(days=urge_after_days)
-
-
-def in_quiet_hours(moment: datetime, tz: ZoneInfo, start: time, end: time) -> bool:
-    """Whether local `moment` falls in the quiet hours [start, end), which may span midnight."""
-    local = as_utc(moment).astimezone(tz).time()
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end
-
-
-def after_quiet_hours(moment: datetime, tz: ZoneInfo, start: time, end: time) -> datetime:
-    """`moment` itself, or the end of the quiet hours it falls in (UTC)."""
-    if not in_quiet_hours(moment, tz, start, end):
-        return as_utc(moment)
-    local = as_utc(moment).astimezone(tz)
-    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
-    return as_utc(datetime.combine(day, end, tzinfo=tz))
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
 
 
 def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of local time `at` on `day`."""
-    return as_utc(datetime.combine(day, at, tzinfo=tz))
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)

@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from petitions.domain.events import event_type
+
 
 def N_(message: str) -> str:
     """Mark a message for translation without translating it here (gettext_noop)."""
@@ -43,7 +45,9 @@ HANDLER = "handler"
 LEADER = "leader"
 SUPERVISOR = "supervisor"
 ADMIN = "admin"
-ROLES = (CITIZEN, INTAKE, HANDLER, LEADER, SUPERVISOR, ADMIN)
+# The system itself: routing at filing, closing a reply left unrated, the sweep's cards.
+SYSTEM = "system"
+ROLES = (CITIZEN, INTAKE, HANDLER, LEADER, SUPERVISOR, ADMIN, SYSTEM)
 
 # Statuses (api.md; petitions.models.Status values).
 REGISTERED = "registered"
@@ -66,6 +70,17 @@ STATUSES = (
     REVIEW_REPLIED,
     CLOSED,
 )
+STATUS_LABELS: dict[str, str] = {
+    REGISTERED: N_("Registered, waiting to be routed"),
+    ROUTED: N_("Sent to the responsible unit"),
+    ACCEPTED: N_("Accepted"),
+    IN_PROGRESS: N_("Being handled"),
+    REPLIED: N_("Replied"),
+    NOT_ACCEPTED: N_("Not accepted"),
+    UNDER_REVIEW: N_("Under review"),
+    REVIEW_REPLIED: N_("Review opinion given"),
+    CLOSED: N_("Closed"),
+}
 # Statuses in which a unit still owes the citizen something (what a supervisor may urge).
 OPEN_STATUSES = frozenset({REGISTERED, ROUTED, ACCEPTED, IN_PROGRESS, UNDER_REVIEW})
 
@@ -178,6 +193,10 @@ GUARDS: dict[str, Guard] = {
         )
     ),
     "rating_open": lambda s: None if s.rating_open else N_("The 30 days for rating this reply have passed."),
+    "rating_over": lambda s: (
+        None if not s.rating_open else N_("The citizen may still rate this reply.")
+    ),
+    "has_reply": lambda s: None if s.has_reply else N_("There is no reply to follow up yet."),
     "not_report": lambda s: (
         None
         if not s.is_report
@@ -196,17 +215,21 @@ class Rule:
     scope: str
     sources: frozenset[str]
     target: str | None  # None: the status does not change
-    event: str
-    public: bool  # whether the citizen reads the event
+    event: str  # its type (petitions.domain.events: label, public, who hears of it)
     guards: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     clocks: tuple[ClockOp, ...] = ()
-    # What else the service layer does: "draft" (store a reply draft), "issue" (issue a
-    # reply now), "sign" (issue the pending draft), "extension_request", "extension_approve",
-    # "extension_reject", "review_request", "rate", "merge", "route", "assign", "return", ...
-    effect: str | None = None
+    # What else the service changes (petitions.services.actions.CHANGES): "draft" (store a
+    # reply draft), "issue" (issue a reply now), "sign" (issue the pending draft),
+    # "extension_request", "rate", "merge", "route", "assign", "return", ...
+    change: str | None = None
     doc: str = ""
+
+    @property
+    def public(self) -> bool:
+        """Whether the citizen reads the event this rule writes."""
+        return event_type(self.event).public
 
 
 def _r(
@@ -217,90 +240,117 @@ def _r(
 
 ALL = STATUSES
 UNIT_STAFF = (HANDLER, LEADER)
+# Statuses in which a reply (or opinion) may have been given.
+AFTER_REPLY = (REPLIED, UNDER_REVIEW, REVIEW_REPLIED, CLOSED)
 
 # fmt: off
 RULES: tuple[Rule, ...] = (
     # 登记: the intake officer confirms a filed petition and may correct its category or place.
-    _r("register", [INTAKE], ANY, [REGISTERED], None, event="triaged", public=False,
-       optional=("category", "township"), effect="register",
+    _r("register", [INTAKE], ANY, [REGISTERED], None, event="triaged",
+       optional=("category", "township"), change="register",
        doc="Intake checks the registration (category, place); the filing itself registers."),
-    # 转送/交办, and re-routing before the unit has accepted it.
-    _r("route", [INTAKE], ANY, [REGISTERED, ROUTED], ROUTED, event="routed", public=True,
-       required=("unit",), clocks=(Start("accept", "petition"),), effect="route",
+    # 转送/交办, and re-routing before the unit has accepted it; at filing, the system routes
+    # by the routing rules when one matches (otherwise the petition waits for intake).
+    _r("route", [INTAKE], ANY, [REGISTERED, ROUTED], ROUTED, event="routed",
+       required=("unit",), clocks=(Start("accept", "petition"),), change="route",
        doc="Route to an active unit; reports only to the discipline office, never to their township."),
+    _r("route", [SYSTEM], ANY, [REGISTERED], ROUTED, event="routed",
+       required=("unit",), clocks=(Start("accept", "petition"),), change="route",
+       doc="Routing at filing, by the first routing rule that matches the category and place."),
     # Not our jurisdiction: back to the intake queue, with the reason.
-    _r("return", UNIT_STAFF, OWN, [ROUTED], REGISTERED, event="returned", public=True,
-       required=("reason",), clocks=(Start("route"),), effect="return"),
+    _r("return", UNIT_STAFF, OWN, [ROUTED], REGISTERED, event="returned",
+       required=("reason",), clocks=(Start("route"),), change="return"),
     # 受理 / 不予受理 (with the reason and the proper channel, 诉访分离).
-    _r("accept", UNIT_STAFF, OWN, [ROUTED], ACCEPTED, event="accepted", public=True,
-       clocks=(Start("handle", "petition"),), effect="accept"),
-    _r("decline", UNIT_STAFF, OWN, [ROUTED], NOT_ACCEPTED, event="declined", public=True,
-       required=("reason", "channel"), clocks=(Stop(),), effect="decline"),
+    # The handler who accepts handles it (the leader may assign another); a leader who
+    # accepts assigns a handler next.
+    _r("accept", [HANDLER], OWN, [ROUTED], IN_PROGRESS, event="accepted",
+       clocks=(Start("handle", "petition"),), change="accept"),
+    _r("accept", [LEADER], OWN, [ROUTED], ACCEPTED, event="accepted",
+       clocks=(Start("handle", "petition"),), change="accept"),
+    _r("decline", UNIT_STAFF, OWN, [ROUTED], NOT_ACCEPTED, event="declined",
+       required=("reason", "channel"), clocks=(Stop(),), change="decline"),
     # The leader names the handler (and may name another later).
-    _r("assign", [LEADER], OWN, [ACCEPTED, IN_PROGRESS], IN_PROGRESS, event="assigned", public=True,
-       required=("handler",), effect="assign"),
+    _r("assign", [LEADER], OWN, [ACCEPTED, IN_PROGRESS], IN_PROGRESS, event="assigned",
+       required=("handler",), change="assign"),
     # Internal notes: never shown to the citizen.
-    _r("note", [INTAKE], ANY, ALL, None, event="note", public=False, required=("text",)),
-    _r("note", UNIT_STAFF, OWN, ALL, None, event="note", public=False, required=("text",)),
-    _r("note", UNIT_STAFF, REVIEWER, ALL, None, event="note", public=False, required=("text",)),
+    _r("note", [INTAKE], ANY, ALL, None, event="note", required=("text",)),
+    _r("note", UNIT_STAFF, OWN, ALL, None, event="note", required=("text",)),
+    _r("note", UNIT_STAFF, REVIEWER, ALL, None, event="note", required=("text",)),
     # 答复意见书: a handler drafts, the leader signs; a leader's own reply is issued at once.
-    _r("reply", [HANDLER], OWN, [IN_PROGRESS], None, event="reply_drafted", public=False,
-       required=("text",), effect="draft"),
-    _r("reply", [LEADER], OWN, [IN_PROGRESS], REPLIED, event="replied", public=True,
-       required=("text",), clocks=(Start("review_request"),), effect="issue"),
-    _r("sign-reply", [LEADER], OWN, [IN_PROGRESS], REPLIED, event="replied", public=True,
-       guards=("draft_pending",), optional=("text",), clocks=(Start("review_request"),), effect="sign"),
-    _r("sign-reply", [LEADER], REVIEWER, [UNDER_REVIEW], REVIEW_REPLIED, event="review_replied", public=True,
+    _r("reply", [HANDLER], OWN, [IN_PROGRESS], None, event="reply_drafted",
+       required=("text",), change="draft"),
+    _r("reply", [LEADER], OWN, [IN_PROGRESS], REPLIED, event="replied",
+       required=("text",), clocks=(Start("review_request"),), change="issue"),
+    _r("sign-reply", [LEADER], OWN, [IN_PROGRESS], REPLIED, event="replied",
+       guards=("draft_pending",), optional=("text",), clocks=(Start("review_request"),), change="sign"),
+    _r("sign-reply", [LEADER], REVIEWER, [UNDER_REVIEW], REVIEW_REPLIED, event="review_replied",
        guards=("draft_pending", "review_round"), optional=("text",),
-       clocks=(Start("rereview_request"),), effect="sign"),
-    _r("sign-reply", [LEADER], REVIEWER, [UNDER_REVIEW], CLOSED, event="rereview_replied", public=True,
-       guards=("draft_pending", "rereview_round"), optional=("text",), clocks=(Stop(),), effect="sign"),
+       clocks=(Start("rereview_request"),), change="sign"),
+    _r("sign-reply", [LEADER], REVIEWER, [UNDER_REVIEW], CLOSED, event="rereview_replied",
+       guards=("draft_pending", "rereview_round"), optional=("text",), clocks=(Stop(),), change="sign"),
     # 延期: at most once, at most MAX_EXTENSION_DAYS, decided by the leader, reason told to the citizen.
     _r("request-extension", UNIT_STAFF, OWN, [ACCEPTED, IN_PROGRESS], None, event="extension_requested",
-       public=False, guards=("no_extension",), required=("days", "reason"), effect="extension_request"),
+       guards=("no_extension",), required=("days", "reason"), change="extension_request"),
     _r("approve-extension", [LEADER], OWN, [ACCEPTED, IN_PROGRESS], None, event="extension_approved",
-       public=True, guards=("extension_pending",), clocks=(Extend("handle"),), effect="extension_approve"),
+       guards=("extension_pending",), clocks=(Extend("handle"),), change="extension_approve"),
     _r("reject-extension", [LEADER], OWN, [ACCEPTED, IN_PROGRESS], None, event="extension_rejected",
-       public=False, guards=("extension_pending",), required=("reason",), effect="extension_reject"),
+       guards=("extension_pending",), required=("reason",), change="extension_reject"),
     # 办结: after the citizen is done with the reply (satisfied, or the review window passed).
-    _r("close", [INTAKE], ANY, [REPLIED, REVIEW_REPLIED], CLOSED, event="closed", public=True,
+    _r("close", [INTAKE], ANY, [REPLIED, REVIEW_REPLIED], CLOSED, event="closed",
        guards=("citizen_done",), optional=("text",), clocks=(Stop(),)),
-    _r("close", [LEADER], OWN, [REPLIED], CLOSED, event="closed", public=True,
+    _r("close", [LEADER], OWN, [REPLIED], CLOSED, event="closed",
        guards=("citizen_done",), optional=("text",), clocks=(Stop(),)),
-    _r("close", [LEADER], REVIEWER, [REVIEW_REPLIED], CLOSED, event="closed", public=True,
+    _r("close", [LEADER], REVIEWER, [REVIEW_REPLIED], CLOSED, event="closed",
        guards=("citizen_done",), optional=("text",), clocks=(Stop(),)),
-    _r("close", [INTAKE], ANY, [NOT_ACCEPTED], CLOSED, event="closed", public=True,
+    _r("close", [INTAKE], ANY, [NOT_ACCEPTED], CLOSED, event="closed",
        optional=("text",), clocks=(Stop(),)),
-    _r("close", [LEADER], OWN, [NOT_ACCEPTED], CLOSED, event="closed", public=True,
+    _r("close", [LEADER], OWN, [NOT_ACCEPTED], CLOSED, event="closed",
        optional=("text",), clocks=(Stop(),)),
+    # A reply left unrated when its days for rating pass closes by itself (满意度 window).
+    _r("close", [SYSTEM], ANY, [REPLIED, REVIEW_REPLIED], CLOSED, event="closed",
+       guards=("unrated_reply", "rating_over"), clocks=(Stop(),), change="unrated"),
     # 督办: supervisors urge; they change no content.
-    _r("urge", [SUPERVISOR], ANY, OPEN_STATUSES, None, event="urged", public=True, required=("text",)),
+    _r("urge", [SUPERVISOR], ANY, OPEN_STATUSES, None, event="urged", required=("text",)),
+    # 电子监察: the sweep gives a running clock its card when it crosses into yellow, red, urged.
+    _r("card-yellow", [SYSTEM], ANY, OPEN_STATUSES, None, event="card_yellow"),
+    _r("card-red", [SYSTEM], ANY, OPEN_STATUSES, None, event="card_red"),
+    _r("card-urged", [SYSTEM], ANY, OPEN_STATUSES, None, event="card_urged"),
     # 即办件: answered and closed the same day.
-    _r("answer-on-spot", [INTAKE], ANY, [REGISTERED], CLOSED, event="answered_on_spot", public=True,
-       guards=("not_report",), required=("text",), clocks=(Stop(),), effect="on_spot"),
+    _r("answer-on-spot", [INTAKE], ANY, [REGISTERED], CLOSED, event="answered_on_spot",
+       guards=("not_report",), required=("text",), clocks=(Stop(),), change="on_spot"),
     _r("answer-on-spot", [INTAKE, HANDLER, LEADER], OWN, [ROUTED], CLOSED, event="answered_on_spot",
-       public=True, guards=("not_report",), required=("text",), clocks=(Stop(),), effect="on_spot"),
+       guards=("not_report",), required=("text",), clocks=(Stop(),), change="on_spot"),
     # Duplicates: the later petition closes, pointing at the earlier one.
-    _r("merge", [INTAKE], ANY, [REGISTERED, ROUTED], CLOSED, event="merged", public=True,
-       required=("duplicate_of",), clocks=(Stop(),), effect="merge"),
+    _r("merge", [INTAKE], ANY, [REGISTERED, ROUTED], CLOSED, event="merged",
+       required=("duplicate_of",), clocks=(Stop(),), change="merge"),
     # The citizen's side: rating, review (复查) and re-review (复核) requests.
-    _r("rate", [CITIZEN], OWNER, [REPLIED, REVIEW_REPLIED, CLOSED], None, event="rated", public=True,
-       guards=("unrated_reply", "rating_open"), required=("score",), optional=("comment",), effect="rate"),
-    _r("review-request", [CITIZEN], OWNER, [REPLIED], UNDER_REVIEW, event="review_requested", public=True,
+    _r("rate", [CITIZEN], OWNER, [REPLIED, REVIEW_REPLIED, CLOSED], None, event="rated",
+       guards=("unrated_reply", "rating_open"), required=("score",), optional=("comment",), change="rate"),
+    _r("review-request", [CITIZEN], OWNER, [REPLIED], UNDER_REVIEW, event="review_requested",
        guards=("first_round", "window_open"), required=("reason",), clocks=(Start("review", "reviewer"),),
-       effect="review_request"),
+       change="review_request"),
     _r("rereview-request", [CITIZEN], OWNER, [REVIEW_REPLIED], UNDER_REVIEW, event="rereview_requested",
-       public=True, guards=("window_open",), required=("reason",), clocks=(Start("rereview", "reviewer"),),
-       effect="review_request"),
+       guards=("window_open",), required=("reason",), clocks=(Start("rereview", "reviewer"),),
+       change="review_request"),
+    # 回访: the unit (or the bureau) records a follow-up with the citizen after a reply.
+    _r("follow-up", UNIT_STAFF, OWN, AFTER_REPLY, None, event="followed_up",
+       guards=("has_reply",), required=("outcome",), optional=("spoke_with", "citizen_view", "notes"),
+       change="follow_up"),
+    _r("follow-up", UNIT_STAFF, REVIEWER, AFTER_REPLY, None, event="followed_up",
+       guards=("has_reply",), required=("outcome",), optional=("spoke_with", "citizen_view", "notes"),
+       change="follow_up"),
+    _r("follow-up", [INTAKE], ANY, AFTER_REPLY, None, event="followed_up",
+       guards=("has_reply",), required=("outcome",), optional=("spoke_with", "citizen_view", "notes"),
+       change="follow_up"),
     # The superior unit's opinions: same shape as the reply (handler drafts, leader issues).
-    _r("review-reply", [HANDLER], REVIEWER, [UNDER_REVIEW], None, event="review_drafted", public=False,
-       guards=("review_round",), required=("text",), effect="draft"),
-    _r("review-reply", [LEADER], REVIEWER, [UNDER_REVIEW], REVIEW_REPLIED, event="review_replied", public=True,
-       guards=("review_round",), required=("text",), clocks=(Start("rereview_request"),), effect="issue"),
-    _r("rereview-reply", [HANDLER], REVIEWER, [UNDER_REVIEW], None, event="rereview_drafted", public=False,
-       guards=("rereview_round",), required=("text",), effect="draft"),
-    _r("rereview-reply", [LEADER], REVIEWER, [UNDER_REVIEW], CLOSED, event="rereview_replied", public=True,
-       guards=("rereview_round",), required=("text",), clocks=(Stop(),), effect="issue"),
+    _r("review-reply", [HANDLER], REVIEWER, [UNDER_REVIEW], None, event="review_drafted",
+       guards=("review_round",), required=("text",), change="draft"),
+    _r("review-reply", [LEADER], REVIEWER, [UNDER_REVIEW], REVIEW_REPLIED, event="review_replied",
+       guards=("review_round",), required=("text",), clocks=(Start("rereview_request"),), change="issue"),
+    _r("rereview-reply", [HANDLER], REVIEWER, [UNDER_REVIEW], None, event="rereview_drafted",
+       guards=("rereview_round",), required=("text",), change="draft"),
+    _r("rereview-reply", [LEADER], REVIEWER, [UNDER_REVIEW], CLOSED, event="rereview_replied",
+       guards=("rereview_round",), required=("text",), clocks=(Stop(),), change="issue"),
 )
 # fmt: on
 
@@ -311,11 +361,17 @@ def rules_for(action: str) -> tuple[Rule, ...]:
     return tuple(r for r in RULES if r.action == action)
 
 
-# Actions staff take (the API's /actions/{action}); the rest are the citizen's own.
+STAFF_ROLES = (INTAKE, HANDLER, LEADER, SUPERVISOR, ADMIN)
+# Actions staff take (the API's /actions/{action}), the citizen's own, and the system's alone.
 STAFF_ACTIONS: tuple[str, ...] = tuple(
-    a for a in ACTIONS if any(CITIZEN not in r.roles for r in rules_for(a))
+    a for a in ACTIONS if any(set(STAFF_ROLES) & r.roles for r in rules_for(a))
 )
-CITIZEN_ACTIONS: tuple[str, ...] = tuple(a for a in ACTIONS if a not in STAFF_ACTIONS)
+CITIZEN_ACTIONS: tuple[str, ...] = tuple(
+    a for a in ACTIONS if any(CITIZEN in r.roles for r in rules_for(a))
+)
+SYSTEM_ACTIONS: tuple[str, ...] = tuple(
+    a for a in ACTIONS if all(r.roles == {SYSTEM} for r in rules_for(a))
+)
 
 
 # ---------------------------------------------------------------- deciding

@@ -1,153 +1,22 @@
-"""The measures' facts (measure_facts): what petitions.measures.stats counts, kept with each change.
+"""The measures' facts (measure_facts), made anew from the record.
 
-Every event goes through `observe` in the transaction that writes it (history.record), which
-adds or completes the narrow rows the measures read:
-
-- a routing to a unit (`routed`): one row, with the time of the pair's previous routing
-  (`prev_at`) and, once a member of the unit's staff acts on the petition, the time of
-  that first action (`acted_at`, the response rate);
-- an acceptance decision (`accepted`, `declined`): one row, with the pair's previous one;
-- a reply, review opinion or re-review opinion (`replied`): one row, with the pair's previous
-  one and, once the citizen rates the unit's reply, the first rating's time and score;
-- a closure (`closed`): one row for the unit responsible at closure, `late` when one of the
-  unit's clocks on the petition ran past its due time;
-- a handling clock stopped (`handled`, through `handled`, called by petitions.services.clocks): the
-  days used and the speed-up against the statutory limit.
-
-`rebuild` makes the same rows from the record (events, ratings, petitions, clocks) with
-set-based SQL: for data loaded in bulk, and to check that the kept rows are right.
+The facts are kept with every change by the unit of work's effects (petitions.services.facts):
+a routing with the unit's first action, a decision, a reply with its first rating, a closure
+with its late flag, a stopped handling clock with its days. `rebuild` makes the same rows
+from the record (events, ratings, petitions, clocks) with set-based SQL: for data loaded in
+bulk, and to check that the kept rows are right.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import text
 
+from petitions.domain.clocks import MEASURED
 from petitions.extensions import db
-from petitions.models import Clock, Event, FactKind, MeasureFact, Petition, Rating, Role, Status
+from petitions.models import Role
 
 STAFF_ROLES = (Role.HANDLER.value, Role.LEADER.value)
 REPLY_TYPES = ("replied", "review_replied", "rereview_replied")
-DECISION_TYPES = (FactKind.ACCEPTED.value, FactKind.DECLINED.value)
-# Clocks that run against the unit (the citizen's own windows, such as the 30 days to ask
-# for review, are not the unit's to keep).
-UNIT_CLOCKS = ("accept", "handle", "on_spot", "review", "rereview")
-HANDLE_CLOCK = "handle"
-
-
-def observe(ev: Event, petition: Petition) -> None:
-    """Keep the facts of one new event (called by history.record, before the commit)."""
-    with db.session.no_autoflush:
-        unit_id = ev.unit_id
-        if unit_id is not None and ev.actor_role in STAFF_ROLES and petition.id is not None:
-            _first_action(petition.id, unit_id, ev)
-        if unit_id is not None:
-            if ev.type == FactKind.ROUTED.value:
-                staff = ev.actor_role in STAFF_ROLES
-                _add(petition, FactKind.ROUTED, unit_id, ev, acted_at=ev.at if staff else None)
-            elif ev.type in DECISION_TYPES:
-                _add(petition, FactKind(ev.type), unit_id, ev)
-            elif ev.type in REPLY_TYPES:
-                rated_at, score = _first_rating(petition, unit_id)
-                _add(petition, FactKind.REPLIED, unit_id, ev, rated_at=rated_at, score=score)
-            elif ev.type == "rated" and petition.id is not None:
-                _rated(petition.id, unit_id, ev)
-        if ev.to_status == Status.CLOSED.value and ev.from_status != Status.CLOSED.value:
-            _closed(petition, ev)
-
-
-def _previous(petition: Petition, kind: FactKind, unit_id: int):
-    if petition.id is None:  # filed in this transaction: nothing before it
-        return None
-    return db.session.scalar(
-        select(func.max(MeasureFact.at)).where(
-            MeasureFact.petition_id == petition.id, MeasureFact.unit_id == unit_id, MeasureFact.kind == kind
-        )
-    )
-
-
-def _add(petition: Petition, kind: FactKind, unit_id: int, ev: Event, **columns) -> None:
-    db.session.add(
-        MeasureFact(
-            kind=kind.value,
-            petition=petition,
-            unit_id=unit_id,
-            at=ev.at,
-            prev_at=_previous(petition, kind, unit_id),
-            **columns,
-        )
-    )
-
-
-def _first_action(petition_id: int, unit_id: int, ev: Event) -> None:
-    """The unit's staff acted: the first action recorded after each routing to the unit not yet
-    answered (record order; `rebuild` compares event ids)."""
-    _complete(FactKind.ROUTED, petition_id, unit_id, MeasureFact.acted_at, acted_at=ev.at)
-
-
-def _complete(kind: FactKind, petition_id: int, unit_id: int, empty, **values) -> None:
-    """Fill `values` into the pair's facts of `kind` whose `empty` column is still empty."""
-    db.session.execute(
-        update(MeasureFact)
-        .where(
-            MeasureFact.kind == kind.value,
-            MeasureFact.petition_id == petition_id,
-            MeasureFact.unit_id == unit_id,
-            empty.is_(None),
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _first_rating(petition: Petition, unit_id: int):
-    """(time, score) of the first rating the citizen gave the unit on this petition, if any."""
-    if petition.id is None:
-        return None, None
-    row = db.session.execute(
-        select(Rating.created_at, Rating.score)
-        .where(Rating.petition_id == petition.id, Rating.unit_id == unit_id)
-        .order_by(Rating.id)
-        .limit(1)
-    ).first()
-    return (row[0], row[1]) if row else (None, None)
-
-
-def _rated(petition_id: int, unit_id: int, ev: Event) -> None:
-    """The citizen rated the unit's reply: its first rating, on the pair's replies."""
-    score = (ev.data or {}).get("score")
-    _complete(FactKind.REPLIED, petition_id, unit_id, MeasureFact.rated_at, rated_at=ev.at, score=score)
-
-
-def _closed(petition: Petition, ev: Event) -> None:
-    unit_id = petition.unit_id if petition.unit_id is not None else getattr(petition.unit, "id", None)
-    if unit_id is None:
-        return
-    closed_at = petition.closed_at or ev.at
-    late = any(
-        c.unit_id == unit_id and c.kind in UNIT_CLOCKS and (c.stopped_at or closed_at) > c.due_at
-        for c in petition.clocks
-    )
-    db.session.add(
-        MeasureFact(kind=FactKind.CLOSED.value, petition=petition, unit_id=unit_id, at=closed_at, late=late)
-    )
-
-
-def handled(clock: Clock) -> None:
-    """A handling clock (办理) stopped: its days used and speed-up, for the average and 提速率."""
-    if clock.kind != HANDLE_CLOCK or clock.unit_id is None or clock.stopped_at is None:
-        return
-    used = (clock.stopped_at - clock.started_at).total_seconds() / 86400
-    allowed = (clock.statutory_due_at - clock.started_at).total_seconds() / 86400
-    db.session.add(
-        MeasureFact(
-            kind=FactKind.HANDLED.value,
-            petition=clock.petition,
-            unit_id=clock.unit_id,
-            at=clock.stopped_at,
-            days=used,
-            speedup=(allowed - used) / allowed if allowed > 0 else 0.0,
-        )
-    )
 
 
 # ---------------------------------------------------------------- rebuilt from the record
@@ -159,7 +28,7 @@ def _sql_list(values: tuple[str, ...]) -> str:
 
 _STAFF = _sql_list(STAFF_ROLES)
 _REPLIES = _sql_list(REPLY_TYPES)
-_UNIT_CLOCKS = _sql_list(UNIT_CLOCKS)
+_UNIT_CLOCKS = _sql_list(MEASURED)
 _COLUMNS = "(kind, petition_id, unit_id, at, prev_at, acted_at, rated_at, score, late, days, speedup)"
 
 REBUILD_SQL = (

@@ -78,7 +78,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
@@ -97,11 +96,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from petitions.domain import calendar as deadlines
-from petitions.domain.clocks import as_utc, now
+from petitions.domain.calendar import WORKING, WorkCalendar
+from petitions.domain.clocks import MEASURED, Limit, as_utc, due_at, now
 from petitions.domain.errors import NotFound, ValidationFailed
-from petitions.extensions import db
-from petitions.measures import facts
+from petitions.extensions import db, settings
 from petitions.models import (
     Card,
     Category,
@@ -114,6 +112,7 @@ from petitions.models import (
     SettledMonth,
     Unit,
 )
+from petitions.services import clocks
 from petitions.types import UTCDateTime
 
 MEASURES: tuple[str, ...] = (
@@ -135,6 +134,8 @@ MEASURES: tuple[str, ...] = (
     "satisfaction_rate",
     "dissatisfaction_rate",
 )
+# The acceptance decisions among the facts (受理, 不予受理).
+DECISION_KINDS = (FactKind.ACCEPTED.value, FactKind.DECLINED.value)
 RATE_MEASURES = frozenset(m for m in MEASURES if m.endswith("_rate"))
 # For rankings: where a higher figure is worse.
 LOWER_IS_BETTER = frozenset(
@@ -226,7 +227,7 @@ def _period_ending(kind: str, day: date, tz: ZoneInfo) -> Period:
 
 
 def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    return ZoneInfo(settings().timezone)
 
 
 def parse_period(text: str | None, *, moment: datetime | None = None, tz: ZoneInfo | None = None) -> Period:
@@ -404,7 +405,7 @@ def _response_due_table(first: date, last: date, tz: ZoneInfo):
     day = first
     while day <= last:
         start = datetime.combine(day, time(12), tzinfo=tz)
-        rows.append((_day_no(day), deadlines.due_at(start, 1, deadlines.WORKING, cal, tz)))
+        rows.append((_day_no(day), due_at(start, 1, WORKING, cal, tz)))
         day += timedelta(days=1)
     # A CTE rather than a FROM-clause VALUES: SQLite accepts only the former.
     return (
@@ -414,9 +415,7 @@ def _response_due_table(first: date, last: date, tz: ZoneInfo):
     )
 
 
-def _calendar() -> deadlines.WorkCalendar:
-    from petitions.services import clocks
-
+def _calendar() -> WorkCalendar:
     return clocks.calendar()
 
 
@@ -577,7 +576,7 @@ def _decisions(w: _Window) -> dict[int, tuple[int, int]]:
             func.sum(case((f.kind == FactKind.ACCEPTED.value, 1), else_=0)),
             func.sum(case((f.kind == FactKind.DECLINED.value, 1), else_=0)),
         )
-        .where(f.kind.in_(facts.DECISION_TYPES), *w.once())
+        .where(f.kind.in_(DECISION_KINDS), *w.once())
         .group_by(f.unit_id)
     )
     return {uid: (int(a or 0), int(n or 0)) for uid, a, n in db.session.execute(stmt)}
@@ -710,7 +709,7 @@ def _add_up(rows: Iterable[MonthRow], period: Period, moment: datetime) -> dict[
 def _open_overdue(period: Period, as_of: datetime, unit_ids: Sequence[int] | None) -> dict[int, int]:
     """unit id → petitions with a clock of the unit running at `as_of` past its due time."""
     common = [
-        Clock.kind.in_(facts.UNIT_CLOCKS),
+        Clock.kind.in_(MEASURED),
         Clock.unit_id.is_not(None),
         Clock.started_at < as_of,
         Clock.due_at < as_of,
@@ -725,18 +724,16 @@ def _open_overdue(period: Period, as_of: datetime, unit_ids: Sequence[int] | Non
     return {uid: int(n) for uid, n in db.session.execute(stmt)}
 
 
-def category_limits(category: Category) -> dict[str, tuple[int, int, str]]:
-    """{"accept": (statutory, committed, day unit), "handle": (...)} for a category."""
-    from petitions.services import clocks
-
-    return {kind: clocks.limits_for(kind, category) for kind in ("accept", "handle")}
+def category_limits(category: Category) -> dict[str, Limit]:
+    """The acceptance and handling limits of a category."""
+    return {kind: clocks.limit_for(kind, category) for kind in ("accept", "handle")}
 
 
 def committed_speedup(category: Category) -> float | None:
     """(statutory − committed) / statutory over the acceptance and handling limits."""
     limits = category_limits(category)
-    statutory = sum(s for s, _c, _u in limits.values())
-    committed = sum(c for _s, c, _u in limits.values())
+    statutory = sum(limit.statutory for limit in limits.values())
+    committed = sum(limit.committed for limit in limits.values())
     return None if statutory <= 0 else (statutory - committed) / statutory
 
 
@@ -779,7 +776,7 @@ def _sums(period: Period, moment: datetime) -> dict[int, _Sums]:
 def settled_through(moment: datetime | None = None) -> int:
     """The last month whose facts can no longer change: its replies' rating window and its
     routings' response days are over (MEASURES_SETTLE_DAYS after the month's end)."""
-    lag = timedelta(days=int(current_app.config.get("MEASURES_SETTLE_DAYS", 45)))
+    lag = timedelta(days=settings().measures_settle_days)
     last_day = (as_utc(moment or now()) - lag).astimezone(_tz()).date()
     return month_no(last_day) - 1
 

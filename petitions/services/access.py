@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy import Select, case, exists, false, func, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from petitions.domain import workflow as wf
 from petitions.domain.validation import mask_phone
@@ -31,6 +32,7 @@ from petitions.models import (
     UnitKind,
     User,
 )
+from petitions.services.records import Record
 
 SEE_ALL = {Role.INTAKE.value, Role.SUPERVISOR.value, Role.ADMIN.value}
 UNIT_ROLES = {Role.HANDLER.value, Role.LEADER.value}
@@ -49,15 +51,20 @@ class CodeHolder:
     is_staff: bool = False
 
 
-Actor = User | CodeHolder
+@dataclass(frozen=True)
+class SystemActor:
+    """The system itself, taking the workflow's system rules (routing at filing, closing an
+    unrated reply, the sweep's cards). It has no account and no unit."""
+
+    role: str = wf.SYSTEM
+    id: int | None = None
+    unit_id: int | None = None
+    is_staff: bool = True
+    active: bool = True
 
 
-def code_holder(tracking_no: str, code: str) -> tuple[Petition, CodeHolder]:
-    """The petition and its citizen for a tracking number + query code (NotFound if either is wrong)."""
-    from petitions.services.filing import find_for_citizen
-
-    petition = find_for_citizen(tracking_no, code)
-    return petition, CodeHolder(petition.id)
+SYSTEM = SystemActor()
+Actor = User | CodeHolder | SystemActor
 
 
 # ---------------------------------------------------------------- the bonds between actor and petition
@@ -85,8 +92,10 @@ def _reviewed_by(unit_id: int):
     return exists().where(ReviewRequest.petition_id == Petition.id, ReviewRequest.unit_id == unit_id)
 
 
-def scopes(actor: Actor | None, petition: Petition) -> set[str]:
-    """The workflow scopes that bind `actor` to `petition` (workflow.ANY / OWN / REVIEWER / OWNER)."""
+def scopes(actor: Actor | None, petition: Petition, record: Record | None = None) -> set[str]:
+    """The workflow scopes that bind `actor` to `petition` (workflow.ANY / OWN / REVIEWER / OWNER).
+
+    `record` (petitions.services.records) answers who reviews it without another query."""
     if actor is None:
         return set()
     if isinstance(actor, CodeHolder):
@@ -96,14 +105,18 @@ def scopes(actor: Actor | None, petition: Petition) -> set[str]:
     found = {wf.ANY}
     if actor.unit_id is not None and actor.unit_id == petition.unit_id:
         found.add(wf.OWN)
-    if actor.unit_id is not None and actor.unit_id == reviewing_unit_id(petition):
-        found.add(wf.REVIEWER)
+    if actor.unit_id is not None and petition.id is not None:
+        reviewer = record.reviewing_unit_id if record is not None else reviewing_unit_id(petition)
+        if actor.unit_id == reviewer:
+            found.add(wf.REVIEWER)
     return found
 
 
-def can_view(actor: Actor | None, petition: Petition) -> bool:
+def can_view(actor: Actor | None, petition: Petition, record: Record | None = None) -> bool:
     if actor is None:
         return False
+    if isinstance(actor, SystemActor):
+        return True
     if isinstance(actor, CodeHolder) or actor.role == Role.CITIZEN:
         return wf.OWNER in scopes(actor, petition)
     if not actor.active:
@@ -111,7 +124,7 @@ def can_view(actor: Actor | None, petition: Petition) -> bool:
     if actor.role in SEE_ALL:
         return True
     if actor.role in UNIT_ROLES:
-        return bool({wf.OWN, wf.REVIEWER} & scopes(actor, petition))
+        return bool({wf.OWN, wf.REVIEWER} & scopes(actor, petition, record))
     return False
 
 
@@ -137,27 +150,34 @@ class LeaderInbox:
     extensions: list[Petition]
 
 
+def _draft_waits_for(unit_id: int):
+    """A petition whose latest reply of its current round is an unsigned draft of `unit_id`'s
+    (the round: a reply before any review request, a review opinion after one, a re-review
+    opinion after two)."""
+    reviews = (
+        select(func.count(ReviewRequest.id)).where(ReviewRequest.petition_id == Petition.id).scalar_subquery()
+    )
+    kind = case((reviews == 0, "reply"), (reviews == 1, "review"), else_="rereview")
+    newer = aliased(Reply)
+    return exists().where(
+        Reply.petition_id == Petition.id,
+        Reply.kind == kind,
+        Reply.issued_at.is_(None),
+        Reply.unit_id == unit_id,
+        ~exists().where(newer.petition_id == Reply.petition_id, newer.kind == Reply.kind, newer.id > Reply.id),
+    )
+
+
 def leader_inbox(user: User) -> LeaderInbox:
     """The leader's inbox (their unit's drafts, and review drafts when their unit is the reviewer)."""
     if user.role != Role.LEADER or user.unit_id is None:
         return LeaderInbox([], [])
-    from petitions.services import actions
-
-    candidates = db.session.scalars(
+    order = (Petition.due_at.is_(None), Petition.due_at, Petition.id)
+    drafts = db.session.scalars(
         select(Petition)
-        .where(
-            Petition.status.in_([wf.IN_PROGRESS, wf.UNDER_REVIEW]),
-            exists().where(
-                Reply.petition_id == Petition.id, Reply.issued_at.is_(None), Reply.unit_id == user.unit_id
-            ),
-        )
-        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
+        .where(Petition.status.in_([wf.IN_PROGRESS, wf.UNDER_REVIEW]), _draft_waits_for(user.unit_id))
+        .order_by(*order)
     ).all()
-    drafts = [
-        p
-        for p in candidates
-        if (draft := actions.pending_draft(p)) is not None and draft.unit_id == user.unit_id
-    ]
     extensions = db.session.scalars(
         select(Petition)
         .where(
@@ -167,9 +187,27 @@ def leader_inbox(user: User) -> LeaderInbox:
                 ExtensionRequest.status == ExtensionStatus.PENDING,
             ),
         )
-        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
+        .order_by(*order)
     ).all()
-    return LeaderInbox(drafts, list(extensions))
+    return LeaderInbox(list(drafts), list(extensions))
+
+
+def leader_inbox_count(user: User) -> int:
+    """How many things wait for the leader (one statement, for every staff page's header)."""
+    if user.role != Role.LEADER or user.unit_id is None:
+        return 0
+    drafts = select(Petition.id).where(
+        Petition.status.in_([wf.IN_PROGRESS, wf.UNDER_REVIEW]), _draft_waits_for(user.unit_id)
+    )
+    extensions = select(Petition.id).where(
+        Petition.unit_id == user.unit_id,
+        exists().where(
+            ExtensionRequest.petition_id == Petition.id, ExtensionRequest.status == ExtensionStatus.PENDING
+        ),
+    )
+    return db.session.scalar(
+        select(func.count()).select_from(union_all(drafts, extensions).subquery())
+    ) or 0
 
 
 # ---------------------------------------------------------------- personal data
@@ -207,156 +245,3 @@ def contact_view(user: User, petition: Petition) -> dict[str, Any]:
         "hidden": False,
         "anonymous": petition.anonymous,
     }
-
-
-# ---------------------------------------------------------------- the staff view
-
-
-def _user_ref(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"username": user.username, "name": user.name, "role": user.role}
-
-
-def _unit_ref(unit: Unit | None) -> dict[str, Any] | None:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit is not None else None
-
-
-def staff_view(user: User, petition: Petition) -> dict[str, Any]:
-    """Everything a staff member may know of a petition: events with internal notes, clocks, drafts.
-
-    The caller has checked `can_view`. Citizens' own accounts never appear by name here;
-    a report's filer does not appear at all outside the discipline office and the bureau.
-    """
-    from petitions.services import actions, duplicates, levels
-    from petitions.web.presenters import event_text, status_label
-
-    state = actions.state_of(petition)
-    reporter_ok = sees_reporter(user, petition)
-    events = []
-    for ev in petition.events:
-        actor = ev.actor
-        if actor is not None and not actor.is_staff:
-            actor_ref = {"username": None, "name": None, "role": Role.CITIZEN.value}
-        else:
-            actor_ref = _user_ref(actor)
-        events.append(
-            {
-                "id": ev.id,
-                "at": ev.at,
-                "type": ev.type,
-                "text": ev.text or "",
-                "summary": event_text(ev),
-                "actor": actor_ref,
-                "role": ev.actor_role,
-                "unit": _unit_ref(ev.unit),
-                "from_status": ev.from_status,
-                "to_status": ev.to_status,
-                "public": ev.public,
-            }
-        )
-    replies = db.session.scalars(
-        select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id)
-    ).all()
-    pending_ext = db.session.scalar(
-        select(ExtensionRequest)
-        .where(
-            ExtensionRequest.petition_id == petition.id, ExtensionRequest.status == ExtensionStatus.PENDING
-        )
-        .order_by(ExtensionRequest.id.desc())
-        .limit(1)
-    )
-    draft = actions.pending_draft(petition) if state.draft_pending else None
-    status = levels.clock_status(petition)
-    view: dict[str, Any] = {
-        "tracking_no": petition.tracking_no,
-        "version": petition.version,
-        "title": petition.title,
-        "content": petition.content,
-        "category": {
-            "code": petition.category.code,
-            "name": petition.category.name,
-            "kind": petition.category.kind,
-        },
-        "township": _unit_ref(petition.township),
-        "status": petition.status,
-        "status_label": status_label(petition.status),
-        "unit": _unit_ref(petition.unit),
-        "handler": _user_ref(petition.handler),
-        "channel": petition.channel,
-        "anonymous": petition.anonymous,
-        "public_consent": petition.public_consent,
-        "contact": contact_view(user, petition),
-        "address": petition.address if reporter_ok else None,
-        "created_at": petition.created_at,
-        "routed_at": petition.routed_at,
-        "accepted_at": petition.accepted_at,
-        "replied_at": petition.replied_at,
-        "closed_at": petition.closed_at,
-        "due_at": petition.due_at,
-        "level": status.level if status else None,
-        "duplicate_of": petition_ref(petition.duplicate_of_id),
-        "review_round": state.review_round,
-        "draft": {
-            "kind": draft.kind,
-            "text": draft.draft_text,
-            "drafted_by": _user_ref(draft.drafted_by),
-            "drafted_at": draft.drafted_at,
-        }
-        if draft
-        else None,
-        "extension": {
-            "days": pending_ext.days,
-            "reason": pending_ext.reason,
-            "requested_by": _user_ref(pending_ext.requested_by),
-            "requested_at": pending_ext.requested_at,
-        }
-        if pending_ext
-        else None,
-        "replies": [
-            {
-                "kind": r.kind,
-                "text": r.text,
-                "unit": _unit_ref(r.unit),
-                "drafted_by": _user_ref(r.drafted_by),
-                "signed_by": _user_ref(r.signed_by),
-                "issued_at": r.issued_at,
-            }
-            for r in replies
-            if r.issued_at is not None
-        ],
-        "events": events,
-        "attachments": [
-            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
-            for a in petition.attachments
-        ],
-        "clocks": [
-            {
-                "kind": c.kind,
-                "unit": _unit_ref(c.unit),
-                "started_at": c.started_at,
-                "due_at": c.due_at,
-                "statutory_due_at": c.statutory_due_at,
-                "allowed_days": c.allowed_days,
-                "extended_days": c.extended_days or 0,
-                "stopped_at": c.stopped_at,
-                "level": levels.level_of(c),
-            }
-            for c in petition.clocks
-        ],
-        "actions": wf.allowed_actions(user.role, scopes(user, petition), state),
-        "possible_duplicates": [],
-    }
-    if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
-        view["possible_duplicates"] = [
-            {"tracking_no": p.tracking_no, "title": p.title, "created_at": p.created_at, "status": p.status}
-            for p in duplicates.find_possible_duplicates(petition)
-        ]
-    return view
-
-
-def petition_ref(petition_id: int | None) -> dict[str, Any] | None:
-    if petition_id is None:
-        return None
-    other = db.session.get(Petition, petition_id)
-    return {"tracking_no": other.tracking_no, "title": other.title} if other else None

@@ -1,40 +1,39 @@
-"""The service layer of handling: `perform` takes any action on a petition, for every face.
+"""Handling a petition: `perform` takes any action of the workflow, for every face and the system.
 
 A page, an API view, a CLI command or a job calls `perform(petition, action, actor, version,
 **fields)`. It checks, in this order: that the actor may see the petition (else NotFound,
 so nothing leaks), that the version is the one the actor saw (else Conflict: someone
-else changed it), what petitions.domain.workflow says (Forbidden for an action that is not the
-actor's, Conflict for one the state does not allow), and the fields (ValidationFailed).
-Only then does it change the petition, its clocks and its records, write one event, and
-commit — or, on any refusal, change nothing.
+else changed it), what petitions.domain.workflow says (Forbidden for an action that is
+not the actor's, Conflict for one the state does not allow), and the fields
+(ValidationFailed). Only then does it change the petition, its clocks and its records,
+record one event, and commit the unit of work (petitions.services.uow), whose effects
+table does what follows; on any refusal it changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from config.limits import MAX_EXTENSION_DAYS
 from petitions.domain import workflow as wf
-from petitions.domain.clocks import as_utc, now
 from petitions.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import (
     Category,
     CategoryKind,
-    Clock,
     ExtensionRequest,
     ExtensionStatus,
+    FollowUp,
     Petition,
     Rating,
     Reply,
@@ -46,100 +45,64 @@ from petitions.models import (
     UnitKind,
     User,
 )
-from petitions.services import clocks, history
-from petitions.services.access import Actor, CodeHolder, can_view, reviewer_unit, scopes
-from petitions.web.presenters import status_label
+from petitions.services import clocks, records
+from petitions.services.access import SYSTEM, Actor, CodeHolder, can_view, reviewer_unit, scopes
+from petitions.services.records import KIND_BY_ROUND, Record
+from petitions.services.uow import UnitOfWork
 
 STALE = _l("Someone else changed this petition — reload it and try again.")
 REQUIRED = _l("This field is required.")
-KIND_BY_ROUND = {
-    wf.FIRST_REPLY: ReplyKind.REPLY.value,
-    wf.REVIEW: ReplyKind.REVIEW.value,
-    wf.REREVIEW: ReplyKind.REREVIEW.value,
-}
-REPLY_NO = {ReplyKind.REPLY.value: 1, ReplyKind.REVIEW.value: 2, ReplyKind.REREVIEW.value: 3}
-CITIZEN_WINDOWS = ("review_request", "rereview_request")
-SATISFIED = {Score.SATISFIED.value, Score.BASICALLY_SATISFIED.value}
 PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
+FOLLOW_UP_OUTCOMES = ("reached", "unreachable", "declined")
 
 
-# ---------------------------------------------------------------- reading the sub-state
+def status_label(status: str) -> str:
+    return gettext(wf.STATUS_LABELS.get(status, status))
 
 
-def _replies(petition: Petition) -> list[Reply]:
-    return list(db.session.scalars(select(Reply).where(Reply.petition_id == petition.id).order_by(Reply.id)))
+# ---------------------------------------------------------------- loading
 
 
-def review_round(petition: Petition) -> int:
-    n = len(
-        db.session.scalars(select(ReviewRequest.id).where(ReviewRequest.petition_id == petition.id)).all()
+def load(petition_or_tracking_no: Petition | str, *, lock: bool = True) -> Petition:
+    """The petition with its clocks, category and unit, re-read from the database (and
+    row-locked on PostgreSQL while we act)."""
+    if isinstance(petition_or_tracking_no, Petition):
+        where = Petition.id == petition_or_tracking_no.id
+    else:
+        where = Petition.tracking_no == (petition_or_tracking_no or "").strip()
+    stmt = (
+        select(Petition)
+        .where(where)
+        .options(
+            joinedload(Petition.clocks),
+            joinedload(Petition.category),
+            joinedload(Petition.unit),
+            joinedload(Petition.township),
+        )
+        .execution_options(populate_existing=True)
     )
-    return min(n, wf.REREVIEW)
+    if lock:
+        stmt = stmt.with_for_update(of=Petition)
+    petition = db.session.scalars(stmt).unique().one_or_none()
+    if petition is None:
+        raise NotFound(_l("No such petition."))
+    return petition
 
 
-def pending_draft(petition: Petition) -> Reply | None:
+def state_of(petition: Petition, record: Record | None = None) -> wf.State:
+    """The petition as the workflow sees it (its sub-records read now unless given)."""
+    return records.state_of(petition, record if record is not None else records.of(petition))
+
+
+def pending_draft(petition: Petition, record: Record | None = None) -> Reply | None:
     """The reply draft of the current round that waits for the leader, if any."""
-    kind = KIND_BY_ROUND[review_round(petition)]
-    latest = next((r for r in reversed(_replies(petition)) if r.kind == kind), None)
-    return latest if latest is not None and latest.issued_at is None else None
+    row = (record or records.of(petition)).pending_draft
+    return db.session.get(Reply, row.id) if row is not None else None
 
 
-def latest_issued(petition: Petition) -> Reply | None:
-    return next((r for r in reversed(_replies(petition)) if r.issued_at is not None), None)
-
-
-def rating_for(petition: Petition, reply: Reply | None) -> Rating | None:
-    if reply is None:
-        return None
-    return db.session.scalar(
-        select(Rating).where(Rating.petition_id == petition.id, Rating.reply_no == REPLY_NO[reply.kind])
-    )
-
-
-def _extension(petition: Petition) -> str:
-    statuses = db.session.scalars(
-        select(ExtensionRequest.status).where(ExtensionRequest.petition_id == petition.id)
-    ).all()
-    if ExtensionStatus.APPROVED in statuses:
-        return wf.EXT_APPROVED
-    if ExtensionStatus.PENDING in statuses:
-        return wf.EXT_PENDING
-    return wf.EXT_NONE
-
-
-def window_clock(petition: Petition) -> Clock | None:
-    """The citizen's open review or re-review request window, if one runs."""
-    clock = petition.open_clock
-    return clock if clock is not None and clock.kind in CITIZEN_WINDOWS else None
-
-
-def rating_window_days() -> int:
-    return int(current_app.config.get("RATING_WINDOW_DAYS", 30))
-
-
-def rating_deadline(reply: Reply) -> datetime:
-    """When the citizen's days for rating a reply end (满意度评价, RATING_WINDOW_DAYS after it)."""
-    assert reply.issued_at is not None
-    return as_utc(reply.issued_at) + timedelta(days=rating_window_days())
-
-
-def state_of(petition: Petition) -> wf.State:
-    """The petition as petitions.domain.workflow sees it: status plus the sub-states its rules read."""
-    reply = latest_issued(petition)
-    rating = rating_for(petition, reply)
-    window = window_clock(petition)
-    return wf.State(
-        status=petition.status,
-        draft_pending=pending_draft(petition) is not None,
-        extension=_extension(petition),
-        review_round=review_round(petition),
-        window_open=window is not None and now() < window.due_at,
-        has_reply=reply is not None,
-        rated=rating is not None,
-        satisfied=rating is not None and rating.score in SATISFIED,
-        rating_open=reply is None or reply.issued_at is None or now() < rating_deadline(reply),
-        is_report=petition.category.kind == CategoryKind.REPORT,
-    )
+def latest_issued(petition: Petition, record: Record | None = None) -> Reply | None:
+    row = (record or records.of(petition)).latest_issued
+    return db.session.get(Reply, row.id) if row is not None else None
 
 
 # ---------------------------------------------------------------- performing
@@ -147,7 +110,7 @@ def state_of(petition: Petition) -> wf.State:
 
 @dataclass
 class Change:
-    """What an effect adds to the event it writes."""
+    """What a change adds to the event it records."""
 
     text: str = ""
     data: dict[str, Any] = field(default_factory=dict)
@@ -157,19 +120,23 @@ class Change:
     clock_unit: Unit | None = None
 
 
-def load(petition_or_tracking_no: Petition | str, *, lock: bool = True) -> Petition:
-    """The petition, re-read from the database (and row-locked on PostgreSQL while we act)."""
-    if isinstance(petition_or_tracking_no, Petition):
-        where = Petition.id == petition_or_tracking_no.id
-    else:
-        where = Petition.tracking_no == (petition_or_tracking_no or "").strip()
-    stmt = select(Petition).where(where).execution_options(populate_existing=True)
-    if lock:
-        stmt = stmt.with_for_update(of=Petition)
-    petition = db.session.scalar(stmt)
-    if petition is None:
-        raise NotFound(_l("No such petition."))
-    return petition
+@dataclass
+class Context:
+    """What a change may read: the unit of work, the actor, the rule, the fields, the record."""
+
+    work: UnitOfWork
+    actor: Actor
+    rule: wf.Rule
+    fields: dict[str, Any]
+    record: Record
+
+    @property
+    def at(self) -> datetime:
+        return self.work.at
+
+    @property
+    def user(self) -> User | None:
+        return self.actor if isinstance(self.actor, User) else None
 
 
 def perform(
@@ -180,36 +147,39 @@ def perform(
     **fields: Any,
 ) -> Petition:
     """Take `action` on a petition as `actor`, who saw it at `version`; commit. See the module doc."""
+    work = UnitOfWork()
     try:
         petition = load(petition_or_tracking_no)
-        result = _perform(petition, action, actor, version, fields)
-        db.session.commit()
-        return result
-    except StaleDataError:
-        # Another transaction changed the row between our read and our write.
-        db.session.rollback()
-        raise Conflict(STALE, code="stale") from None
-    except IntegrityError:
-        # A unique rule caught a concurrent twin (a second rating of the same reply, ...).
-        db.session.rollback()
+        act(work, petition, action, actor, version, fields)
+        work.commit()
+        return petition
+    except (StaleDataError, IntegrityError):
+        # Another transaction changed the row between our read and our write, or a unique rule
+        # caught a concurrent twin (a second rating of the same reply, ...).
+        work.rollback()
         raise Conflict(STALE, code="stale") from None
     except BaseException:
-        db.session.rollback()
+        work.rollback()
         raise
 
 
-def _perform(petition: Petition, action: str, actor: Actor, version: int | None, fields: dict) -> Petition:
+def act(
+    work: UnitOfWork, petition: Petition, action: str, actor: Actor, version: int | None, fields: dict
+) -> Petition:
+    """The action within the caller's unit of work (filing routes this way, in its own)."""
     if not can_view(actor, petition):
         raise NotFound(_l("No such petition."))
     if action not in wf.ACTIONS:
         raise NotFound(_l("Unknown action."))
-    if version is None and not isinstance(actor, CodeHolder) and actor.role != Role.CITIZEN:
+    user_actor = not isinstance(actor, CodeHolder) and actor.role not in (Role.CITIZEN.value, wf.SYSTEM)
+    if version is None and user_actor:
         raise ValidationFailed(_l("Some fields need correcting."), {"version": REQUIRED})
     if version is not None and version != petition.version:
         raise Conflict(STALE, code="stale")
 
-    state = state_of(petition)
-    decision = wf.decide(action, actor.role, scopes(actor, petition), state)
+    record = records.of(petition) if petition.id is not None else Record()
+    state = records.state_of(petition, record, work.at)
+    decision = wf.decide(action, actor.role, scopes(actor, petition, record), state)
     if decision.outcome == wf.FORBIDDEN:
         raise Forbidden(gettext(decision.reason))
     if not decision.allowed:
@@ -227,51 +197,49 @@ def _perform(petition: Petition, action: str, actor: Actor, version: int | None,
 
     # One UPDATE of the petition per action: no flush half-way (each would move the version on).
     with db.session.no_autoflush:
-        at = now()
+        at = work.at
         from_status = petition.status
-        effect = EFFECTS.get(rule.effect or "", _plain)
-        change = effect(petition, actor, rule, fields, at)
+        ctx = Context(work, actor, rule, fields, record)
+        change = CHANGES.get(rule.change or "", _plain)(petition, ctx)
 
         if rule.target is not None:
             petition.status = rule.target
         for op in rule.clocks:
             if isinstance(op, wf.Stop):
-                clocks.stop_all(petition, at)
+                clocks.stop_all(work, petition, at)
             elif isinstance(op, wf.Start):
                 unit = None
                 if op.unit == "petition":
                     unit = change.clock_unit or petition.unit
                 elif op.unit == "reviewer":
                     unit = reviewer_unit(petition)
-                clocks.start(petition, op.kind, unit, at)
+                clocks.start(work, petition, op.kind, unit, at)
             elif isinstance(op, wf.Extend):
                 clock = next((c for c in petition.clocks if c.stopped_at is None and c.kind == op.kind), None)
                 if clock is None:
                     raise Conflict(_l("No time limit is running that could be extended."), code="not_allowed")
-                clocks.extend(clock, change.days)
+                clocks.extend(work, clock, change.days)
                 change.data["due_at"] = clock.due_at.isoformat()
         if rule.target == wf.CLOSED:
             petition.closed_at = at
 
-        user = actor if isinstance(actor, User) else None
+        user = ctx.user
         data = {"action": action, **change.data}
         if isinstance(actor, CodeHolder):
             data["by"] = "query_code"
-        history.record(
+        work.record(
             petition,
             rule.event,
             actor=user,
             from_status=from_status,
             to_status=petition.status,
             text=change.text,
-            public=rule.public,
             unit_id=change.unit_id if change.unit_id is not None else (user.unit_id if user else None),
             data=data,
         )
         # Every action moves the version on, also those that change no column (notes, urging).
         petition.updated_at = at
         flag_modified(petition, "updated_at")
-    db.session.flush()
     return petition
 
 
@@ -282,7 +250,7 @@ def _invalid(name: str, why: object) -> ValidationFailed:
     return ValidationFailed(_l("Some fields need correcting."), {name: why})
 
 
-def _text(fields: dict, name: str, *, required: bool = True) -> str:
+def _text(fields: dict, name: str, *, required: bool = True, limit: int | None = None) -> str:
     value = fields.get(name)
     if value is None:
         value = ""
@@ -290,7 +258,7 @@ def _text(fields: dict, name: str, *, required: bool = True) -> str:
         raise _invalid(name, _l("Must be text."))
     if required and not value:
         raise _invalid(name, REQUIRED)
-    limit = current_app.config["CONTENT_MAX"]
+    limit = limit or settings().content_max
     if len(value) > limit:
         raise _invalid(name, _l("At most %(n)s characters.", n=limit))
     return value
@@ -302,20 +270,21 @@ def _unit_by_code(code: object) -> Unit | None:
     return db.session.scalar(select(Unit).where(Unit.code == code))
 
 
-# ---------------------------------------------------------------- effects (one per kind of action)
+# ---------------------------------------------------------------- changes (one per kind of rule)
 
-Effect = Callable[[Petition, Actor, wf.Rule, dict, Any], Change]
+ChangeFn = Callable[[Petition, Context], Change]
 
 
-def _plain(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
+def _plain(petition: Petition, ctx: Context) -> Change:
     """note, urge, close: the text is the event's."""
+    rule = ctx.rule
     name = "text" if "text" in rule.required + rule.optional else None
-    return Change(text=_text(fields, name, required=name in rule.required) if name else "")
+    return Change(text=_text(ctx.fields, name, required=name in rule.required) if name else "")
 
 
-def _register(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
+def _register(petition: Petition, ctx: Context) -> Change:
     changes: dict[str, Any] = {}
-    code = fields.get("category")
+    code = ctx.fields.get("category")
     if code:
         category = db.session.scalar(select(Category).where(Category.code == code))
         if category is None or not category.active or not category.selectable:
@@ -323,7 +292,7 @@ def _register(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at)
         if category.id != petition.category_id:
             changes["category"] = [petition.category.code, category.code]
             petition.category = category
-    code = fields.get("township")
+    code = ctx.fields.get("township")
     if code:
         township = _unit_by_code(code)
         if township is None or not township.active or township.kind not in PLACE_KINDS:
@@ -336,47 +305,53 @@ def _register(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at)
     return Change(data={"changes": changes})
 
 
-def _route(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    unit = _unit_by_code(fields.get("unit"))
+def _route(petition: Petition, ctx: Context) -> Change:
+    unit = ctx.fields.get("unit")
+    if not isinstance(unit, Unit):
+        unit = _unit_by_code(unit)
     if unit is None or not unit.active:
         raise _invalid("unit", _l("Unknown or inactive unit."))
     # A unit never handles, or learns of, a report about itself: reports go to the discipline office.
     is_report = petition.category.kind == CategoryKind.REPORT
     if is_report and (unit.id == petition.township_id or unit.kind != UnitKind.DISCIPLINE):
         raise _invalid("unit", _l("Reports of misconduct are routed to the discipline office only."))
-    if unit.id == petition.unit_id:
+    if unit.id is not None and unit.id == petition.unit_id:
         raise _invalid("unit", _l("The petition is already with this unit."))
     previous = petition.unit.code if petition.unit else None
     petition.unit = unit
     petition.handler = None
-    petition.routed_at = at
-    return Change(
-        unit_id=unit.id, clock_unit=unit, data={"unit": unit.code, "rule": "manual", "from": previous}
-    )
+    petition.routed_at = ctx.at
+    how = "automatic" if ctx.actor.role == wf.SYSTEM else "manual"
+    return Change(unit_id=unit.id, clock_unit=unit, data={"unit": unit.code, "rule": how, "from": previous})
 
 
-def _return(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
+def _return(petition: Petition, ctx: Context) -> Change:
     unit = petition.unit
     petition.unit = None
     petition.handler = None
-    return Change(text=_text(fields, "reason"), unit_id=unit.id if unit else None, data={"unit": unit.code})
+    return Change(
+        text=_text(ctx.fields, "reason"), unit_id=unit.id if unit else None, data={"unit": unit.code}
+    )
 
 
-def _accept(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    petition.accepted_at = at
-    return Change(unit_id=petition.unit_id)
+def _accept(petition: Petition, ctx: Context) -> Change:
+    petition.accepted_at = ctx.at
+    data: dict[str, Any] = {}
+    # The handler who accepts handles it (the leader may assign another).
+    if ctx.user is not None and ctx.user.role == Role.HANDLER.value:
+        petition.handler = ctx.user
+        data["handler"] = ctx.user.username
+    return Change(unit_id=petition.unit_id, data=data)
 
 
-def _decline(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    reason = _text(fields, "reason")
-    channel = _text(fields, "channel")
-    if len(channel) > 200:
-        raise _invalid("channel", _l("At most %(n)s characters.", n=200))
+def _decline(petition: Petition, ctx: Context) -> Change:
+    reason = _text(ctx.fields, "reason")
+    channel = _text(ctx.fields, "channel", limit=settings().channel_text_max)
     return Change(text=reason, unit_id=petition.unit_id, data={"channel": channel})
 
 
-def _assign(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    username = fields.get("handler")
+def _assign(petition: Petition, ctx: Context) -> Change:
+    username = ctx.fields.get("handler")
     handler = (
         db.session.scalar(select(User).where(User.username == username))
         if isinstance(username, str)
@@ -398,49 +373,56 @@ def _answer_unit(petition: Petition, rule: wf.Rule) -> Unit | None:
     return reviewer_unit(petition) if rule.scope == wf.REVIEWER else petition.unit
 
 
-def _draft(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    text = _text(fields, "text")
-    kind = KIND_BY_ROUND[review_round(petition)]
-    unit = _answer_unit(petition, rule)
+def _draft(petition: Petition, ctx: Context) -> Change:
+    text = _text(ctx.fields, "text")
+    kind = KIND_BY_ROUND[ctx.record.review_round]
+    unit = _answer_unit(petition, ctx.rule)
     db.session.add(
-        Reply(petition=petition, kind=kind, unit=unit, draft_text=text, drafted_by_id=actor.id, drafted_at=at)
+        Reply(
+            petition=petition,
+            kind=kind,
+            unit=unit,
+            draft_text=text,
+            drafted_by_id=ctx.actor.id,
+            drafted_at=ctx.at,
+        )
     )
     return Change(text=text, unit_id=unit.id if unit else None, data={"kind": kind})
 
 
-def _issued(petition: Petition, reply: Reply, at) -> None:
+def _issued(petition: Petition, reply: Reply, at: datetime) -> None:
     if reply.kind == ReplyKind.REPLY:
         petition.replied_at = at
 
 
-def _issue(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    text = _text(fields, "text")
-    kind = KIND_BY_ROUND[review_round(petition)]
-    unit = _answer_unit(petition, rule)
+def _issue(petition: Petition, ctx: Context) -> Change:
+    text = _text(ctx.fields, "text")
+    kind = KIND_BY_ROUND[ctx.record.review_round]
+    unit = _answer_unit(petition, ctx.rule)
     reply = Reply(
         petition=petition,
         kind=kind,
         unit=unit,
         draft_text=text,
         text=text,
-        drafted_by_id=actor.id,
-        drafted_at=at,
-        signed_by_id=actor.id,
-        issued_at=at,
+        drafted_by_id=ctx.actor.id,
+        drafted_at=ctx.at,
+        signed_by_id=ctx.actor.id,
+        issued_at=ctx.at,
     )
     db.session.add(reply)
-    _issued(petition, reply, at)
+    _issued(petition, reply, ctx.at)
     return Change(text=text, unit_id=unit.id if unit else None, data={"kind": kind})
 
 
-def _sign(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    draft = pending_draft(petition)
+def _sign(petition: Petition, ctx: Context) -> Change:
+    draft = pending_draft(petition, ctx.record)
     assert draft is not None  # the workflow guard checked it
-    edited = _text(fields, "text", required=False)
+    edited = _text(ctx.fields, "text", required=False)
     draft.text = edited or draft.draft_text
-    draft.signed_by_id = actor.id
-    draft.issued_at = at
-    _issued(petition, draft, at)
+    draft.signed_by_id = ctx.actor.id
+    draft.issued_at = ctx.at
+    _issued(petition, draft, ctx.at)
     return Change(
         text=draft.text,
         unit_id=draft.unit_id,
@@ -460,14 +442,15 @@ def _days(fields: dict) -> int:
         days = None
     if days is None or str(raw).strip() not in (str(days),):
         raise _invalid("days", _l("Must be a whole number."))
-    if not 1 <= days <= MAX_EXTENSION_DAYS:
-        raise _invalid("days", _l("An extension is 1 to %(n)s days.", n=MAX_EXTENSION_DAYS))
+    most = settings().max_extension_days
+    if not 1 <= days <= most:
+        raise _invalid("days", _l("An extension is 1 to %(n)s days.", n=most))
     return days
 
 
-def _extension_request(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    days = _days(fields)
-    reason = _text(fields, "reason")
+def _extension_request(petition: Petition, ctx: Context) -> Change:
+    days = _days(ctx.fields)
+    reason = _text(ctx.fields, "reason")
     clock = petition.open_clock
     db.session.add(
         ExtensionRequest(
@@ -476,66 +459,59 @@ def _extension_request(petition: Petition, actor: Actor, rule: wf.Rule, fields: 
             days=days,
             reason=reason,
             status=ExtensionStatus.PENDING,
-            requested_by_id=actor.id,
-            requested_at=at,
+            requested_by_id=ctx.actor.id,
+            requested_at=ctx.at,
         )
     )
     return Change(text=reason, unit_id=petition.unit_id, data={"days": days})
 
 
-def _pending_extension(petition: Petition) -> ExtensionRequest:
-    req = db.session.scalar(
-        select(ExtensionRequest)
-        .where(
-            ExtensionRequest.petition_id == petition.id, ExtensionRequest.status == ExtensionStatus.PENDING
-        )
-        .order_by(ExtensionRequest.id.desc())
-        .limit(1)
-    )
-    assert req is not None  # the workflow guard checked it
-    return req
+def _pending_extension(ctx: Context) -> ExtensionRequest:
+    request_id = ctx.record.pending_extension_id
+    assert request_id is not None  # the workflow guard checked it
+    return db.session.get(ExtensionRequest, request_id)
 
 
-def _extension_approve(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    req = _pending_extension(petition)
+def _extension_approve(petition: Petition, ctx: Context) -> Change:
+    req = _pending_extension(ctx)
     req.status = ExtensionStatus.APPROVED
-    req.decided_by_id = actor.id
-    req.decided_at = at
+    req.decided_by_id = ctx.actor.id
+    req.decided_at = ctx.at
     # The reason is told to the citizen (domain.md: extension, reason told to the citizen).
     return Change(text=req.reason, unit_id=petition.unit_id, days=req.days, data={"days": req.days})
 
 
-def _extension_reject(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    req = _pending_extension(petition)
-    reason = _text(fields, "reason")
+def _extension_reject(petition: Petition, ctx: Context) -> Change:
+    req = _pending_extension(ctx)
+    reason = _text(ctx.fields, "reason")
     req.status = ExtensionStatus.REJECTED
-    req.decided_by_id = actor.id
-    req.decided_at = at
+    req.decided_by_id = ctx.actor.id
+    req.decided_at = ctx.at
     req.decision_reason = reason
     return Change(text=reason, unit_id=petition.unit_id, data={"days": req.days})
 
 
-def _on_spot(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    text = _text(fields, "text")
-    unit = petition.unit or (actor.unit if isinstance(actor, User) else None)
+def _on_spot(petition: Petition, ctx: Context) -> Change:
+    text = _text(ctx.fields, "text")
+    unit = petition.unit or (ctx.user.unit if ctx.user else None)
     reply = Reply(
         petition=petition,
         kind=ReplyKind.REPLY,
         unit=unit,
         draft_text=text,
         text=text,
-        drafted_by_id=actor.id,
-        drafted_at=at,
-        signed_by_id=actor.id,
-        issued_at=at,
+        drafted_by_id=ctx.actor.id,
+        drafted_at=ctx.at,
+        signed_by_id=ctx.actor.id,
+        issued_at=ctx.at,
     )
     db.session.add(reply)
-    _issued(petition, reply, at)
+    _issued(petition, reply, ctx.at)
     return Change(text=text, unit_id=unit.id if unit else None)
 
 
-def _merge(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    tracking_no = fields.get("duplicate_of")
+def _merge(petition: Petition, ctx: Context) -> Change:
+    tracking_no = ctx.fields.get("duplicate_of")
     earlier = (
         db.session.scalar(select(Petition).where(Petition.tracking_no == tracking_no))
         if isinstance(tracking_no, str)
@@ -549,51 +525,40 @@ def _merge(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) ->
     if earlier.id == petition.id or earlier.created_at > petition.created_at:
         raise _invalid("duplicate_of", _l("A petition is merged into an earlier one."))
     petition.duplicate_of_id = earlier.id
-    history.record(
-        earlier,
-        "duplicate_merged",
-        actor=actor if isinstance(actor, User) else None,
-        from_status=earlier.status,
-        to_status=earlier.status,
-        public=False,
-        data={"duplicate": petition.tracking_no},
-    )
-    earlier.updated_at = at
-    flag_modified(earlier, "updated_at")
     return Change(text=earlier.tracking_no, data={"duplicate_of": earlier.tracking_no})
 
 
-def _rate(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    score = fields.get("score")
+def _rate(petition: Petition, ctx: Context) -> Change:
+    score = ctx.fields.get("score")
     if score not in Score.values():
         raise _invalid("score", _l("Must be one of: %(expected)s.", expected=", ".join(Score.values())))
-    comment = _text(fields, "comment", required=False)
-    reply = latest_issued(petition)
+    comment = _text(ctx.fields, "comment", required=False)
+    reply = ctx.record.latest_issued
     assert reply is not None  # the workflow guard checked it
-    channel = fields.get("channel") or "web"
+    channel = ctx.fields.get("channel") or "web"
     if not isinstance(channel, str) or len(channel) > 16:
         raise _invalid("channel", _l("Unknown channel."))
     db.session.add(
         Rating(
             petition=petition,
-            reply_no=REPLY_NO[reply.kind],
+            reply_no=reply.number,
             score=score,
             comment=comment,
             channel=channel,
             unit_id=reply.unit_id,
-            created_at=at,
+            created_at=ctx.at,
         )
     )
-    return Change(unit_id=reply.unit_id, data={"score": score, "reply_no": REPLY_NO[reply.kind]})
+    return Change(unit_id=reply.unit_id, data={"score": score, "reply_no": reply.number})
 
 
-def _review_request(petition: Petition, actor: Actor, rule: wf.Rule, fields: dict, at) -> Change:
-    reason = _text(fields, "reason")
+def _review_request(petition: Petition, ctx: Context) -> Change:
+    reason = _text(ctx.fields, "reason")
     unit = reviewer_unit(petition)
     if unit is None:  # pragma: no cover - a replied petition always has a unit
         raise Conflict(_l("There is no unit to review this reply."), code="not_allowed")
     kind = "review" if petition.status == wf.REPLIED else "rereview"
-    citizen_id = actor.id if isinstance(actor, User) else petition.citizen_id
+    citizen_id = ctx.actor.id if isinstance(ctx.actor, User) else petition.citizen_id
     db.session.add(
         ReviewRequest(
             petition=petition,
@@ -601,13 +566,61 @@ def _review_request(petition: Petition, actor: Actor, rule: wf.Rule, fields: dic
             reason=reason,
             unit_id=unit.id,
             citizen_id=citizen_id,
-            requested_at=at,
+            requested_at=ctx.at,
         )
     )
     return Change(text=reason, unit_id=unit.id, data={"kind": kind, "unit": unit.code})
 
 
-EFFECTS: dict[str, Effect] = {
+def _unrated(petition: Petition, ctx: Context) -> Change:
+    """The system closes a reply its citizen left unrated for the days allowed."""
+    reply = ctx.record.latest_issued
+    assert reply is not None  # the workflow guard checked it
+    days = settings().rating_window_days
+    return Change(
+        text=gettext("Closed: the reply was not rated within %(days)s days.", days=days),
+        unit_id=petition.unit_id,
+        data={"reason": "unrated", "reply_no": reply.number},
+    )
+
+
+def _follow_up(petition: Petition, ctx: Context) -> Change:
+    """回访: the unit's (or the bureau's) call, visit or letter to the citizen, with its outcome.
+    It never changes the citizen's own rating."""
+    fields = ctx.fields
+    errors: dict[str, object] = {}
+    outcome = fields.get("outcome")
+    if outcome not in FOLLOW_UP_OUTCOMES:
+        errors["outcome"] = _l("Must be one of: %(expected)s.", expected=", ".join(FOLLOW_UP_OUTCOMES))
+    view = fields.get("citizen_view") or None
+    if view not in (None, *Score.values()):
+        errors["citizen_view"] = _l("Must be one of: %(expected)s.", expected=", ".join(Score.values()))
+    spoke_with = fields.get("spoke_with") or ""
+    notes = fields.get("notes") or ""
+    s = settings()
+    if not isinstance(spoke_with, str) or len(spoke_with) > s.name_max:
+        errors["spoke_with"] = _l("At most %(max_length)s characters.", max_length=s.name_max)
+    if not isinstance(notes, str) or len(notes) > s.follow_up_notes_max:
+        errors["notes"] = _l("At most %(max_length)s characters.", max_length=s.follow_up_notes_max)
+    if errors:
+        raise ValidationFailed(_l("Some fields need correcting."), errors)
+    user = ctx.user
+    db.session.add(
+        FollowUp(
+            petition=petition,
+            unit_id=user.unit_id if user else None,
+            called_by_id=user.id if user else None,
+            spoke_with=spoke_with.strip(),
+            outcome=outcome,
+            citizen_view=view,
+            notes=notes.strip(),
+            at=ctx.at,
+        )
+    )
+    return Change(text=notes.strip(), data={"outcome": outcome, "citizen_view": view})
+
+
+CHANGES: dict[str, ChangeFn] = {
     "register": _register,
     "route": _route,
     "return": _return,
@@ -624,6 +637,8 @@ EFFECTS: dict[str, Effect] = {
     "merge": _merge,
     "rate": _rate,
     "review_request": _review_request,
+    "unrated": _unrated,
+    "follow_up": _follow_up,
 }
 
 
@@ -648,3 +663,14 @@ def request_review(petition: Petition | str, reason: str, *, actor: Actor | None
     p = petition if isinstance(petition, Petition) else load(petition, lock=False)
     action = "rereview-request" if p.status == wf.REVIEW_REPLIED else "review-request"
     return perform(p, action, actor or CodeHolder(p.id), None, reason=reason)
+
+
+def close_unrated(petition_id: int) -> bool:
+    """The system closes one petition whose reply went unrated for its days; False when it need
+    not (rated, reviewed or changed meanwhile)."""
+    try:
+        perform(load(db.session.get(Petition, petition_id)), "close", SYSTEM, None)
+    except (Conflict, Forbidden, NotFound):
+        db.session.rollback()
+        return False
+    return True

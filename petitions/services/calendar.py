@@ -7,30 +7,34 @@ year with neither counts Monday–Friday (the supervision page says which years 
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
-from sqlalchemy import func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from petitions.domain import calendar as deadlines
-from petitions.extensions import db
+from petitions.domain.errors import ValidationFailed
+from petitions.extensions import db, settings
 from petitions.models import CalendarDay
 
-_cache: tuple[tuple, deadlines.WorkCalendar] | None = None
+_cache: tuple[float, deadlines.WorkCalendar] | None = None
 
 
-def _signature() -> tuple:
-    row = db.session.execute(select(func.count(CalendarDay.id), func.max(CalendarDay.updated_at))).one()
-    return tuple(row)
+def invalidate() -> None:
+    """Forget the cached calendar (after an edit; other processes follow within the cache's time)."""
+    global _cache
+    _cache = None
 
 
 def current() -> deadlines.WorkCalendar:
-    """The calendar to count with now (cached until the table changes)."""
+    """The calendar to count with now (kept by each process for `reference_cache_seconds`)."""
     global _cache
+    cached = _cache
+    if cached is not None and time.monotonic() - cached[0] <= settings().reference_cache_seconds:
+        return cached[1]
     # No autoflush: reading the calendar must not flush (and version) a petition mid-change.
     with db.session.no_autoflush:
-        sig = _signature()
-        if _cache is not None and _cache[0] == sig:
-            return _cache[1]
         rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.provisional)).all()
     db_years = {d.year for d, _k, _p in rows}
     provisional = {d.year for d, _k, p in rows if p}
@@ -46,7 +50,7 @@ def current() -> deadlines.WorkCalendar:
         pairs += [(date.fromisoformat(v), "holiday") for v in entry.get("holidays", [])]
         pairs += [(date.fromisoformat(v), "workday") for v in entry.get("workdays", [])]
     cal = deadlines.WorkCalendar.from_days(pairs, years, provisional)
-    _cache = (sig, cal)
+    _cache = (time.monotonic(), cal)
     return cal
 
 
@@ -70,18 +74,6 @@ def seed_rows(entries: list[dict] | None = None) -> list[dict]:
     return rows
 
 
-def seed_missing_years() -> int:
-    """Copy every shipped year that has no rows yet into the table; the caller commits."""
-    known = set(db.session.scalars(select(CalendarDay.year).distinct()))
-    added = 0
-    for row in seed_rows():
-        if row["year"] in known:
-            continue
-        db.session.add(CalendarDay(**row))
-        added += 1
-    return added
-
-
 KINDS = ("holiday", "workday")
 
 
@@ -100,10 +92,6 @@ def years() -> list[int]:
 
 def add_day(raw_day: str, kind: str, name: str = "") -> CalendarDay:
     """Enter a holiday or an adjusted workday (调休); raises ValidationFailed and writes nothing on bad input."""
-    from flask_babel import lazy_gettext as _l
-
-    from petitions.domain.errors import ValidationFailed
-
     errors: dict[str, object] = {}
     day = None
     try:
@@ -128,6 +116,7 @@ def add_day(raw_day: str, kind: str, name: str = "") -> CalendarDay:
     row = CalendarDay(day=day, year=day.year, kind=kind, name=(name or "").strip(), provisional=provisional)
     db.session.add(row)
     db.session.commit()
+    invalidate()
     return row
 
 
@@ -136,6 +125,7 @@ def remove_day(day_id: int) -> None:
     if row is not None:
         db.session.delete(row)
         db.session.commit()
+        invalidate()
 
 
 def set_provisional(year: int, provisional: bool) -> int:
@@ -144,4 +134,5 @@ def set_provisional(year: int, provisional: bool) -> int:
     for row in rows:
         row.provisional = provisional
     db.session.commit()
+    invalidate()
     return len(rows)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import difflib
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import Petition
 
 WINDOW_DAYS = 30
@@ -26,7 +25,7 @@ def similar_titles(a: str, b: str, keywords: list[str] | None = None) -> bool:
         return False
     if a in b or b in a:
         return True
-    ratio = float(current_app.config.get("DUPLICATE_TITLE_RATIO", TITLE_RATIO))
+    ratio = settings().duplicate_title_ratio
     if difflib.SequenceMatcher(None, a, b).ratio() >= ratio:
         return True
     return any(k in a and k in b for k in (keywords or []))
@@ -36,7 +35,7 @@ def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Petitio
     """Earlier petitions (newest first) this one may repeat; none without a contact phone."""
     if not petition.contact_phone:
         return []
-    days = int(current_app.config.get("DUPLICATE_WINDOW_DAYS", WINDOW_DAYS))
+    days = settings().duplicate_window_days
     since = petition.created_at - timedelta(days=days)
     candidates = db.session.scalars(
         select(Petition)

@@ -23,14 +23,13 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from petitions.domain.errors import ValidationFailed
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.measures import stats
 from petitions.models import Category, Clock, Level, Petition, Status, Unit, User
 from petitions.services import access
@@ -149,7 +148,7 @@ def petitions_query(user: User, flt: PetitionFilter) -> Select:
 def petition_rows(user: User, flt: PetitionFilter) -> Iterator[Sequence[Any]]:
     """Header, then one row per petition, read from the database in batches."""
     yield [str(h) for h in PETITION_HEADERS]
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = ZoneInfo(settings().timezone)
     stmt = petitions_query(user, flt).execution_options(yield_per=BATCH)
     for r in db.session.execute(stmt):
         # The staff pages' rule for contact details, applied to this row's facts.

@@ -7,39 +7,22 @@ and visits, and Open311: each face turns its input into a `Filing` and calls `fi
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import select, update
 
-from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.domain.validation import is_mainland_mobile, normalize_mobile, sniff_type
-from petitions.extensions import db
-from petitions.models import (
-    Attachment,
-    Category,
-    Channel,
-    Petition,
-    Role,
-    Status,
-    Unit,
-    UnitKind,
-    User,
-)
-from petitions.services import clocks, history, routing
+from petitions.extensions import db, settings
+from petitions.models import Attachment, Category, Channel, Petition, Role, Status, Unit, UnitKind, User
+from petitions.services import actions, clocks, query_codes, reference, tracking
+from petitions.services.access import SYSTEM, CodeHolder
+from petitions.services.uow import UnitOfWork
 
 STAFF_CHANNELS = {Channel.LETTER.value, Channel.PHONE.value, Channel.VISIT.value}
 PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
-# A hash that no query code matches, checked against when the tracking number is unknown so
-# that both failures take the same time (never reveal that a tracking number exists).
-_DUMMY_HASH = generate_password_hash("no-such-petition", method="pbkdf2:sha256:60000")
 
 
 @dataclass
@@ -77,26 +60,26 @@ def _clean(value: str | None) -> str:
 
 def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit | None, list[tuple[Upload, str]]]:
     """Check every field; raise ValidationFailed naming each bad one. Writes nothing."""
-    cfg = current_app.config
+    s = settings()
     errors: dict[str, str] = {}
 
     title = _clean(filing.title)
     if not title:
         errors["title"] = _l("Please enter a title.")
-    elif len(title) > cfg["TITLE_MAX"]:
-        errors["title"] = _l("The title may have at most %(n)s characters.", n=cfg["TITLE_MAX"])
+    elif len(title) > s.title_max:
+        errors["title"] = _l("The title may have at most %(n)s characters.", n=s.title_max)
 
     content = _clean(filing.content)
     if not content:
         errors["content"] = _l("Please describe your matter.")
-    elif len(content) > cfg["CONTENT_MAX"]:
-        errors["content"] = _l("The description may have at most %(n)s characters.", n=cfg["CONTENT_MAX"])
+    elif len(content) > s.content_max:
+        errors["content"] = _l("The description may have at most %(n)s characters.", n=s.content_max)
 
     category = None
     if not _clean(filing.category):
         errors["category"] = _l("Please choose a category.")
     else:
-        category = db.session.scalar(select(Category).where(Category.code == _clean(filing.category)))
+        category = reference.category(_clean(filing.category))
         if category is None or not category.active or not category.selectable:
             errors["category"] = _l("Unknown category.")
             category = None
@@ -108,7 +91,7 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
         if filing.channel != Channel.OPEN311.value:
             errors["township"] = _l("Please choose the township or area concerned.")
     else:
-        township = db.session.scalar(select(Unit).where(Unit.code == _clean(filing.township)))
+        township = reference.unit(_clean(filing.township))
         if township is None or not township.active or township.kind not in PLACE_KINDS:
             errors["township"] = _l("Unknown township or area.")
             township = None
@@ -123,8 +106,8 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
             errors["contact.name"] = _l("Please enter your name.")
         if not phone:
             errors["contact.phone"] = _l("Please enter your mobile number.")
-    if name and len(name) > 64:
-        errors["contact.name"] = _l("The name may have at most 64 characters.")
+    if name and len(name) > s.name_max:
+        errors["contact.name"] = _l("The name may have at most %(n)s characters.", n=s.name_max)
     if phone and not is_mainland_mobile(phone):
         errors["contact.phone"] = _l("Please enter an 11-digit mainland mobile number, such as 13812345678.")
 
@@ -134,19 +117,19 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
     elif channel in STAFF_CHANNELS and not (actor and actor.role in (Role.INTAKE, Role.ADMIN)):
         errors["channel"] = _l("Only intake officers enter letters, calls and visits.")
 
-    if filing.address and len(filing.address) > 200:
-        errors["address"] = _l("The address may have at most 200 characters.")
+    if filing.address and len(filing.address) > s.address_max:
+        errors["address"] = _l("The address may have at most %(n)s characters.", n=s.address_max)
 
     typed: list[tuple[Upload, str]] = []
-    if len(filing.attachments) > cfg["ATTACHMENTS_MAX"]:
-        errors["attachments"] = _l("At most %(n)s attachments.", n=cfg["ATTACHMENTS_MAX"])
+    if len(filing.attachments) > s.attachments_max:
+        errors["attachments"] = _l("At most %(n)s attachments.", n=s.attachments_max)
     else:
         for upload in filing.attachments:
-            if len(upload.data) > cfg["ATTACHMENT_MAX_BYTES"]:
+            if len(upload.data) > s.attachment_max_bytes:
                 errors["attachments"] = _l(
                     "“%(name)s” is larger than %(mb)s MB.",
                     name=upload.filename,
-                    mb=cfg["ATTACHMENT_MAX_BYTES"] // (1024 * 1024),
+                    mb=s.attachment_max_bytes // (1024 * 1024),
                 )
                 break
             sniffed = sniff_type(upload.data)
@@ -162,56 +145,38 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
     return category, township, typed
 
 
-def _tracking_no(at: datetime) -> str:
-    local = at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    return f"XF{local:%Y%m%d}{secrets.randbelow(10**6):06d}"
-
-
-def _query_code() -> str:
-    # Digits only: easy to read out over the phone and to type on any keypad.
-    n = current_app.config["QUERY_CODE_LENGTH"]
-    return "".join(secrets.choice("0123456789") for _ in range(n))
-
-
-def hash_query_code(code: str) -> str:
-    return generate_password_hash(code, method="pbkdf2:sha256:60000")
-
-
 def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | None = None) -> Filed:
-    """Register a petition and, where a rule matches, route it at once. Commits."""
+    """Register a petition and, where a routing rule matches, route it at once (the workflow's
+    system rule). One unit of work, one commit."""
     category, township, typed = validate(filing, actor)
     assert category is not None
-    at = now()
-    code = _query_code()
-    phone = normalize_mobile(filing.contact_phone) or None
-    # The unit is known before the row exists, so the petition is inserted once, whole,
-    # and starts at version 1. Without a place it waits for the intake officer.
-    unit = routing.route_for(category, township) if township is not None else None
-    for _attempt in range(5):
-        petition = Petition(
-            tracking_no=_tracking_no(at),
-            query_code_hash=hash_query_code(code),
-            channel=filing.channel or Channel.WEB.value,
-            category=category,
-            township=township,
-            title=_clean(filing.title),
-            content=_clean(filing.content),
-            anonymous=bool(filing.anonymous),
-            public_consent=bool(filing.public_consent),
-            contact_name=_clean(filing.contact_name) or None,
-            contact_phone=phone,
-            address=_clean(filing.address) or None,
-            latitude=filing.latitude,
-            longitude=filing.longitude,
-            status=Status.REGISTERED.value if unit is None else Status.ROUTED.value,
-            unit=unit,
-            routed_at=None if unit is None else at,
-            citizen=citizen,
-            created_by=actor,
-            created_at=at,
-            updated_at=at,
-        )
+    work = UnitOfWork()
+    at = work.at
+    code = query_codes.new_code()
+    local_day = at.astimezone(ZoneInfo(settings().timezone)).date()
+    try:
         with db.session.no_autoflush:
+            petition = Petition(
+                tracking_no=tracking.next_number(local_day),
+                query_code_hash=query_codes.hash_code(code),
+                channel=filing.channel or Channel.WEB.value,
+                category=category,
+                township=township,
+                title=_clean(filing.title),
+                content=_clean(filing.content),
+                anonymous=bool(filing.anonymous),
+                public_consent=bool(filing.public_consent),
+                contact_name=_clean(filing.contact_name) or None,
+                contact_phone=normalize_mobile(filing.contact_phone) or None,
+                address=_clean(filing.address) or None,
+                latitude=filing.latitude,
+                longitude=filing.longitude,
+                status=Status.REGISTERED.value,
+                citizen=citizen,
+                created_by=actor,
+                created_at=at,
+                updated_at=at,
+            )
             db.session.add(petition)
             for upload, content_type in typed:
                 db.session.add(
@@ -226,39 +191,48 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
                         created_at=at,
                     )
                 )
-            history.record(
+            work.record(
                 petition,
                 "registered",
                 actor=actor or citizen,
                 to_status=Status.REGISTERED.value,
                 data={"channel": petition.channel},
             )
+            # Without a place, or without a matching rule, it waits for the intake officer.
+            unit = reference.route_for(category, township) if township is not None else None
             if unit is None:
-                clocks.start(petition, "route", None, at)
+                clocks.start(work, petition, "route", None, at)
             else:
-                history.record(
-                    petition,
-                    "routed",
-                    from_status=Status.REGISTERED.value,
-                    to_status=Status.ROUTED.value,
-                    unit_id=unit.id,
-                    data={"unit": unit.code, "rule": "automatic"},
-                )
-                clocks.start(petition, "accept", unit, at)
-        try:
-            db.session.commit()
-            return Filed(petition, code)
-        except IntegrityError:
-            # A tracking number collision (one in a million a day): draw another.
-            db.session.rollback()
-    raise RuntimeError("could not allocate a tracking number")
+                actions.act(work, petition, "route", SYSTEM, None, {"unit": unit})
+        work.commit()
+    except BaseException:
+        work.rollback()
+        raise
+    return Filed(petition, code)
 
 
 def find_for_citizen(tracking_no: str, code: str) -> Petition:
-    """The petition for a tracking number + query code; NotFound for either being wrong."""
+    """The petition for a tracking number + query code; NotFound for either being wrong, in the
+    same time. A code hashed the old way, or under an old key, is rewritten on success."""
     petition = db.session.scalar(select(Petition).where(Petition.tracking_no == (tracking_no or "").strip()))
-    stored = petition.query_code_hash if petition else _DUMMY_HASH
-    ok = check_password_hash(stored, (code or "").strip())
-    if petition is None or not ok:
+    if petition is None:
+        query_codes.fail_evenly(code)
         raise NotFound(_l("No petition matches this tracking number and query code."))
+    ok, rehash = query_codes.check(petition.query_code_hash, code)
+    if not ok:
+        raise NotFound(_l("No petition matches this tracking number and query code."))
+    if rehash:
+        db.session.execute(
+            update(Petition)
+            .where(Petition.id == petition.id)
+            .values(query_code_hash=query_codes.hash_code((code or "").strip()))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
     return petition
+
+
+def code_holder(tracking_no: str, code: str) -> tuple[Petition, CodeHolder]:
+    """The petition and its citizen for a tracking number + query code (NotFound if either is wrong)."""
+    petition = find_for_citizen(tracking_no, code)
+    return petition, CodeHolder(petition.id)

@@ -23,14 +23,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import Conflict, ValidationFailed
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import IdempotencyKey
 
 PENDING = 0
@@ -52,7 +51,7 @@ def scope_for(method: str, path: str, user_id: int | None) -> str:
 
 
 def _cutoff():
-    return now() - timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
+    return now() - timedelta(hours=settings().idempotency_ttl_hours)
 
 
 def check_key(key: str) -> None:

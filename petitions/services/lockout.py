@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import AuthLock, LoginFailure, User
 
 USERNAME_MAX = 64
@@ -53,7 +53,7 @@ def _key(username: str | None, address: str | None) -> tuple[str, str]:
 
 
 def _window() -> timedelta:
-    return timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+    return timedelta(minutes=settings().login_lock_minutes)
 
 
 def active_lock(username: str | None, address: str | None) -> Locked | None:
@@ -100,7 +100,7 @@ def record_failure(username: str | None, address: str | None) -> Locked | None:
         )
     )
     locked = None
-    if failures >= current_app.config["LOGIN_LOCK_FAILURES"]:
+    if failures >= settings().login_lock_failures:
         until = at + _window()
         db.session.add(AuthLock(username=name, address=addr, failures=failures, locked_at=at, until=until))
         current_app.logger.warning(

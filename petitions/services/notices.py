@@ -24,8 +24,10 @@ from sqlalchemy import select
 
 from petitions.domain.clocks import as_utc, now
 from petitions.domain.errors import NotFound, ValidationFailed
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import Event, Petition, Reply, ReplyKind, Role, StrEnum, Unit, User
+from petitions.services import clocks
+from petitions.services.access import reviewer_unit
 
 
 class NoticeKind(StrEnum):
@@ -88,7 +90,7 @@ def chinese_date(value: datetime, tz: ZoneInfo | None = None) -> str:
 
 
 def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    return ZoneInfo(settings().timezone)
 
 
 @dataclass(frozen=True)
@@ -174,9 +176,7 @@ def build_notice(
     rights = ""
     if kind is NoticeKind.ACCEPTANCE:
         if days is None:
-            from petitions.services.clocks import limits_for
-
-            days = limits_for("handle", petition.category)[1]
+            days = clocks.limit_for("handle", petition.category).committed
         paragraphs = [
             f"{filed}，本机关已收悉。经审查，该事项属于本机关职责范围，"
             "依据《信访工作条例》有关规定，决定予以受理。",
@@ -291,8 +291,6 @@ def _not_issued() -> NotFound:
 def facts_from_petition(kind: NoticeKind | str, petition: Petition) -> dict:
     """The facts of a notice as the handling recorded them (events, issued replies, decided
     extensions); NotFound while the step that gives rise to the notice has not happened."""
-    from petitions.services.access import reviewer_unit
-
     kind = notice_kind(kind) if not isinstance(kind, NoticeKind) else kind
     if kind in _REPLY_KINDS:
         reply = db.session.scalar(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models import Category, Unit
-from petitions.services import routing
+from petitions.services import reference
 
 LIMIT = 3
 
@@ -75,6 +75,6 @@ class Suggestion:
 def suggest(text: str, township: Unit | None, limit: int = LIMIT) -> list[Suggestion]:
     """Category suggestions for `text`, each with the unit the rules give for `township`."""
     return [
-        Suggestion(category, score, routing.route_for(category, township) if township else None)
+        Suggestion(category, score, reference.route_for(category, township) if township else None)
         for category, score in suggest_category(text, limit)
     ]

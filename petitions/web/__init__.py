@@ -1,4 +1,8 @@
-"""Binding the extensions, blueprints, errors, language and template helpers to an app."""
+"""The web glue the faces share: the language, error pages and JSON errors, template helpers.
+
+Each face is a blueprint package beside this one (citizen, public, staff, supervision,
+admin, api, open311, webhooks); create_app() registers them.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +15,21 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from notifications import redis_conn
 from petitions.domain.errors import DomainError
-from petitions.extensions import babel, csrf, db, limiter, login_manager, migrate
+from petitions.extensions import settings
 
 
 def select_locale() -> str:
-    from flask import current_app
-
-    languages = current_app.config["LANGUAGES"]
+    languages = settings().languages
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return settings().default_locale
     wanted = request.args.get("lang")
     if wanted in languages:
         session["lang"] = wanted
         return wanted
     if session.get("lang") in languages:
         return session["lang"]
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return settings().default_locale
 
 
 def wants_json() -> bool:
@@ -125,7 +126,7 @@ def _retry_after_from(exc: HTTPException) -> int:
 
 
 def register_template_helpers(app: Flask) -> None:
-    tz = ZoneInfo(app.config["TIMEZONE"])
+    tz = ZoneInfo(app.extensions["settings"].timezone)
 
     @app.template_filter("local")
     def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
@@ -138,7 +139,7 @@ def register_template_helpers(app: Flask) -> None:
         from flask_babel import get_locale
 
         return {
-            "languages": app.config["LANGUAGES"],
+            "languages": settings().languages,
             "current_locale": str(get_locale()),
         }
 
@@ -148,60 +149,6 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
-
-    from petitions.web.auth import bearer_user, load_user
-
-    login_manager.init_app(app)
-    login_manager.user_loader(load_user)
-    login_manager.login_view = "citizen.login"
-    login_manager.login_message = None
-
-    # The jobs' Redis is resolved whatever stores the rate limits (a test or a benchmark may
-    # keep those in memory and still schedule jobs).
-    url = redis_conn.resolve_url(
-        app.config["REDIS_URL"], app.config["EMBEDDED_REDIS_PATH"], app.config.get("RUNNER_REDIS_DIR")
-    )
-    app.config["REDIS_URL"] = url
-    if not app.config.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = redis_conn.limiter_storage_uri(url)
-    # Redis trouble must never stop a petition from being filed: fall back to memory.
-    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    limiter.init_app(app)
-    limiter.request_filter(lambda: bearer_user() is not None and bearer_user().is_staff)
-
-    from petitions.web.admin import bp as admin_bp
-    from petitions.web.api import bp as api_bp
-    from petitions.web.citizen import bp as citizen_bp
-    from petitions.web.public import bp as public_bp
-    from petitions.web.staff import bp as staff_bp
-    from petitions.web.supervision import bp as supervision_bp
-
-    app.register_blueprint(citizen_bp)
-    app.register_blueprint(public_bp, url_prefix="/public")
-    app.register_blueprint(staff_bp, url_prefix="/staff")
-    app.register_blueprint(supervision_bp, url_prefix="/supervision")
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    csrf.exempt(api_bp)
-
-    from petitions.web.open311 import bp as open311_bp
-
-    app.register_blueprint(open311_bp, url_prefix="/open311/v2")
-    csrf.exempt(open311_bp)
-
-    from petitions.web.webhooks import bp as webhooks_bp
-
-    app.register_blueprint(webhooks_bp)
-    csrf.exempt(webhooks_bp)
-
+    """The web glue every face shares: error pages and JSON errors, template helpers."""
     register_errors(app)
     register_template_helpers(app)
-
-    from ops import cli
-
-    cli.register(app)

@@ -6,11 +6,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy import select
 
 from petitions.domain.clocks import now
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import ApiToken, User
 
 
@@ -33,7 +33,7 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
         token_hash=_token_hash(token),
         user_id=user.id,
         created_at=now(),
-        expires_at=now() + timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]),
+        expires_at=now() + timedelta(hours=settings().token_ttl_hours),
     )
     db.session.add(row)
     return token, row

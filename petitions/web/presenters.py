@@ -1,80 +1,62 @@
-"""What each audience may see of a petition, as plain data for templates and the API alike."""
+"""What each audience may see of a petition, as plain data for templates and the API alike.
+
+Labels and texts come from the domain's tables (event types, statuses, clock kinds), so a
+page, the API and the SMS say the same thing. The staff view reads a petition in a fixed
+number of statements, whatever the length of its history.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
-from petitions.models import Event, Petition, Status
-
-STATUS_LABELS = {
-    Status.REGISTERED.value: _l("Registered, waiting to be routed"),
-    Status.ROUTED.value: _l("Sent to the responsible unit"),
-    Status.ACCEPTED.value: _l("Accepted"),
-    Status.IN_PROGRESS.value: _l("Being handled"),
-    Status.REPLIED.value: _l("Replied"),
-    Status.NOT_ACCEPTED.value: _l("Not accepted"),
-    Status.UNDER_REVIEW.value: _l("Under review"),
-    Status.REVIEW_REPLIED.value: _l("Review opinion given"),
-    Status.CLOSED.value: _l("Closed"),
-}
-
-# What the citizen reads for each kind of event. Types not listed here fall back to a
-# generic text; internal events (public=False) are never shown to the citizen.
-EVENT_TEXTS = {
-    "registered": _l("Your petition was registered."),
-    "routed": _l("Your petition was sent to %(unit)s."),
-    "returned": _l("The unit returned your petition to the petition bureau for re-routing."),
-    "accepted": _l("%(unit)s accepted your petition."),
-    "declined": _l("%(unit)s did not accept your petition."),
-    "assigned": _l("A handler at %(unit)s is working on your petition."),
-    "replied": _l("%(unit)s replied in writing."),
-    "extension_approved": _l("The time limit was extended."),
-    "closed": _l("Your petition was closed."),
-    "answered_on_spot": _l("Your petition was answered on the spot."),
-    "review_requested": _l("You asked for a review."),
-    "review_replied": _l("The review opinion was given."),
-    "rated": _l("You rated the reply."),
-    "urged": _l("The supervision office urged the unit to handle your petition."),
-    "merged": _l("Your petition repeats an earlier one and is handled with it:"),
-    "rereview_requested": _l("You asked for a re-review."),
-    "rereview_replied": _l("The re-review opinion was given."),
-}
+from petitions.domain import clocks as clock_rules
+from petitions.domain import workflow as wf
+from petitions.domain.events import EVENT_TYPES, event_type
+from petitions.extensions import db
+from petitions.models import Clock, Event, ExtensionRequest, Petition, Rating, Reply, Role, Unit, User
+from petitions.services import access, clocks, duplicates, records
+from petitions.services.records import Record
 
 
-# Events whose text (a reason, a reply) the citizen is meant to read.
-CITIZEN_READS_TEXT = {
-    "declined",
-    "returned",
-    "extension_approved",
-    "replied",
-    "review_replied",
-    "rereview_replied",
-    "answered_on_spot",
-    "merged",
-    "review_requested",
-    "rereview_requested",
-}
+def _lazy(labels: dict[str, str]) -> dict[str, Any]:
+    """The domain's msgids, translated when shown (in the language of the request)."""
+    return {key: lazy_gettext(msgid) for key, msgid in labels.items()}
+
+
+STATUS_LABELS = _lazy(wf.STATUS_LABELS)
+LEVEL_LABELS = _lazy(clock_rules.LEVEL_LABELS)
+CLOCK_LABELS = _lazy({name: kind.label for name, kind in clock_rules.KINDS.items()})
+EVENT_LABELS = _lazy({name: t.label for name, t in EVENT_TYPES.items()})
 
 
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
 
+def event_label(type_: str) -> str:
+    return gettext(event_type(type_).label)
+
+
 def event_text(event: Event) -> str:
-    unit = event.unit.name if event.unit is not None else ""
-    template = EVENT_TEXTS.get(event.type)
-    if template is None:
+    """What the citizen reads for an event (the staff label for types the citizen never reads)."""
+    kind = event_type(event.type)
+    if kind.citizen_text is None:
         return event.text or event.type
-    text = str(template) % {"unit": unit} if "%(unit)s" in str(template) else str(template)
+    template = gettext(kind.citizen_text)
+    if "%(unit)s" in kind.citizen_text:
+        template = template % {"unit": event.unit.name if event.unit is not None else ""}
+    text = template
     # Reasons and replies that the citizen is meant to read travel in the event text.
-    if event.text and event.type in CITIZEN_READS_TEXT:
+    if event.text and kind.shows_text:
         text = f"{text} {event.text}"
     channel = (event.data or {}).get("channel") if event.type == "declined" else None
     if channel:
-        proper = _l("Proper channel: %(channel)s", channel=channel)
-        text = f"{text} {proper}"
+        text = f"{text} {_l('Proper channel: %(channel)s', channel=channel)}"
     return text
 
 
@@ -83,8 +65,14 @@ def public_timeline(petition: Petition) -> list[dict[str, Any]]:
     return [{"at": ev.at, "type": ev.type, "text": event_text(ev)} for ev in petition.events if ev.public]
 
 
-def unit_ref(unit) -> dict[str, str] | None:
+def unit_ref(unit: Unit | None) -> dict[str, str] | None:
     return {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit is not None else None
+
+
+def user_ref(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"username": user.username, "name": user.name, "role": user.role}
 
 
 def deadlines(petition: Petition) -> list[dict[str, Any]]:
@@ -101,16 +89,16 @@ def deadlines(petition: Petition) -> list[dict[str, Any]]:
     ]
 
 
-def citizen_view(petition: Petition) -> dict[str, Any]:
+def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, Any]:
     """The citizen's view: status, unit, deadlines, public timeline, the latest reply and rating state."""
-    from petitions.domain import workflow as wf
-    from petitions.services import actions
-
-    reply = actions.latest_issued(petition)
-    rating = actions.rating_for(petition, reply)
-    state = actions.state_of(petition)
+    record = record or records.of(petition)
+    latest = record.latest_issued
+    reply = db.session.get(Reply, latest.id) if latest is not None else None
+    rating = record.rating_of(latest)
+    rating_row = db.session.get(Rating, rating.id) if rating is not None else None
+    state = records.state_of(petition, record)
     owner = {wf.OWNER}
-    window = actions.window_clock(petition)
+    window = records.window_clock(petition)
     return {
         "tracking_no": petition.tracking_no,
         "title": petition.title,
@@ -131,11 +119,187 @@ def citizen_view(petition: Petition) -> dict[str, Any]:
         }
         if reply
         else None,
-        "rating": {"score": rating.score, "comment": rating.comment, "at": rating.created_at}
-        if rating
+        "rating": {"score": rating_row.score, "comment": rating_row.comment, "at": rating_row.created_at}
+        if rating_row
         else None,
         "can_rate": wf.decide("rate", wf.CITIZEN, owner, state).allowed,
         "can_request_review": wf.decide("review-request", wf.CITIZEN, owner, state).allowed
         or wf.decide("rereview-request", wf.CITIZEN, owner, state).allowed,
         "review_due_at": window.due_at if window is not None and state.window_open else None,
     }
+
+
+# ---------------------------------------------------------------- the staff view
+
+
+def load_for_staff(tracking_no: str) -> Petition | None:
+    """The petition with what the staff view shows, in a fixed number of statements."""
+    return db.session.scalars(
+        select(Petition)
+        .where(Petition.tracking_no == tracking_no)
+        .options(
+            joinedload(Petition.category),
+            joinedload(Petition.township),
+            joinedload(Petition.unit),
+            joinedload(Petition.handler),
+            selectinload(Petition.clocks).joinedload(Clock.unit),
+            selectinload(Petition.events).options(joinedload(Event.actor), joinedload(Event.unit)),
+            selectinload(Petition.attachments),
+        )
+    ).one_or_none()
+
+
+def staff_view(user: User, petition: Petition, record: Record | None = None) -> dict[str, Any]:
+    """Everything a staff member may know of a petition: events with internal notes, clocks, drafts.
+
+    The caller has checked `can_view`. Citizens' own accounts never appear by name here;
+    a report's filer does not appear at all outside the discipline office and the bureau.
+    """
+    record = record or records.of(petition)
+    state = records.state_of(petition, record)
+    reporter_ok = access.sees_reporter(user, petition)
+    events = []
+    for ev in petition.events:
+        actor = ev.actor
+        if actor is not None and not actor.is_staff:
+            actor_ref = {"username": None, "name": None, "role": Role.CITIZEN.value}
+        else:
+            actor_ref = user_ref(actor)
+        events.append(
+            {
+                "id": ev.id,
+                "at": ev.at,
+                "type": ev.type,
+                "text": ev.text or "",
+                "summary": event_text(ev),
+                "actor": actor_ref,
+                "role": ev.actor_role,
+                "unit": unit_ref(ev.unit),
+                "from_status": ev.from_status,
+                "to_status": ev.to_status,
+                "public": ev.public,
+            }
+        )
+    replies = (
+        db.session.scalars(
+            select(Reply)
+            .where(Reply.petition_id == petition.id)
+            .options(joinedload(Reply.unit), joinedload(Reply.drafted_by), joinedload(Reply.signed_by))
+            .order_by(Reply.id)
+        ).all()
+        if record.replies
+        else []
+    )
+    by_id = {r.id: r for r in replies}
+    pending_ext = (
+        db.session.scalars(
+            select(ExtensionRequest)
+            .where(ExtensionRequest.id == record.pending_extension_id)
+            .options(joinedload(ExtensionRequest.requested_by))
+        ).one()
+        if record.pending_extension_id is not None
+        else None
+    )
+    draft = by_id.get(record.pending_draft.id) if record.pending_draft is not None else None
+    running = clocks.running_status(petition)
+    view: dict[str, Any] = {
+        "tracking_no": petition.tracking_no,
+        "version": petition.version,
+        "title": petition.title,
+        "content": petition.content,
+        "category": {
+            "code": petition.category.code,
+            "name": petition.category.name,
+            "kind": petition.category.kind,
+        },
+        "township": unit_ref(petition.township),
+        "status": petition.status,
+        "status_label": status_label(petition.status),
+        "unit": unit_ref(petition.unit),
+        "handler": user_ref(petition.handler),
+        "channel": petition.channel,
+        "anonymous": petition.anonymous,
+        "public_consent": petition.public_consent,
+        "contact": access.contact_view(user, petition),
+        "address": petition.address if reporter_ok else None,
+        "created_at": petition.created_at,
+        "routed_at": petition.routed_at,
+        "accepted_at": petition.accepted_at,
+        "replied_at": petition.replied_at,
+        "closed_at": petition.closed_at,
+        "due_at": petition.due_at,
+        "level": running.level if running else None,
+        "duplicate_of": petition_ref(petition.duplicate_of_id),
+        # Later petitions merged into this one (their own record says so; this one did not change).
+        "merged_here": [
+            {"tracking_no": no, "title": title}
+            for no, title in db.session.execute(
+                select(Petition.tracking_no, Petition.title)
+                .where(Petition.duplicate_of_id == petition.id)
+                .order_by(Petition.id)
+            )
+        ],
+        "review_round": state.review_round,
+        "draft": {
+            "kind": draft.kind,
+            "text": draft.draft_text,
+            "drafted_by": user_ref(draft.drafted_by),
+            "drafted_at": draft.drafted_at,
+        }
+        if draft
+        else None,
+        "extension": {
+            "days": pending_ext.days,
+            "reason": pending_ext.reason,
+            "requested_by": user_ref(pending_ext.requested_by),
+            "requested_at": pending_ext.requested_at,
+        }
+        if pending_ext
+        else None,
+        "replies": [
+            {
+                "kind": r.kind,
+                "text": r.text,
+                "unit": unit_ref(r.unit),
+                "drafted_by": user_ref(r.drafted_by),
+                "signed_by": user_ref(r.signed_by),
+                "issued_at": r.issued_at,
+            }
+            for r in replies
+            if r.issued_at is not None
+        ],
+        "events": events,
+        "attachments": [
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in petition.attachments
+        ],
+        "clocks": [
+            {
+                "kind": c.kind,
+                "unit": unit_ref(c.unit),
+                "started_at": c.started_at,
+                "due_at": c.due_at,
+                "statutory_due_at": c.statutory_due_at,
+                "allowed_days": c.allowed_days,
+                "extended_days": c.extended_days or 0,
+                "stopped_at": c.stopped_at,
+                "level": clocks.level_of(c),
+            }
+            for c in petition.clocks
+        ],
+        "actions": wf.allowed_actions(user.role, access.scopes(user, petition, record), state),
+        "possible_duplicates": [],
+    }
+    if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
+        view["possible_duplicates"] = [
+            {"tracking_no": p.tracking_no, "title": p.title, "created_at": p.created_at, "status": p.status}
+            for p in duplicates.find_possible_duplicates(petition)
+        ]
+    return view
+
+
+def petition_ref(petition_id: int | None) -> dict[str, Any] | None:
+    if petition_id is None:
+        return None
+    other = db.session.get(Petition, petition_id)
+    return {"tracking_no": other.tracking_no, "title": other.title} if other else None

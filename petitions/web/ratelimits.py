@@ -2,14 +2,12 @@
 
 A filing through the form and one through the API count against the same budget:
 the limit is on the client, not on the door it came in by. Staff tokens are exempt
-(see petitions.web.init_app).
+(see create_app).
 """
 
 from __future__ import annotations
 
-from flask import current_app
+from petitions.extensions import limiter, settings
 
-from petitions.extensions import limiter
-
-filing_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_FILING"], scope="filing")
-lookup_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOOKUP"], scope="lookup")
+filing_limit = limiter.shared_limit(lambda: settings().ratelimit_filing, scope="filing")
+lookup_limit = limiter.shared_limit(lambda: settings().ratelimit_lookup, scope="lookup")

@@ -8,22 +8,24 @@ this server saw it). A verified callback can only move its outbox row forward
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from twilio.request_validator import RequestValidator
 
 from notifications import outbox
+from petitions.extensions import settings
+from petitions.services import messages
 
 bp = Blueprint("twilio_webhooks", __name__)
 
 
 def _signed_urls() -> list[str]:
     path = request.full_path.rstrip("?")
-    return [outbox.base_url() + path, request.url]
+    return [messages.base_url() + path, request.url]
 
 
 @bp.post("/webhooks/twilio/status")
 def twilio_status():
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    token = settings().twilio.auth_token
     signature = request.headers.get("X-Twilio-Signature", "")
     params = request.form.to_dict()
     if not token or not signature:

@@ -1,6 +1,6 @@
 """Forms of the admin face. They check types and presence; the rules that need the
 database (unique codes, active units, reports to the discipline office) live in
-`petitions.web.admin.changes` and come back as messages beside the fields."""
+`petitions.services.admin` and come back as messages beside the fields."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from petitions.domain.errors import ValidationFailed
+from petitions.services import open311_keys as keys
 from petitions.web.admin import bp
-from petitions.web.open311 import keys
 
 
 @bp.get("/open311")

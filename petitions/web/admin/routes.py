@@ -1,6 +1,6 @@
 """Routes of the admin face: units, categories, routing rules and users (administrators only).
 
-Each page parses its form, calls one function of `petitions.web.admin.changes`, and renders.
+Each page parses its form, calls one function of `petitions.services.admin`, and renders.
 Anyone else gets the login page (not logged in) or a 404 (logged in without the role), so
 the area does not even show that it exists.
 """
@@ -17,8 +17,9 @@ from sqlalchemy.orm import aliased
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import db, login_manager
 from petitions.models import AdminAudit, Category, Role, RoutingRule, Unit, UnitKind, User
-from petitions.services import routing
-from petitions.web.admin import bp, changes
+from petitions.services import admin as changes
+from petitions.services import reference
+from petitions.web.admin import bp
 from petitions.web.admin.forms import (
     CATEGORY_KIND_LABELS,
     NONE,
@@ -362,7 +363,7 @@ def rules():
         chosen = db.session.get(Category, preview.category.data)
         place = db.session.get(Unit, preview.township.data)
         if chosen is not None and place is not None:
-            rule = routing.match_rule(chosen, place)
+            rule = reference.match_rule(chosen, place)
             result = {"category": chosen, "place": place, "rule": rule, "unit": rule.unit if rule else None}
     return render_template("admin/rules.html", page=_page(stmt), q=q, preview=preview, result=result)
 

@@ -8,7 +8,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from config.settings import Settings
 from petitions.domain.errors import Forbidden, ValidationFailed
 from petitions.extensions import db
 from petitions.models import Category, Unit
@@ -64,8 +65,8 @@ The JSON API of the county petition bureau (信访).
 
 
 def _limit(kind: str, category: Category) -> dict[str, Any]:
-    statutory, committed, unit = clocks.limits_for(kind, category)
-    return {"statutory_days": statutory, "committed_days": committed, "day_unit": unit}
+    limit = clocks.limit_for(kind, category)
+    return {"statutory_days": limit.statutory, "committed_days": limit.committed, "day_unit": limit.unit}
 
 
 def _category_node(category: Category) -> dict[str, Any]:
@@ -131,10 +132,10 @@ def units(query: UnitsQuery):
 # ---------------------------------------------------------------- filing
 
 
-def _filing_max_bytes(cfg: Mapping[str, Any]) -> int:
+def _filing_max_bytes(rules: Settings) -> int:
     # Room for the form and for every attachment at its largest, base64-encoded.
-    per_file = math.ceil(cfg["ATTACHMENT_MAX_BYTES"] / 3) * 4 + 1024
-    return cfg["API_MAX_JSON_BYTES"] + cfg["ATTACHMENTS_MAX"] * per_file
+    per_file = math.ceil(rules.attachment_max_bytes / 3) * 4 + 1024
+    return rules.api_max_json_bytes + rules.attachments_max * per_file
 
 
 def _uploads(attachments: list[AttachmentIn]) -> list[intake.Upload]:

@@ -12,12 +12,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from config.settings import Config
+from config.settings import Settings
 from petitions.models import CategoryKind, Status, UnitKind
 from petitions.web.api.spec import ApiIn, ApiOut, ApiQuery
 
 # Base64 grows data by a third; the domain gives the clear "larger than 10 MB" message.
-ATTACHMENT_B64_MAX = (Config.ATTACHMENT_MAX_BYTES * 4) // 3 + 8
+# The documented bounds are the rules' defaults (the service checks the settings in force).
+RULES = Settings()
+ATTACHMENT_B64_MAX = (RULES.attachment_max_bytes * 4) // 3 + 8
 
 UnitKindName = Literal["township", "committee", "department", "bureau", "discipline", "government"]
 CategoryKindName = Literal["grievance", "suggestion", "report", "consultation"]
@@ -108,13 +110,13 @@ class AttachmentIn(ApiIn):
     filename: str = Field(max_length=200)
     content_base64: str = Field(
         max_length=ATTACHMENT_B64_MAX,
-        description=f"the file, base64; JPEG, PNG or PDF of at most {Config.ATTACHMENT_MAX_BYTES // 2**20} MB",
+        description=f"the file, base64; JPEG, PNG or PDF of at most {RULES.attachment_max_bytes // 2**20} MB",
     )
 
 
 class FilingIn(ApiIn):
-    title: str = Field(description=f"at most {Config.TITLE_MAX} characters")
-    content: str = Field(description=f"at most {Config.CONTENT_MAX} characters")
+    title: str = Field(description=f"at most {RULES.title_max} characters")
+    content: str = Field(description=f"at most {RULES.content_max} characters")
     category: str = Field(description="code of a selectable category (GET /api/v1/categories)")
     township: str = Field(
         description="code of the township or area concerned (GET /api/v1/units, place=true)"
@@ -128,7 +130,7 @@ class FilingIn(ApiIn):
         default="web", description="letter, phone and visit only with an intake officer's token"
     )
     attachments: list[AttachmentIn] = Field(
-        default_factory=list, description=f"at most {Config.ATTACHMENTS_MAX}"
+        default_factory=list, description=f"at most {RULES.attachments_max}"
     )
 
 

@@ -50,7 +50,7 @@ from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, current_app, has_app_context, request
+from flask import Blueprint, Flask, Response, has_app_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -59,8 +59,9 @@ from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from config.settings import Config
+from config.settings import Settings
 from petitions.domain.errors import DomainError, NotFound, ValidationFailed
+from petitions.extensions import settings
 
 STAFF = "staff"
 OPTIONAL = "optional"
@@ -115,7 +116,7 @@ def _check_text(value: Any) -> Any:
 class ApiIn(BaseModel):
     """Base of request bodies: strict JSON types (no "true" for true), bounded strings."""
 
-    model_config = ConfigDict(strict=True, str_max_length=Config.API_MAX_JSON_BYTES, extra="ignore")
+    model_config = ConfigDict(strict=True, str_max_length=Settings().api_max_json_bytes, extra="ignore")
 
     @field_validator("*", mode="after")
     @classmethod
@@ -199,7 +200,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 
 def local_iso(value: datetime) -> str:
     """ISO 8601 in the bureau's time zone with its offset, e.g. 2026-03-02T09:30:00+08:00."""
-    tz = ZoneInfo(current_app.config["TIMEZONE"] if has_app_context() else Config.TIMEZONE)
+    tz = ZoneInfo(settings().timezone if has_app_context() else Settings().timezone)
     if value.tzinfo is None:  # stored times are aware; a naive one is UTC
         value = value.replace(tzinfo=ZoneInfo("UTC"))
     return value.astimezone(tz).isoformat(timespec="seconds")
@@ -248,7 +249,7 @@ class Operation:
     auth: str | None = None
     idempotent: bool = False
     rate_limited: bool = False
-    max_bytes: Callable[[Mapping[str, Any]], int] | None = None
+    max_bytes: Callable[[Settings], int] | None = None
     errors: dict[int, str] = field(default_factory=dict)
 
     def add_response(self, status: int, model: type[BaseModel]) -> None:
@@ -272,7 +273,7 @@ def operation(
     auth: str | None = None,
     idempotent: bool = False,
     limits: Iterable[Callable] = (),
-    max_bytes: Callable[[Mapping[str, Any]], int] | None = None,
+    max_bytes: Callable[[Settings], int] | None = None,
     errors: Mapping[int, str] | None = None,
 ) -> Callable[[Callable], Callable]:
     """Declare, validate and register one API operation (see the module docstring)."""
@@ -348,10 +349,9 @@ def _parse(model: type[BaseModel], data: Any) -> BaseModel:
 
 
 def _read_json(op: Operation) -> Any:
-    cfg = current_app.config
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise UnsupportedMediaType(_l("Send the body as JSON, with Content-Type: application/json."))
-    limit = op.max_bytes(cfg) if op.max_bytes else cfg["API_MAX_JSON_BYTES"]
+    limit = op.max_bytes(settings()) if op.max_bytes else settings().api_max_json_bytes
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
@@ -360,7 +360,7 @@ def _read_json(op: Operation) -> Any:
         data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise BadRequest(_l("The body is not valid JSON (UTF-8)."), code="malformed_json") from None
-    if not _depth_within(data, cfg.get("API_MAX_JSON_DEPTH", DEFAULT_JSON_DEPTH)):
+    if not _depth_within(data, settings().api_max_json_depth):
         raise BadRequest(_l("The JSON is nested too deeply."), code="too_deep")
     if not isinstance(data, dict):
         raise BadRequest(_l("The request body must be a JSON object."), code="not_an_object")

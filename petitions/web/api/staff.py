@@ -12,23 +12,26 @@ from typing import Any, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import joinedload, selectinload
 
+from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import Clock, Petition, Role, Status, Unit
-from petitions.services import access, actions, duplicates, levels
+from petitions.services import access, actions, clocks, duplicates, filing
+from petitions.web import presenters
 from petitions.web.api import bp
 from petitions.web.api.routes import TRACKING_NO_RE, register_staff_view
-from petitions.web.api.schemas import CitizenView, UnitRef
+from petitions.web.api.schemas import RULES, CitizenView, UnitRef
 from petitions.web.api.spec import STAFF, ApiIn, ApiOut, ApiQuery, operation
 from petitions.web.auth import bearer_user
 from petitions.web.presenters import citizen_view
 from petitions.web.ratelimits import lookup_limit
 
-TEXT_MAX = 20_000
+# The domain's limit on a text (a reply, a reason, a note).
+TEXT_MAX = RULES.content_max
 
 
 # ---------------------------------------------------------------- models
@@ -147,6 +150,7 @@ class StaffView(ApiOut):
     due_at: datetime | None
     level: str | None
     duplicate_of: PetitionRef | None
+    merged_here: list[PetitionRef] = Field(description="later petitions merged into this one")
     review_round: int = Field(description="0 before any review; 1 review (复查); 2 re-review (复核)")
     draft: DraftOut | None = Field(description="a reply draft waiting for the leader's signature")
     extension: ExtensionOut | None = Field(description="an extension request waiting for a decision")
@@ -183,7 +187,9 @@ class ActionIn(ApiIn):
     channel: str | None = Field(default=None, max_length=200, description="decline: the proper channel")
     handler: str | None = Field(default=None, max_length=64, description="assign: a handler's username")
     text: str | None = Field(default=None, max_length=TEXT_MAX)
-    days: int | None = Field(default=None, description="request-extension: 1 to 30")
+    days: int | None = Field(
+        default=None, description=f"request-extension: 1 to {RULES.max_extension_days}"
+    )
     duplicate_of: str | None = Field(
         default=None, max_length=32, description="merge: the earlier tracking number"
     )
@@ -193,7 +199,7 @@ class ActionIn(ApiIn):
 
 class QueueQuery(ApiQuery):
     status: Status | None = None
-    level: Literal["green", "yellow", "red"] | None = Field(
+    level: Literal["green", "yellow", "red", "urged"] | None = Field(
         default=None, description="of the running time limit; red includes urged"
     )
     unit: str | None = Field(default=None, max_length=32, description="unit code")
@@ -237,7 +243,7 @@ class ReviewRequestIn(ApiIn):
 
 def _visible(tracking_no: str, user) -> Petition:
     number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
-    petition = db.session.scalar(select(Petition).where(Petition.tracking_no == number))
+    petition = presenters.load_for_staff(number)
     if petition is None or not access.can_view(user, petition):
         raise NotFound(_l("No such petition."))
     return petition
@@ -246,7 +252,7 @@ def _visible(tracking_no: str, user) -> Petition:
 def staff_petition(tracking_no: str) -> StaffView:
     user = bearer_user()
     petition = _visible(tracking_no, user)
-    return StaffView.model_validate(access.staff_view(user, petition))
+    return StaffView.model_validate(presenters.staff_view(user, petition))
 
 
 register_staff_view(staff_petition, StaffView)
@@ -283,25 +289,19 @@ def queue(query: QueueQuery):
         )
     if query.level is not None:
         # The running staff clock (not the citizen's review window).
-        clock = aliased(Clock, name="staff_clock")
-        at = now()
         stmt = stmt.join(
-            clock,
+            Clock,
             and_(
-                clock.petition_id == Petition.id,
-                clock.stopped_at.is_(None),
-                clock.kind.not_in(actions.CITIZEN_WINDOWS),
+                Clock.petition_id == Petition.id,
+                Clock.stopped_at.is_(None),
+                Clock.kind.in_(clock_rules.SUPERVISED),
+                Clock.at_level(clock_rules.LEVEL_FILTERS[query.level], now(), settings().thresholds),
             ),
         )
-        if query.level == "red":
-            stmt = stmt.where(clock.due_at <= at)
-        elif query.level == "yellow":
-            stmt = stmt.where(clock.due_at > at, clock.yellow_at <= at)
-        else:
-            stmt = stmt.where(clock.due_at > at, or_(clock.yellow_at.is_(None), clock.yellow_at > at))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(
-        stmt.order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
+        stmt.options(selectinload(Petition.clocks), joinedload(Petition.unit))
+        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     ).all()
@@ -311,21 +311,18 @@ def queue(query: QueueQuery):
 
 
 def _queue_item(petition: Petition, user) -> QueueItem:
-    clock = petition.open_clock
+    running = clocks.running_status(petition)
     duplicate = None
     if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
         earlier = duplicates.find_possible_duplicates(petition, limit=1)
         duplicate = earlier[0].tracking_no if earlier else None
-    level = None
-    if clock is not None and clock.kind not in actions.CITIZEN_WINDOWS:
-        level = levels.level_of(clock)
     unit = petition.unit
     return QueueItem(
         tracking_no=petition.tracking_no,
         title=petition.title,
         status=petition.status,
         unit=UnitRef(code=unit.code, name=unit.name, kind=unit.kind) if unit else None,
-        level=level,
+        level=running.level if running else None,
         due_at=petition.due_at,
         version=petition.version,
         created_at=petition.created_at,
@@ -358,7 +355,7 @@ def petition_action(tracking_no: str, action: str, body: ActionIn):
         raise NotFound(_l("Unknown action."))
     fields: dict[str, Any] = body.model_dump(exclude={"version"}, exclude_none=True)
     petition = actions.perform(petition, action, user, body.version, **fields)
-    return StaffView.model_validate(access.staff_view(user, petition))
+    return StaffView.model_validate(presenters.staff_view(user, petition))
 
 
 # ---------------------------------------------------------------- the citizen's review request
@@ -378,6 +375,6 @@ def petition_action(tracking_no: str, action: str, body: ActionIn):
 )
 def review_request(tracking_no: str, body: ReviewRequestIn):
     number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
-    petition, holder = access.code_holder(number, body.code)
+    petition, holder = filing.code_holder(number, body.code)
     petition = actions.request_review(petition, body.reason, actor=holder)
     return CitizenView.model_validate(citizen_view(petition))

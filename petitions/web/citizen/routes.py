@@ -17,30 +17,20 @@ from wtforms.fields.choices import SelectChoice
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import Attachment, Category, Petition, Unit
 from petitions.services import lockout
 from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition, find_for_citizen
 from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
-from petitions.web.presenters import citizen_view
+from petitions.web.presenters import CLOCK_LABELS, citizen_view
 from petitions.web.ratelimits import filing_limit, lookup_limit
 
 # Where the query code waits for the one page view that shows it.
 JUST_FILED = "just_filed"
 
 # The clocks as the citizen reads them.
-CLOCK_LABELS = {
-    "route": _l("Sending to the responsible unit"),
-    "accept": _l("Decision whether to accept"),
-    "handle": _l("Handling and written reply"),
-    "review_request": _l("Time to ask for a review"),
-    "review": _l("Review opinion"),
-    "rereview_request": _l("Time to ask for a re-review"),
-    "rereview": _l("Re-review opinion"),
-    "on_spot": _l("Answer on the spot"),
-}
 
 # intake.validate names fields as the API does; the form spells some of them differently.
 _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
@@ -51,7 +41,7 @@ def last_day(value: datetime | None) -> str:
     """The last local day of a limit: due times are the end of that day (midnight after it)."""
     if value is None:
         return ""
-    local = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])) - timedelta(microseconds=1)
+    local = value.astimezone(ZoneInfo(settings().timezone)) - timedelta(microseconds=1)
     return format_date(local.date(), "yyyy-MM-dd")
 
 
@@ -72,7 +62,7 @@ def _no_store(response):
 
 @bp.get("/")
 def index():
-    return render_template("citizen/index.html", limits=current_app.config["TIME_LIMITS"])
+    return render_template("citizen/index.html", limits=settings().time_limits)
 
 
 # ---------------------------------------------------------------- accounts
@@ -167,7 +157,7 @@ def _fill_choices(form: FilingForm) -> None:
 
 
 def _uploads(form: FilingForm) -> list[Upload]:
-    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    limit = settings().attachment_max_bytes
     uploads = []
     for storage in form.attachments.data or []:
         # A browser sends one empty part when no file was chosen.
@@ -188,7 +178,7 @@ def _put_errors(form, exc: ValidationFailed) -> None:
 
 
 def _render_file_form(form: FilingForm, status: int = 200):
-    return render_template("citizen/file.html", form=form, cfg=current_app.config), status
+    return render_template("citizen/file.html", form=form, rules=settings()), status
 
 
 @bp.get("/file")

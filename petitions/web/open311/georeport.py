@@ -14,15 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from petitions.domain import clocks as clock_rules
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError, NotFound
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import Category, CategoryKind, Channel, Petition, Status, Unit
-from petitions.services import actions
 from petitions.services import filing as intake
 from petitions.web import presenters
 
@@ -178,7 +177,7 @@ def _coordinate(value: str, name: str, bound: float, errors: list[str]) -> float
 def title_from(description: str) -> str:
     """The petition's title: the description's first line, shortened to the title limit."""
     first = next((line.strip() for line in description.splitlines() if line.strip()), "")
-    limit = current_app.config["TITLE_MAX"]
+    limit = settings().title_max
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
@@ -296,7 +295,7 @@ def status_notes(petition: Petition) -> str:
 def request_view(petition: Petition) -> dict[str, Any]:
     """One service request as anyone may read it (no personal data)."""
     clock = petition.open_clock
-    expected = clock.due_at if clock is not None and clock.kind not in actions.CITIZEN_WINDOWS else None
+    expected = clock.due_at if clock is not None and clock.kind not in clock_rules.CITIZEN_WINDOWS else None
     return {
         "service_request_id": petition.tracking_no,
         "status": "closed" if petition.status in CLOSED_STATUSES else "open",
@@ -337,7 +336,7 @@ def parse_time(value: str, name: str) -> datetime:
             _l("%(name)s must be a date-time such as 2026-03-01T08:00:00+08:00.", name=name)
         ) from None
     if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+        at = at.replace(tzinfo=ZoneInfo(settings().timezone))
     return at
 
 
@@ -357,8 +356,7 @@ def _split(value: str) -> list[str]:
 
 def search(query: SearchIn) -> list[dict[str, Any]]:
     """GET requests: by ids (which override every other filter), or by service, dates and status."""
-    cfg = current_app.config
-    limit = cfg["OPEN311_MAX_REQUESTS"]
+    limit = settings().open311_max_requests
     stmt = _open311_petitions()
     ids = _split(query.service_request_id)
     if ids:
@@ -366,7 +364,7 @@ def search(query: SearchIn) -> list[dict[str, Any]]:
             raise Open311Error(_l("At most %(n)s service_request_id at once.", n=limit))
         stmt = stmt.where(Petition.tracking_no.in_(ids))
     else:
-        span = timedelta(days=cfg["OPEN311_DEFAULT_DAYS"])
+        span = timedelta(days=settings().open311_default_days)
         start = parse_time(query.start_date, "start_date") if query.start_date.strip() else None
         end = parse_time(query.end_date, "end_date") if query.end_date.strip() else None
         if start is None and end is None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask_babel import lazy_gettext as _l
 
 from petitions.domain.errors import DomainError
-from petitions.extensions import db
+from petitions.extensions import db, settings
+from petitions.services import open311_keys as keys
 from petitions.web.api.spec import json_response
-from petitions.web.open311 import bp, error_response, georeport, keys
+from petitions.web.open311 import bp, error_response, georeport
 from petitions.web.ratelimits import filing_limit, lookup_limit
 
 _TEXT_MAX = 20_000
@@ -41,7 +42,7 @@ def _text(value: Any, name: str) -> str:
 
 def _params() -> dict[str, Any]:
     """The POST parameters: form-encoded as the specification says, or a JSON object."""
-    request.max_content_length = current_app.config["OPEN311_MAX_BYTES"]
+    request.max_content_length = settings().open311_max_bytes
     if request.is_json:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):

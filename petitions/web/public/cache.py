@@ -12,9 +12,8 @@ from collections.abc import Callable, Hashable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import current_app
-
 from petitions.domain.clocks import now
+from petitions.extensions import settings
 
 T = TypeVar("T")
 DEFAULT_SECONDS = 30
@@ -23,7 +22,7 @@ _lock = threading.Lock()
 
 
 def seconds() -> int:
-    return int(current_app.config.get("PUBLIC_CACHE_SECONDS", DEFAULT_SECONDS))
+    return settings().public_cache_seconds
 
 
 def cached(key: Hashable, compute: Callable[[], T]) -> T:

@@ -52,5 +52,27 @@ class ActionForm(FlaskForm):
     days = StringField(_l("Days of extension (1 to 30)"))
     reason = TextAreaField(_l("Reason"))
     text = TextAreaField(_l("Text"))
+    # A follow-up (回访): how it went, with whom, what the citizen thinks.
+    outcome = SelectField(
+        _l("Outcome"),
+        choices=[
+            SelectChoice("reached", _l("Reached the citizen")),
+            SelectChoice("unreachable", _l("Could not reach the citizen")),
+            SelectChoice("declined", _l("The citizen did not want to talk")),
+        ],
+        validate_choice=False,
+    )
+    spoke_with = StringField(_l("Spoke with"))
+    citizen_view = SelectField(
+        _l("The citizen's view"),
+        choices=[
+            SelectChoice("", _l("(not asked)")),
+            SelectChoice("satisfied", _l("Satisfied")),
+            SelectChoice("basically_satisfied", _l("Basically satisfied")),
+            SelectChoice("unsatisfied", _l("Unsatisfied")),
+        ],
+        validate_choice=False,
+    )
+    notes = TextAreaField(_l("Notes"))
     # Where to go back after success ("intake": the intake queue).
     back = HiddenField()

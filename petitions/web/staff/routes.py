@@ -27,31 +27,39 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
+from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError, ValidationFailed
-from petitions.extensions import db, login_manager
+from petitions.extensions import db, login_manager, settings
 from petitions.models import (
     Attachment,
     CategoryKind,
     Clock,
     ExtensionRequest,
-    ExtensionStatus,
     Petition,
     Role,
     Unit,
     User,
 )
-from petitions.services import access, actions, duplicates, levels, notices, routing, suggest
+from petitions.services import access, actions, clocks, duplicates, notices, records, reference, suggest
 from petitions.services.filing import Filing, file_petition
-from petitions.web.citizen.routes import CLOCK_LABELS, _fill_choices, _put_errors, _uploads
-from petitions.web.presenters import STATUS_LABELS
+from petitions.web import presenters
+from petitions.web.citizen.routes import _fill_choices, _put_errors, _uploads
+from petitions.web.presenters import CLOCK_LABELS, EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
 from petitions.web.staff import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
 
+# What a list shows of each petition, loaded with the page (a fixed number of statements).
+LIST_LOADS = (
+    selectinload(Petition.clocks),
+    joinedload(Petition.category),
+    joinedload(Petition.township),
+    joinedload(Petition.unit),
+)
 PER_PAGE = 25
 MAX_PER_PAGE = 100
 # Shown once on the page after staff entry, then forgotten.
@@ -67,13 +75,7 @@ QUEUE_ROLES = {
     Role.ADMIN.value,
 }
 
-LEVELS = ("green", "yellow", "red", "urged")
-LEVEL_LABELS = {
-    "green": _l("Green: on time"),
-    "yellow": _l("Yellow card: due soon"),
-    "red": _l("Red card: overdue"),
-    "urged": _l("Urged: overdue and urged"),
-}
+LEVELS = clock_rules.LEVELS
 
 ACTION_LABELS = {
     "register": _l("Correct category or place"),
@@ -94,6 +96,7 @@ ACTION_LABELS = {
     "merge": _l("Merge into the earlier petition"),
     "review-reply": _l("Issue the review opinion"),
     "rereview-reply": _l("Issue the re-review opinion"),
+    "follow-up": _l("Record a follow-up"),
 }
 # A handler's reply is a draft for the leader to sign.
 DRAFT_LABELS = {
@@ -120,38 +123,6 @@ FIELD_LABELS = {
 }
 # Actions that cannot be undone get a red button.
 GRAVE = {"decline", "merge", "close", "return", "reject-extension"}
-
-EVENT_LABELS = {
-    "registered": _l("Registered"),
-    "triaged": _l("Category or place corrected"),
-    "routed": _l("Routed"),
-    "returned": _l("Returned to the petition bureau"),
-    "accepted": _l("Accepted"),
-    "declined": _l("Not accepted"),
-    "assigned": _l("Handler assigned"),
-    "note": _l("Internal note"),
-    "reply_drafted": _l("Reply drafted"),
-    "replied": _l("Reply issued"),
-    "review_drafted": _l("Review opinion drafted"),
-    "review_replied": _l("Review opinion issued"),
-    "rereview_drafted": _l("Re-review opinion drafted"),
-    "rereview_replied": _l("Re-review opinion issued"),
-    "extension_requested": _l("Extension requested"),
-    "extension_approved": _l("Extension approved"),
-    "extension_rejected": _l("Extension rejected"),
-    "closed": _l("Closed"),
-    "urged": _l("Urged by supervision"),
-    "answered_on_spot": _l("Answered on the spot"),
-    "merged": _l("Merged into an earlier petition"),
-    "duplicate_merged": _l("A later petition was merged into this one"),
-    "rated": _l("Rated by the citizen"),
-    "review_requested": _l("Review requested"),
-    "rereview_requested": _l("Re-review requested"),
-    "followed_up": _l("Phone follow-up"),
-    "card_yellow": _l("Yellow card"),
-    "card_red": _l("Red card"),
-    "card_urged": _l("Urged (red for days)"),
-}
 
 NOTICE_LABELS = {
     notices.NoticeKind.ACCEPTANCE: _l("Acceptance notice"),
@@ -197,8 +168,7 @@ def _no_store(response):
 def _inbox_count(user: User) -> int:
     if user.role != Role.LEADER.value:
         return 0
-    inbox = access.leader_inbox(user)
-    return len(inbox.drafts) + len(inbox.extensions)
+    return access.leader_inbox_count(user)
 
 
 def _endpoint(name: str) -> bool:
@@ -225,7 +195,7 @@ def _staff_context() -> dict:
 # ---------------------------------------------------------------- time left, level
 
 
-def time_left(status: levels.ClockStatus | None) -> str:
+def time_left(status: clock_rules.ClockStatus | None) -> str:
     """'3 days 5 hours left' / 'overdue by 2 days 4 hours' (whole hours, rounded down)."""
     if status is None:
         return ""
@@ -237,12 +207,9 @@ def time_left(status: levels.ClockStatus | None) -> str:
     return _("%(days)s d %(hours)s h left", days=days, hours=hours)
 
 
-def clock_of(petition: Petition) -> levels.ClockStatus | None:
+def clock_of(petition: Petition) -> clock_rules.ClockStatus | None:
     """The running staff clock's status (the citizen's review window is not the unit's clock)."""
-    clock = petition.open_clock
-    if clock is None or clock.kind in actions.CITIZEN_WINDOWS:
-        return None
-    return levels.clock_status(clock)
+    return clocks.running_status(petition)
 
 
 # ---------------------------------------------------------------- home
@@ -322,11 +289,14 @@ def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = 
 # ---------------------------------------------------------------- the actions a page offers
 
 
-def _action_forms(user: User, petition: Petition, posted: dict | None = None) -> list[dict[str, Any]]:
+def _action_forms(
+    user: User, petition: Petition, posted: dict | None = None, record: records.Record | None = None
+) -> list[dict[str, Any]]:
     """One small form per action this user may take now (workflow decides; nothing else shown)."""
-    state = actions.state_of(petition)
-    scopes = access.scopes(user, petition)
-    suggested = routing.route_for(petition.category, petition.township)
+    record = record or records.of(petition)
+    state = records.state_of(petition, record)
+    scopes = access.scopes(user, petition, record)
+    suggested = reference.route_for(petition.category, petition.township)
     forms = []
     for action in wf.allowed_actions(user.role, scopes, state):
         if action not in wf.STAFF_ACTIONS:
@@ -340,7 +310,7 @@ def _action_forms(user: User, petition: Petition, posted: dict | None = None) ->
             earlier = duplicates.find_possible_duplicates(petition, limit=1)
             form.duplicate_of.data = earlier[0].tracking_no if earlier else ""
         if action == "sign-reply" and not mine:
-            draft = actions.pending_draft(petition)
+            draft = actions.pending_draft(petition, record)
             form.text.data = draft.draft_text if draft else ""
         fields = [
             {
@@ -351,7 +321,7 @@ def _action_forms(user: User, petition: Petition, posted: dict | None = None) ->
             for name in (*rule.required, *rule.optional)
             if name in form
         ]
-        label = DRAFT_LABELS.get(action) if rule.effect == "draft" else None
+        label = DRAFT_LABELS.get(action) if rule.change == "draft" else None
         forms.append(
             {
                 "action": action,
@@ -368,8 +338,10 @@ def _action_forms(user: User, petition: Petition, posted: dict | None = None) ->
 
 def _action_label(user: User, petition: Petition, action: str) -> str:
     """The action's name as this user takes it now (a handler's reply is a draft)."""
-    rule = wf.decide(action, user.role, access.scopes(user, petition), actions.state_of(petition)).rule
-    if rule is not None and rule.effect == "draft":
+    record = records.of(petition)
+    state = records.state_of(petition, record)
+    rule = wf.decide(action, user.role, access.scopes(user, petition, record), state).rule
+    if rule is not None and rule.change == "draft":
         return str(DRAFT_LABELS.get(action, action))
     return str(ACTION_LABELS.get(action, action))
 
@@ -389,24 +361,29 @@ def intake_queue():
     stmt = (
         access.visible_petitions_query(user)
         .where(Petition.status == wf.REGISTERED)
+        .options(*LIST_LOADS)
         .order_by(Petition.created_at, Petition.id)
     )
     page = _page(stmt)
+    found = records.of_many(p.id for p in page.items)
     rows = []
     for petition in page.items:
-        rule = routing.match_rule(petition.category, petition.township)
+        rule_unit = reference.route_for(petition.category, petition.township)
+        record = found[petition.id]
         rows.append(
             {
                 "petition": petition,
-                "rule_unit": rule.unit if rule else None,
+                "rule_unit": rule_unit,
                 "suggestions": suggest.suggest(f"{petition.title}\n{petition.content}", petition.township),
                 "duplicates": duplicates.find_possible_duplicates(petition),
                 "consultation": petition.category.kind == CategoryKind.CONSULTATION.value,
                 "clock": clock_of(petition),
-                "suggested_unit": rule.unit.code if rule else "",
+                "suggested_unit": rule_unit.code if rule_unit else "",
                 # Only what the workflow lets this user do (an administrator looks, intake acts).
                 "allowed": set(
-                    wf.allowed_actions(user.role, access.scopes(user, petition), actions.state_of(petition))
+                    wf.allowed_actions(
+                        user.role, access.scopes(user, petition, record), records.state_of(petition, record)
+                    )
                 ),
             }
         )
@@ -419,7 +396,7 @@ def intake_queue():
 
 def _render_entry(form: StaffFilingForm, status: int = 200):
     return render_template(
-        "staff/new.html", form=form, cfg=current_app.config, channels=CHANNEL_LABELS
+        "staff/new.html", form=form, rules=settings(), channels=CHANNEL_LABELS
     ), status
 
 
@@ -476,24 +453,15 @@ def intake_entered():
 
 def _level_filter(stmt, level: str):
     """Petitions whose running staff clock has `level` now (set-based, so paging stays right)."""
-    clock = aliased(Clock, name="staff_clock")
-    at = now()
-    urge_after = timedelta(days=float(levels.thresholds()["urge_after_days"]))
-    stmt = stmt.join(
-        clock,
+    return stmt.join(
+        Clock,
         and_(
-            clock.petition_id == Petition.id,
-            clock.stopped_at.is_(None),
-            clock.kind.not_in(actions.CITIZEN_WINDOWS),
+            Clock.petition_id == Petition.id,
+            Clock.stopped_at.is_(None),
+            Clock.kind.in_(clock_rules.SUPERVISED),
+            Clock.at_level(clock_rules.LEVEL_FILTERS[level], now(), settings().thresholds),
         ),
     )
-    if level == "urged":
-        return stmt.where(clock.due_at <= at - urge_after)
-    if level == "red":
-        return stmt.where(clock.due_at <= at, clock.due_at > at - urge_after)
-    if level == "yellow":
-        return stmt.where(clock.due_at > at, clock.yellow_at <= at)
-    return stmt.where(clock.due_at > at, or_(clock.yellow_at.is_(None), clock.yellow_at > at))
 
 
 def _search(stmt, q: str):
@@ -530,7 +498,7 @@ def queue():
     if q:
         stmt = _search(stmt, q)
     total_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-    page = _page(stmt.order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id))
+    page = _page(stmt.options(*LIST_LOADS).order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id))
     rows = [{"petition": p, "clock": clock_of(p)} for p in page.items]
     return _no_store(
         current_app.make_response(
@@ -551,7 +519,7 @@ def queue():
 
 
 def _visible(tracking_no: str) -> Petition:
-    petition = db.session.scalar(select(Petition).where(Petition.tracking_no == tracking_no))
+    petition = presenters.load_for_staff(tracking_no)
     if petition is None or not access.can_view(_user(), petition):
         abort(404)
     return petition
@@ -571,17 +539,18 @@ def _notices(petition: Petition) -> list[dict[str, Any]]:
 
 def _render_petition(petition: Petition, posted: dict | None = None, status: int = 200):
     user = _user()
-    view = access.staff_view(user, petition)
+    record = records.of(petition)
+    view = presenters.staff_view(user, petition, record)
     page = render_template(
         "staff/petition.html",
         view=view,
         petition=petition,
         clock=clock_of(petition),
-        forms=_action_forms(user, petition, posted),
+        forms=_action_forms(user, petition, posted, record),
         notices=_notices(petition),
         event_labels=EVENT_LABELS,
         channel_labels=CHANNEL_LABELS,
-        citizen_windows=actions.CITIZEN_WINDOWS,
+        citizen_windows=clock_rules.CITIZEN_WINDOWS,
         refusal=posted["message"] if posted else None,
         stale=bool(posted and posted.get("stale")),
     )
@@ -676,20 +645,17 @@ def attachment(tracking_no: str, attachment_id: int):
 def inbox():
     user = _require({Role.LEADER.value})
     box = access.leader_inbox(user)
+    found = records.of_many(p.id for p in (*box.drafts, *box.extensions))
     drafts = []
     for p in box.drafts:
         form = _prepare(ActionForm(formdata=None), p)
-        draft = actions.pending_draft(p)
+        draft = actions.pending_draft(p, found[p.id])
         form.text.data = draft.draft_text if draft else ""
         drafts.append({"petition": p, "draft": draft, "form": form, "clock": clock_of(p)})
     extensions = []
     for p in box.extensions:
-        request_ = db.session.scalar(
-            select(ExtensionRequest)
-            .where(ExtensionRequest.petition_id == p.id, ExtensionRequest.status == ExtensionStatus.PENDING)
-            .order_by(ExtensionRequest.id.desc())
-            .limit(1)
-        )
+        pending = found[p.id].pending_extension_id
+        request_ = db.session.get(ExtensionRequest, pending) if pending is not None else None
         form = _prepare(ActionForm(formdata=None), p)
         extensions.append({"petition": p, "extension": request_, "form": form, "clock": clock_of(p)})
     page = render_template("staff/inbox.html", drafts=drafts, extensions=extensions)

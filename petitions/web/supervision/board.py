@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from petitions.domain import clocks as clock_rules
 from petitions.domain.clocks import as_utc, now
 from petitions.domain.validation import mask_phone
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import Card, Clock, Outbox, OutboxStatus, Petition, Unit, User
 
 LEVELS = ("green", "yellow", "red", "urged")
@@ -69,7 +69,7 @@ def build(at: datetime | None = None) -> Board:
     from petitions.services import calendar as workcalendar
 
     at = as_utc(at or now())
-    supervised = current_app.config["SUPERVISED_CLOCKS"]
+    supervised = clock_rules.SUPERVISED
     units: dict[int | None, UnitRow] = {}
 
     def row_for(unit_id: int | None, code: str, name: str) -> UnitRow:
@@ -163,7 +163,7 @@ def build(at: datetime | None = None) -> Board:
     ]
 
     cal = workcalendar.current()
-    year = at.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).year
+    year = at.astimezone(ZoneInfo(settings().timezone)).year
     return Board(
         at=at,
         units=ordered,

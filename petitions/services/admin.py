@@ -29,6 +29,7 @@ from petitions.models import (
     UnitKind,
     User,
 )
+from petitions.services import reference
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
@@ -101,6 +102,8 @@ def _save(actor: User, obj: Entity, before: dict | None, action: str | None = No
         return obj
     _audit(actor, obj, action or ("create" if before is None else "update"), before, after)
     db.session.commit()
+    # Filing reads categories, units and rules from a cache: this process forgets it at once.
+    reference.invalidate()
     return obj
 
 

@@ -1,0 +1,211 @@
+"""A petition's sub-records, read in one statement: its replies (and drafts), ratings,
+extension requests and review requests; and from them the sub-states the workflow's
+rules look at (petitions.domain.workflow.State).
+
+A page, an action or a queue reads these once (`of`, or `of_many` for a page of
+petitions) instead of one query per question, so what it costs does not grow with the
+questions asked of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, literal, null, select, type_coerce, union_all
+
+from petitions.domain import workflow as wf
+from petitions.domain.clocks import CITIZEN_WINDOWS, as_utc, now
+from petitions.extensions import db, settings
+from petitions.models import (
+    CategoryKind,
+    ExtensionRequest,
+    ExtensionStatus,
+    Petition,
+    Rating,
+    Reply,
+    ReplyKind,
+    ReviewRequest,
+    Score,
+)
+from petitions.types import UTCDateTime
+
+KIND_BY_ROUND = {
+    wf.FIRST_REPLY: ReplyKind.REPLY.value,
+    wf.REVIEW: ReplyKind.REVIEW.value,
+    wf.REREVIEW: ReplyKind.REREVIEW.value,
+}
+# A reply's number: what a rating names (1 reply, 2 review opinion, 3 re-review opinion).
+REPLY_NO = {ReplyKind.REPLY.value: 1, ReplyKind.REVIEW.value: 2, ReplyKind.REREVIEW.value: 3}
+SATISFIED = frozenset({Score.SATISFIED.value, Score.BASICALLY_SATISFIED.value})
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    id: int
+    kind: str
+    unit_id: int | None
+    issued_at: datetime | None
+
+    @property
+    def number(self) -> int:
+        return REPLY_NO[self.kind]
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    id: int
+    reply_no: int
+    score: str
+    at: datetime
+
+
+@dataclass
+class Record:
+    replies: list[ReplyRow] = field(default_factory=list)
+    ratings: list[RatingRow] = field(default_factory=list)
+    # (id, status) of each extension request, oldest first
+    extensions: list[tuple[int, str]] = field(default_factory=list)
+    # (id, kind, reviewing unit id) of each review request, oldest first
+    reviews: list[tuple[int, str, int]] = field(default_factory=list)
+
+    @property
+    def review_round(self) -> int:
+        return min(len(self.reviews), wf.REREVIEW)
+
+    @property
+    def reviewing_unit_id(self) -> int | None:
+        """The unit a review or re-review was asked of (the latest request's)."""
+        return self.reviews[-1][2] if self.reviews else None
+
+    @property
+    def latest_issued(self) -> ReplyRow | None:
+        return next((r for r in reversed(self.replies) if r.issued_at is not None), None)
+
+    @property
+    def pending_draft(self) -> ReplyRow | None:
+        """The reply draft of the current round that waits for the leader, if any."""
+        kind = KIND_BY_ROUND[self.review_round]
+        latest = next((r for r in reversed(self.replies) if r.kind == kind), None)
+        return latest if latest is not None and latest.issued_at is None else None
+
+    def rating_of(self, reply: ReplyRow | None) -> RatingRow | None:
+        if reply is None:
+            return None
+        return next((r for r in self.ratings if r.reply_no == reply.number), None)
+
+    @property
+    def extension(self) -> str:
+        statuses = {status for _id, status in self.extensions}
+        if ExtensionStatus.APPROVED.value in statuses:
+            return wf.EXT_APPROVED
+        if ExtensionStatus.PENDING.value in statuses:
+            return wf.EXT_PENDING
+        return wf.EXT_NONE
+
+    @property
+    def pending_extension_id(self) -> int | None:
+        return next(
+            (i for i, status in reversed(self.extensions) if status == ExtensionStatus.PENDING.value), None
+        )
+
+
+def _query(petition_ids: list[int]):
+    replies = select(
+        literal("reply").label("what"),
+        Reply.petition_id.label("petition_id"),
+        Reply.id.label("id"),
+        Reply.kind.label("a"),
+        type_coerce(null(), Integer).label("n"),
+        Reply.unit_id.label("unit_id"),
+        Reply.issued_at.label("at"),
+    ).where(Reply.petition_id.in_(petition_ids))
+    ratings = select(
+        literal("rating"),
+        Rating.petition_id,
+        Rating.id,
+        Rating.score,
+        Rating.reply_no,
+        Rating.unit_id,
+        Rating.created_at,
+    ).where(Rating.petition_id.in_(petition_ids))
+    extensions = select(
+        literal("extension"),
+        ExtensionRequest.petition_id,
+        ExtensionRequest.id,
+        ExtensionRequest.status,
+        type_coerce(null(), Integer),
+        type_coerce(null(), Integer),
+        type_coerce(null(), UTCDateTime()),
+    ).where(ExtensionRequest.petition_id.in_(petition_ids))
+    reviews = select(
+        literal("review"),
+        ReviewRequest.petition_id,
+        ReviewRequest.id,
+        ReviewRequest.kind,
+        type_coerce(null(), Integer),
+        ReviewRequest.unit_id,
+        type_coerce(null(), UTCDateTime()),
+    ).where(ReviewRequest.petition_id.in_(petition_ids))
+    return union_all(replies, ratings, extensions, reviews)
+
+
+def of_many(petition_ids: Iterable[int]) -> dict[int, Record]:
+    """The records of many petitions, in one statement."""
+    ids = sorted({i for i in petition_ids if i is not None})
+    found: dict[int, Record] = {i: Record() for i in ids}
+    if not ids:
+        return found
+    with db.session.no_autoflush:
+        rows = db.session.execute(_query(ids)).all()
+    for what, petition_id, id_, a, n, unit_id, at in sorted(rows, key=lambda r: (r[0], r[2])):
+        record = found[petition_id]
+        if what == "reply":
+            record.replies.append(ReplyRow(id_, a, unit_id, as_utc(at) if at else None))
+        elif what == "rating":
+            record.ratings.append(RatingRow(id_, n, a, as_utc(at)))
+        elif what == "extension":
+            record.extensions.append((id_, a))
+        else:
+            record.reviews.append((id_, a, unit_id))
+    return found
+
+
+def of(petition: Petition) -> Record:
+    return of_many([petition.id])[petition.id]
+
+
+# ---------------------------------------------------------------- the state the rules read
+
+
+def rating_deadline(reply: ReplyRow) -> datetime:
+    """When the citizen's days for rating a reply end (满意度评价)."""
+    assert reply.issued_at is not None
+    return as_utc(reply.issued_at) + timedelta(days=settings().rating_window_days)
+
+
+def window_clock(petition: Petition):
+    """The citizen's open window for asking for review or re-review, if one runs."""
+    clock = petition.open_clock
+    return clock if clock is not None and clock.kind in CITIZEN_WINDOWS else None
+
+
+def state_of(petition: Petition, record: Record, at: datetime | None = None) -> wf.State:
+    """The petition as petitions.domain.workflow sees it: status plus the sub-states its rules read."""
+    at = at or now()
+    reply = record.latest_issued
+    rating = record.rating_of(reply)
+    window = window_clock(petition)
+    return wf.State(
+        status=petition.status,
+        draft_pending=record.pending_draft is not None,
+        extension=record.extension,
+        review_round=record.review_round,
+        window_open=window is not None and at < as_utc(window.due_at),
+        has_reply=reply is not None,
+        rated=rating is not None,
+        satisfied=rating is not None and rating.score in SATISFIED,
+        rating_open=reply is None or at < rating_deadline(reply),
+        is_report=petition.category.kind == CategoryKind.REPORT,
+    )

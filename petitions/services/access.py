@@ -118,7 +118,7 @@ def can_view(actor: Actor | None, petition: Petition, record: Record | None = No
     if isinstance(actor, SystemActor):
         return True
     if isinstance(actor, CodeHolder) or actor.role == Role.CITIZEN:
-        return wf.OWNER in scopes(actor, petition)
+        return wf.OWNER in scopes(actor, petition, record)
     if not actor.active:
         return False
     if actor.role in SEE_ALL:

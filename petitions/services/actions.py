@@ -167,7 +167,8 @@ def act(
     work: UnitOfWork, petition: Petition, action: str, actor: Actor, version: int | None, fields: dict
 ) -> Petition:
     """The action within the caller's unit of work (filing routes this way, in its own)."""
-    if not can_view(actor, petition):
+    record = records.of(petition) if petition.id is not None else Record()
+    if not can_view(actor, petition, record):
         raise NotFound(_l("No such petition."))
     if action not in wf.ACTIONS:
         raise NotFound(_l("Unknown action."))
@@ -177,7 +178,6 @@ def act(
     if version is not None and version != petition.version:
         raise Conflict(STALE, code="stale")
 
-    record = records.of(petition) if petition.id is not None else Record()
     state = records.state_of(petition, record, work.at)
     decision = wf.decide(action, actor.role, scopes(actor, petition, record), state)
     if decision.outcome == wf.FORBIDDEN:

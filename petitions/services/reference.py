@@ -81,6 +81,16 @@ def _attach(row):
     return db.session.merge(row, load=False) if row is not None else None
 
 
+def categories() -> list[Category]:
+    """Every category, for lists and menus: detached copies to read, not to change (no SQL)."""
+    return sorted(_current().categories.values(), key=lambda c: (c.sort_order or 0, c.id))
+
+
+def units() -> list[Unit]:
+    """Every unit, for lists and menus: detached copies to read, not to change (no SQL)."""
+    return sorted(_current().units.values(), key=lambda u: (u.sort_order or 0, u.id))
+
+
 def category(code: str) -> Category | None:
     """The category with `code`, in this session (no SQL)."""
     return _attach(_current().categories.get(code))

@@ -6,11 +6,12 @@ admin, api, open311, webhooks); create_app() registers them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
-from flask_babel import format_datetime
+from flask import Flask, Response, g, has_request_context, jsonify, render_template, request, session
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -30,6 +31,15 @@ def select_locale() -> str:
     if session.get("lang") in languages:
         return session["lang"]
     return settings().default_locale
+
+
+# A face that answers errors in a shape of its own registers it for its path (Open311).
+ErrorShape = Callable[[int, str, Mapping[str, str] | None], Response]
+ERROR_SHAPES: dict[str, ErrorShape] = {}
+
+
+def _error_shape(path: str) -> ErrorShape | None:
+    return next((shape for prefix, shape in ERROR_SHAPES.items() if path.startswith(prefix)), None)
 
 
 def wants_json() -> bool:
@@ -65,10 +75,9 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         headers = getattr(exc, "headers", None)  # e.g. Retry-After of a sign-in lock
-        if request.path.startswith("/open311/"):
-            from petitions.web.open311 import error_response
-
-            return error_response(exc.status, str(exc.message), headers)
+        shape = _error_shape(request.path)
+        if shape is not None:
+            return shape(exc.status, str(exc.message), headers)
         if wants_json():
             return json_error(exc.status, exc.code, str(exc.message), exc.text_fields(), headers=headers)
         return (
@@ -104,10 +113,9 @@ def register_errors(app: Flask) -> None:
             message = _("Not found.")
         else:
             message = exc.description or exc.name
-        if request.path.startswith("/open311/"):
-            from petitions.web.open311 import error_response
-
-            return error_response(status, str(message), headers)
+        shape = _error_shape(request.path)
+        if shape is not None:
+            return shape(status, str(message), headers)
         if wants_json():
             return json_error(status, _HTTP_CODES.get(status, "error"), message, headers=headers)
         response = app.make_response((render_template("error.html", status=status, message=message), status))
@@ -136,8 +144,6 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject() -> dict:
-        from flask_babel import get_locale
-
         return {
             "languages": settings().languages,
             "current_locale": str(get_locale()),

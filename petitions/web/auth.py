@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import g, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from petitions.domain.clocks import now
 from petitions.extensions import db, settings
@@ -47,7 +48,11 @@ def bearer_user() -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token.strip())))
+        row = db.session.scalar(
+            select(ApiToken)
+            .where(ApiToken.token_hash == _token_hash(token.strip()))
+            .options(joinedload(ApiToken.user))
+        )
         if row is not None and row.revoked_at is None and row.expires_at > now() and row.user.active:
             user = row.user
     g.bearer_user = user

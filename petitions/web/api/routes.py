@@ -37,8 +37,9 @@ from petitions.web.api.schemas import (
     UnitsOut,
     UnitsQuery,
 )
-from petitions.web.api.spec import OPTIONAL, Unauthorized, build_document, json_response, operation
+from petitions.web.api.spec import OPTIONAL, Unauthorized, build_document, operation
 from petitions.web.auth import authenticate, bearer_user, issue_token
+from petitions.web.jsonout import json_response
 from petitions.web.ratelimits import filing_limit, lookup_limit
 
 TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")

@@ -45,15 +45,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, has_app_context, request
-from flask.json.provider import DefaultJSONProvider
+from flask import Blueprint, Flask, Response, request
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
@@ -62,6 +58,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from config.settings import Settings
 from petitions.domain.errors import DomainError, NotFound, ValidationFailed
 from petitions.extensions import settings
+from petitions.services import idempotency
+from petitions.web.auth import bearer_user
+from petitions.web.jsonout import json_response
 
 STAFF = "staff"
 OPTIONAL = "optional"
@@ -195,42 +194,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return fields
 
 
-# ---------------------------------------------------------------- JSON out
-
-
-def local_iso(value: datetime) -> str:
-    """ISO 8601 in the bureau's time zone with its offset, e.g. 2026-03-02T09:30:00+08:00."""
-    tz = ZoneInfo(settings().timezone if has_app_context() else Settings().timezone)
-    if value.tzinfo is None:  # stored times are aware; a naive one is UTC
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(tz).isoformat(timespec="seconds")
-
-
-def _default(o: Any) -> Any:
-    if isinstance(o, datetime):
-        return local_iso(o)
-    if isinstance(o, date):
-        return o.isoformat()
-    if isinstance(o, BaseModel):
-        return o.model_dump(mode="python")
-    if isinstance(o, LazyString):
-        return str(o)
-    return DefaultJSONProvider.default(o)
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, default=_default)
-
-
-class ApiJSONProvider(DefaultJSONProvider):
-    """jsonify() with Chinese unescaped and times as local ISO 8601 (used by the error shape too)."""
-
-    ensure_ascii = False
-    default = staticmethod(_default)
-
-
-def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(dumps(data), status=status, mimetype="application/json", headers=dict(headers or {}))
+# ---------------------------------------------------------------- JSON out: petitions.web.jsonout
 
 
 # ---------------------------------------------------------------- operations
@@ -331,8 +295,6 @@ def _flask_path(path: str) -> str:
 def _check_auth(op: Operation) -> None:
     if op.auth is None:
         return
-    from petitions.web.auth import bearer_user
-
     sent = bool(request.headers.get("Authorization", "").strip())
     user = bearer_user()
     if op.auth == STAFF and (user is None or not user.is_staff):
@@ -400,9 +362,6 @@ def _render(op: Operation, value: Any) -> Response:
 
 
 def _run_idempotent(op: Operation, key: str, payload: Any, call: Callable[[], Response]) -> Response:
-    from petitions.services import idempotency
-    from petitions.web.auth import bearer_user
-
     user = bearer_user()
     scope = idempotency.scope_for(op.method, request.path, user.id if user is not None else None)
     fingerprint = hashlib.sha256(

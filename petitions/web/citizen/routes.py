@@ -10,20 +10,19 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
 from flask_babel import format_date
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.extensions import db, settings
-from petitions.models import Attachment, Category, Petition, Unit
+from petitions.models import Attachment, Petition
 from petitions.services import lockout
-from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition, find_for_citizen
+from petitions.services.filing import Filing, file_petition, find_for_citizen
 from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
+from petitions.web.forms import fill_filing_choices, put_errors, uploads
 from petitions.web.presenters import CLOCK_LABELS, citizen_view
 from petitions.web.ratelimits import filing_limit, lookup_limit
 
@@ -76,7 +75,7 @@ def register():
         try:
             user = register_citizen(form.phone.data, form.name.data, form.password.data)
         except ValidationFailed as exc:
-            _put_errors(form, exc)
+            put_errors(form, exc)
             status = 422
         else:
             login_user(user)
@@ -136,47 +135,6 @@ def logout():
 # ---------------------------------------------------------------- filing
 
 
-def _fill_choices(form: FilingForm) -> None:
-    placeholder = SelectChoice("", str(_l("— Please choose —")))
-    categories = [placeholder]
-    tops = db.session.scalars(
-        select(Category).where(Category.parent_id.is_(None), Category.active).order_by(Category.sort_order)
-    )
-    for top in tops:
-        for child in top.children:
-            if child.active:
-                # The page's script shows the anonymity box only for reports.
-                attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
-                categories.append(SelectChoice(child.code, child.name, attrs, optgroup=top.name))
-    form.category.choices = categories
-
-    places = db.session.scalars(
-        select(Unit).where(Unit.kind.in_(PLACE_KINDS), Unit.active).order_by(Unit.sort_order, Unit.id)
-    )
-    form.township.choices = [placeholder] + [SelectChoice(u.code, u.name) for u in places]
-
-
-def _uploads(form: FilingForm) -> list[Upload]:
-    limit = settings().attachment_max_bytes
-    uploads = []
-    for storage in form.attachments.data or []:
-        # A browser sends one empty part when no file was chosen.
-        if storage is None or not storage.filename:
-            continue
-        # One byte more than allowed is enough to know a file is too large.
-        uploads.append(Upload(filename=storage.filename, data=storage.stream.read(limit + 1)))
-    return uploads
-
-
-def _put_errors(form, exc: ValidationFailed) -> None:
-    for name, why in exc.text_fields().items():
-        field = form._fields.get(_FORM_FIELD.get(name, name))
-        if field is None:
-            form.form_errors.append(why)
-        else:
-            field.errors = [*field.errors, why]
-
-
 def _render_file_form(form: FilingForm, status: int = 200):
     return render_template("citizen/file.html", form=form, rules=settings()), status
 
@@ -184,7 +142,7 @@ def _render_file_form(form: FilingForm, status: int = 200):
 @bp.get("/file")
 def file():
     form = FilingForm()
-    _fill_choices(form)
+    fill_filing_choices(form)
     if _is_citizen():
         form.contact_name.data = current_user.name
         form.contact_phone.data = current_user.phone
@@ -195,7 +153,7 @@ def file():
 @filing_limit
 def file_submit():
     form = FilingForm()
-    _fill_choices(form)
+    fill_filing_choices(form)
     if not form.validate():
         return _render_file_form(form, 422)
     filing = Filing(
@@ -207,12 +165,12 @@ def file_submit():
         contact_phone=form.contact_phone.data,
         anonymous=bool(form.anonymous.data),
         public_consent=bool(form.public_consent.data),
-        attachments=_uploads(form),
+        attachments=uploads(form),
     )
     try:
         filed = file_petition(filing, citizen=current_user if _is_citizen() else None)
     except ValidationFailed as exc:
-        _put_errors(form, exc)
+        put_errors(form, exc)
         return _render_file_form(form, 422)
     # Shown on the next page view only (post/redirect/get: a reload never files twice).
     session[JUST_FILED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}

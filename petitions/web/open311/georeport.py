@@ -24,6 +24,7 @@ from petitions.extensions import db, settings
 from petitions.models import Category, CategoryKind, Channel, Petition, Status, Unit
 from petitions.services import filing as intake
 from petitions.web import presenters
+from petitions.web.jsonout import local_iso
 
 # Open311 has two states; not_accepted ends the matter here too (the citizen is told the proper channel).
 CLOSED_STATUSES = {Status.CLOSED.value, Status.NOT_ACCEPTED.value}
@@ -276,7 +277,6 @@ def file_request(data: RequestIn) -> list[dict[str, Any]]:
 
 
 def _local(value: datetime | None) -> str | None:
-    from petitions.web.api.spec import local_iso
 
     return local_iso(value) if value is not None else None
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from petitions.domain.errors import DomainError
 from petitions.extensions import db, settings
 from petitions.services import open311_keys as keys
-from petitions.web.api.spec import json_response
+from petitions.web.jsonout import json_response
 from petitions.web.open311 import bp, error_response, georeport
 from petitions.web.ratelimits import filing_limit, lookup_limit
 

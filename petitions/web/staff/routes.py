@@ -16,6 +16,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -42,13 +43,12 @@ from petitions.models import (
     ExtensionRequest,
     Petition,
     Role,
-    Unit,
     User,
 )
 from petitions.services import access, actions, clocks, duplicates, notices, records, reference, suggest
 from petitions.services.filing import Filing, file_petition
 from petitions.web import presenters
-from petitions.web.citizen.routes import _fill_choices, _put_errors, _uploads
+from petitions.web.forms import fill_filing_choices, put_errors, uploads
 from petitions.web.presenters import CLOCK_LABELS, EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
 from petitions.web.staff import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
@@ -244,25 +244,25 @@ def _page(stmt):
     )
 
 
-def _active_units() -> list[Unit]:
-    return list(db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.sort_order, Unit.id)))
-
-
 def _unit_choices() -> list[SelectChoice]:
     return [SelectChoice("", _("— Please choose —"))] + [
-        SelectChoice(u.code, u.name) for u in _active_units()
+        SelectChoice(u.code, u.name) for u in reference.units() if u.active
     ]
 
 
 def _handler_choices(petition: Petition) -> list[SelectChoice]:
-    handlers = db.session.scalars(
-        select(User)
-        .where(User.role == Role.HANDLER.value, User.active, User.unit_id == petition.unit_id)
-        .order_by(User.name, User.id)
-    ).all()
-    return [SelectChoice("", _("— Please choose —"))] + [
-        SelectChoice(u.username, u.name or u.username) for u in handlers
-    ]
+    """The unit's active handlers (read once per request and unit)."""
+    cache = g.setdefault("handler_choices", {})
+    if petition.unit_id not in cache:
+        handlers = db.session.scalars(
+            select(User)
+            .where(User.role == Role.HANDLER.value, User.active, User.unit_id == petition.unit_id)
+            .order_by(User.name, User.id)
+        ).all()
+        cache[petition.unit_id] = [SelectChoice("", _("— Please choose —"))] + [
+            SelectChoice(u.username, u.name or u.username) for u in handlers
+        ]
+    return cache[petition.unit_id]
 
 
 def _channel_choices() -> list[SelectChoice]:
@@ -276,7 +276,7 @@ def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = 
     form.unit.choices = _unit_choices()
     form.handler.choices = _handler_choices(petition)
     form.channel.choices = _channel_choices()
-    _fill_choices(form)
+    fill_filing_choices(form)
     # Start from what the petition has (or the rule suggests); a posted form keeps its values.
     form.unit.data = form.unit.data or suggested_unit or ""
     form.handler.data = form.handler.data or (petition.handler.username if petition.handler else "")
@@ -290,10 +290,17 @@ def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = 
 
 
 def _action_forms(
-    user: User, petition: Petition, posted: dict | None = None, record: records.Record | None = None
+    user: User,
+    petition: Petition,
+    posted: dict | None = None,
+    record: records.Record | None = None,
+    draft_text: str | None = None,
 ) -> list[dict[str, Any]]:
     """One small form per action this user may take now (workflow decides; nothing else shown)."""
     record = record or records.of(petition)
+    if draft_text is None and record.pending_draft is not None:
+        draft = actions.pending_draft(petition, record)
+        draft_text = draft.draft_text if draft else None
     state = records.state_of(petition, record)
     scopes = access.scopes(user, petition, record)
     suggested = reference.route_for(petition.category, petition.township)
@@ -310,8 +317,7 @@ def _action_forms(
             earlier = duplicates.find_possible_duplicates(petition, limit=1)
             form.duplicate_of.data = earlier[0].tracking_no if earlier else ""
         if action == "sign-reply" and not mine:
-            draft = actions.pending_draft(petition, record)
-            form.text.data = draft.draft_text if draft else ""
+            form.text.data = draft_text if draft_text is not None else ""
         fields = [
             {
                 "field": form[name],
@@ -404,7 +410,7 @@ def _render_entry(form: StaffFilingForm, status: int = 200):
 def intake_new():
     _require(INTAKE_ROLES)
     form = StaffFilingForm()
-    _fill_choices(form)
+    fill_filing_choices(form)
     return _render_entry(form)
 
 
@@ -412,7 +418,7 @@ def intake_new():
 def intake_new_submit():
     user = _require(INTAKE_ROLES)
     form = StaffFilingForm()
-    _fill_choices(form)
+    fill_filing_choices(form)
     if not form.validate():
         return _render_entry(form, 422)
     filing = Filing(
@@ -426,12 +432,12 @@ def intake_new_submit():
         public_consent=bool(form.public_consent.data),
         channel=form.channel.data or "",
         address=form.address.data,
-        attachments=_uploads(form),
+        attachments=uploads(form),
     )
     try:
         filed = file_petition(filing, actor=user)
     except ValidationFailed as exc:
-        _put_errors(form, exc)
+        put_errors(form, exc)
         return _render_entry(form, 422)
     session[JUST_ENTERED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}
     return redirect(url_for("staff.intake_entered"), 303)
@@ -518,36 +524,37 @@ def queue():
 # ---------------------------------------------------------------- the petition page
 
 
-def _visible(tracking_no: str) -> Petition:
+def _visible(tracking_no: str) -> tuple[Petition, records.Record]:
+    """The petition with its sub-records, or 404 for one the user may not see."""
     petition = presenters.load_for_staff(tracking_no)
-    if petition is None or not access.can_view(_user(), petition):
+    record = records.of(petition) if petition is not None else None
+    if petition is None or not access.can_view(_user(), petition, record):
         abort(404)
-    return petition
+    return petition, record
 
 
-def _notices(petition: Petition) -> list[dict[str, Any]]:
+def _notices(petition: Petition, record: records.Record) -> list[dict[str, Any]]:
     """The written notices that exist for this petition (their step has happened)."""
-    found = []
-    for kind in notices.NoticeKind:
-        try:
-            notices.facts_from_petition(kind, petition)
-        except DomainError:
-            continue
-        found.append({"kind": kind.value, "label": NOTICE_LABELS[kind]})
-    return found
+    return [
+        {"kind": kind.value, "label": NOTICE_LABELS[kind]} for kind in notices.issued(petition, record.replies)
+    ]
 
 
-def _render_petition(petition: Petition, posted: dict | None = None, status: int = 200):
+def _render_petition(
+    petition: Petition, posted: dict | None = None, status: int = 200, record: records.Record | None = None
+):
     user = _user()
-    record = records.of(petition)
+    record = record or records.of(petition)
     view = presenters.staff_view(user, petition, record)
     page = render_template(
         "staff/petition.html",
         view=view,
         petition=petition,
         clock=clock_of(petition),
-        forms=_action_forms(user, petition, posted, record),
-        notices=_notices(petition),
+        forms=_action_forms(
+            user, petition, posted, record, view["draft"]["text"] if view["draft"] else None
+        ),
+        notices=_notices(petition, record),
         event_labels=EVENT_LABELS,
         channel_labels=CHANNEL_LABELS,
         citizen_windows=clock_rules.CITIZEN_WINDOWS,
@@ -559,14 +566,15 @@ def _render_petition(petition: Petition, posted: dict | None = None, status: int
 
 @bp.get("/petitions/<tracking_no>")
 def petition(tracking_no: str):
-    return _render_petition(_visible(tracking_no))
+    found, record = _visible(tracking_no)
+    return _render_petition(found, record=record)
 
 
 @bp.post("/petitions/<tracking_no>/actions/<action>")
 def act(tracking_no: str, action: str):
     """Take one action. A refusal shows its message and changes nothing; success goes back (303)."""
     user = _user()
-    petition = _visible(tracking_no)
+    petition, _record = _visible(tracking_no)
     if action not in wf.STAFF_ACTIONS:
         abort(404)
     form = ActionForm()
@@ -614,18 +622,18 @@ def act(tracking_no: str, action: str):
             flash(line, "error")
         return redirect(url_for("staff.intake_queue" if back == "intake" else "staff.inbox"), 303)
     db.session.expire_all()
-    petition = _visible(tracking_no)
+    petition, record = _visible(tracking_no)
     # A stale form is not shown again with the old version: the officer reads the new state first.
     if stale:
         form = ActionForm(formdata=None)
     posted = {"action": action, "form": form, "errors": errors, "message": message, "stale": stale}
-    return _render_petition(petition, posted, status)
+    return _render_petition(petition, posted, status, record)
 
 
 @bp.get("/petitions/<tracking_no>/attachments/<int:attachment_id>")
 def attachment(tracking_no: str, attachment_id: int):
     """The bytes of an attachment, for staff who may see the petition (404 otherwise)."""
-    petition = _visible(tracking_no)
+    petition, _record = _visible(tracking_no)
     row = db.session.scalar(
         select(Attachment).where(Attachment.id == attachment_id, Attachment.petition_id == petition.id)
     )

@@ -16,6 +16,7 @@ from petitions.domain.clocks import as_utc, now
 from petitions.domain.validation import mask_phone
 from petitions.extensions import db, settings
 from petitions.models import Card, Clock, Outbox, OutboxStatus, Petition, Unit, User
+from petitions.services import calendar as workcalendar
 
 LEVELS = ("green", "yellow", "red", "urged")
 CARD_LEVELS = ("yellow", "red", "urged")
@@ -66,8 +67,6 @@ class Board:
 
 
 def build(at: datetime | None = None) -> Board:
-    from petitions.services import calendar as workcalendar
-
     at = as_utc(at or now())
     supervised = clock_rules.SUPERVISED
     units: dict[int | None, UnitRow] = {}

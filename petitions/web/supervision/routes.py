@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from petitions.domain.errors import DomainError
 from petitions.models import Role
+from petitions.services import actions
 from petitions.web.supervision import board as boards
 from petitions.web.supervision import bp
 
@@ -56,8 +57,6 @@ def urge(tracking_no: str):
     user = _supervisor()
     if user is None:
         return _login()
-    from petitions.services import actions
-
     try:
         version = int(request.form.get("version", ""))
     except ValueError:

@@ -1,0 +1,61 @@
+"""Form helpers every face shares: the filing form's choices, errors put back beside their
+fields, the uploaded files."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
+
+from petitions.domain.errors import ValidationFailed
+from petitions.extensions import settings
+from petitions.models import UnitKind
+from petitions.services import reference
+from petitions.services.filing import Upload
+
+PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
+# The filing service names fields as the API does; the forms spell some of them differently.
+_FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
+
+
+def filing_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
+    """(categories grouped under their parent, places), once per request, from the cache."""
+    if "filing_choices" not in g:
+        placeholder = SelectChoice("", str(_l("— Please choose —")))
+        everything = reference.categories()
+        categories = [placeholder]
+        for top in (c for c in everything if c.parent_id is None and c.active):
+            for child in (c for c in everything if c.parent_id == top.id and c.active):
+                # The page's script shows the anonymity box only for reports.
+                attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
+                categories.append(SelectChoice(child.code, child.name, attrs, optgroup=top.name))
+        places = [placeholder] + [
+            SelectChoice(u.code, u.name) for u in reference.units() if u.kind in PLACE_KINDS and u.active
+        ]
+        g.filing_choices = (categories, places)
+    return g.filing_choices
+
+
+def fill_filing_choices(form) -> None:
+    form.category.choices, form.township.choices = filing_choices()
+
+
+def put_errors(form, exc: ValidationFailed) -> None:
+    for name, why in exc.text_fields().items():
+        field = form._fields.get(_FORM_FIELD.get(name, name))
+        if field is None:
+            form.form_errors.append(why)
+        else:
+            field.errors = [*field.errors, why]
+
+
+def uploads(form) -> list[Upload]:
+    limit = settings().attachment_max_bytes
+    found = []
+    for storage in form.attachments.data or []:
+        # A browser sends one empty part when no file was chosen.
+        if storage is None or not storage.filename:
+            continue
+        # One byte more than allowed is enough to know a file is too large.
+        found.append(Upload(filename=storage.filename, data=storage.stream.read(limit + 1)))
+    return found

@@ -1,0 +1,117 @@
+"""What a filing, an action, the staff petition page and the queues cost in SQL statements: a
+fixed number, whatever the data (a long history, a full queue). Counted on the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from petitions.extensions import db
+from petitions.services import actions
+from tests.handling import act, file, user
+
+FILING_MAX = 8
+ACTION_MAX = 10
+PAGE_MAX = 12
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _staff_client(app, username: str):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user(username).id)
+        session["_fresh"] = True
+    return client
+
+
+def test_a_filing_costs_at_most_eight_statements(app):
+    file(title="先热身")  # the reference data and the calendar are read once per process
+    db.session.remove()
+    with statements() as seen:
+        petition, _code = file(title="路灯不亮")
+    assert petition.status == "routed"
+    assert len(seen) <= FILING_MAX, "\n".join(seen)
+
+
+def test_an_action_costs_at_most_ten_statements(app):
+    petition, _code = file(title="路灯不亮")
+    handler = user("jtj-handler")
+    number, version = petition.tracking_no, petition.version
+    db.session.expire_all()
+    with statements() as seen:
+        actions.perform(number, "accept", handler, version)
+    assert len(seen) <= ACTION_MAX, "\n".join(seen)
+
+
+def _page_cost(client, tracking_no: str) -> int:
+    client.get(f"/staff/petitions/{tracking_no}")  # warm: the login, the caches
+    with statements() as seen:
+        response = client.get(f"/staff/petitions/{tracking_no}")
+    assert response.status_code == 200
+    return len(seen)
+
+
+def _handled_with_notes(title: str, notes: int):
+    petition, _ = file(title=title)
+    act(petition, "accept", "jtj-handler")
+    for i in range(notes):
+        act(petition, "note", "jtj-handler", text=f"第{i}次内部备注")
+    act(petition, "request-extension", "jtj-handler", days=5, reason="需要协调")
+    act(petition, "reply", "jtj-handler", text="答复草稿")
+    return petition
+
+
+def test_the_staff_petition_page_costs_the_same_whatever_its_history(app):
+    fresh, _ = file(title="刚转来的件")
+    short = _handled_with_notes("历史短的件", 1)
+    long_ = _handled_with_notes("历史长的件", 25)
+    client = _staff_client(app, "jtj-leader")
+    costs = [_page_cost(client, p.tracking_no) for p in (fresh, short, long_)]
+    assert max(costs) <= PAGE_MAX, costs
+    # Twenty-four more events, not one more statement.
+    assert costs[1] == costs[2], costs
+
+
+def _queue_cost(client, url: str) -> int:
+    client.get(url)
+    with statements() as seen:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(seen)
+
+
+def test_the_queues_cost_the_same_for_a_full_page(app, staff_token):
+    for i in range(2):
+        file(title=f"第{i}件", phone=f"1390000{i:04d}")
+    client = _staff_client(app, "jtj-handler")
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {staff_token('jtj-handler')}"}
+
+    def api_cost() -> int:
+        api.get("/api/v1/queue", headers=headers)
+        with statements() as seen:
+            response = api.get("/api/v1/queue", headers=headers)
+        assert response.status_code == 200
+        return len(seen)
+
+    few = _queue_cost(client, "/staff/queue"), _queue_cost(client, "/staff/queue?level=green"), api_cost()
+    for i in range(2, 12):
+        file(title=f"第{i}件", phone=f"1390000{i:04d}")
+    many = _queue_cost(client, "/staff/queue"), _queue_cost(client, "/staff/queue?level=green"), api_cost()
+    assert many == few

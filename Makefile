@@ -18,7 +18,7 @@ export FLASK_APP := app
 help:
 	@echo "make run        set up and start web + RQ worker + RQ cron (+ embedded Redis) on port \$${PORT:-5000}"
 	@echo "make test       set up and run the tests (PYTEST_ARGS='-m \"not postgres\"' etc.)"
-	@echo "make lint       ruff check"
+	@echo "make lint       ruff check and the import contracts (layers, a pure domain)"
 	@echo "make bench      filing benchmark on PostgreSQL (BENCH_ARGS='--n 2000')"
 	@echo "make clean      remove caches and compiled translations; make distclean also .venv and instance/"
 
@@ -61,6 +61,7 @@ test: setup system-packages-test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/filing.py $(BENCH_ARGS)

@@ -39,12 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import select
 
     from app import create_app
-    from config.settings import Config
+    from config.settings import Settings
     from petitions.extensions import db
     from petitions.models import User
-    from petitions.services import exports
+    from petitions.web import exports
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.database, RATELIMIT_STORAGE_URI="memory://")
+    app = create_app(Settings.from_env(database_url=args.database, ratelimit_storage_uri="memory://"))
     with app.test_request_context():
         user = db.session.scalar(select(User).where(User.username == args.user))
         if user is None:

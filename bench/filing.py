@@ -30,10 +30,10 @@ DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 def _app(database: str):
     from app import create_app
-    from config.settings import Config
+    from config.settings import Settings
 
     # Rate limits are per client address and have nothing to measure here.
-    return create_app(Config, SQLALCHEMY_DATABASE_URI=database, RATELIMIT_STORAGE_URI="memory://")
+    return create_app(Settings.from_env(database_url=database, ratelimit_storage_uri="memory://"))
 
 
 def _prepare(database: str) -> None:
@@ -44,7 +44,7 @@ def _prepare(database: str) -> None:
     app = _app(database)
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        demo.load(app.config["DEMO_PASSWORD"])
+        demo.load(app.extensions["settings"].demo_password)
 
 
 def _filings(n: int, seed: int) -> list:

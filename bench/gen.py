@@ -142,8 +142,10 @@ c AS (
                ('review', j.review_started, 30, 30, j.review_done)
     ) AS v0(kind, started, days, statutory, stopped)
     CROSS JOIN LATERAL (
-        -- yellow at 20% of the time or 3 days left, whichever comes first (petitions/deadlines.py)
-        SELECT v0.*, LEAST(GREATEST(v0.days * :yellow_fraction, :yellow_days), v0.days) * interval '1 day' AS warn
+        -- yellow at 20% of the time or 3 days left, whichever comes first, never before half
+        -- of the time has passed (petitions/domain/clocks.py, yellow_from)
+        SELECT v0.*, LEAST(GREATEST(v0.days * :yellow_fraction, :yellow_days),
+                           v0.days * (1 - :min_elapsed_fraction)) * interval '1 day' AS warn
     ) AS v
     WHERE v.started IS NOT NULL
     RETURNING id, petition_id, unit_id, started_at, due_at, yellow_at, stopped_at
@@ -334,21 +336,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("a PostgreSQL database is needed: --database postgresql+psycopg://... (or DATABASE_URL)")
 
     from flask_migrate import upgrade
-    from werkzeug.security import generate_password_hash
 
     from app import create_app
     from config import demo_county
-    from config.limits import WARNING
-    from config.settings import Config
+    from config.settings import Settings
     from ops import demo
     from petitions.extensions import db
     from petitions.measures import facts
+    from petitions.services import query_codes
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.database, RATELIMIT_STORAGE_URI="memory://")
+    app = create_app(Settings.from_env(database_url=args.database, ratelimit_storage_uri="memory://"))
+    thresholds = app.extensions["settings"].thresholds
     started = time.perf_counter()
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        demo.load(app.config["DEMO_PASSWORD"])
+        demo.load(app.extensions["settings"].demo_password)
         has_cards = "cards" in db.metadata.tables
         check_columns(db.metadata, [t for t in FILLED if t != "cards" or has_cards])
         sql = text(
@@ -364,14 +366,16 @@ def main(argv: list[str] | None = None) -> int:
             "nc": len(ref["cats"]),
             "nt": len(ref["places"]),
             "names": [s + g for s, g in zip(demo_county.SURNAMES, demo_county.GIVEN, strict=False)],
-            "code_hash": generate_password_hash(QUERY_CODE, method="pbkdf2:sha256:60000"),
+            # Keyed with this deployment's current key (QUERY_CODE_KEYS), as a filing would.
+            "code_hash": query_codes.hash_code(QUERY_CODE),
             "open": args.open,
             "open_days": args.open_days,
             "days": args.days,
             "settled": args.levels == "settled",
-            "yellow_fraction": float(WARNING["yellow_fraction"]),
-            "yellow_days": float(WARNING["yellow_days"]),
-            "urge_days": float(WARNING["urge_after_days"]),
+            "yellow_fraction": float(thresholds.yellow_fraction),
+            "yellow_days": float(thresholds.yellow_days),
+            "min_elapsed_fraction": float(thresholds.min_elapsed_fraction),
+            "urge_days": float(thresholds.urge_after_days),
         }
         params["nn"] = len(params["names"])
         print(f"setup (migrate, demo county): {time.perf_counter() - started:.1f}s", flush=True)

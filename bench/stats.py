@@ -37,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("a PostgreSQL database is needed: --database postgresql+psycopg://... (or DATABASE_URL)")
 
     from app import create_app
-    from config.settings import Config
+    from config.settings import Settings
     from petitions.extensions import db
     from petitions.measures import stats
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=args.database, RATELIMIT_STORAGE_URI="memory://")
+    app = create_app(Settings.from_env(database_url=args.database, ratelimit_storage_uri="memory://"))
     with app.app_context():
         counts = {
             table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()

@@ -59,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import func, select
 
     from app import create_app
-    from config.settings import Config
+    from config.settings import Settings
     from notifications import sweep
     from petitions.domain.clocks import now
     from petitions.extensions import db
     from petitions.models import Clock
 
     app = create_app(
-        Config, SQLALCHEMY_DATABASE_URI=args.database, REDIS_URL=args.redis, RATELIMIT_STORAGE_URI="memory://"
+        Settings.from_env(database_url=args.database, redis_url=args.redis, ratelimit_storage_uri="memory://")
     )
     with app.app_context():
         open_clocks = db.session.scalar(

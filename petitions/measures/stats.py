@@ -851,20 +851,6 @@ def unit_measures(
     }
 
 
-def monthly_series(
-    months: Iterable[Period], measure: str, unit_code: str | None = None, moment: datetime | None = None
-) -> list[float | int | None]:
-    """One figure of `measure` per month, for a unit or (None) all units."""
-    if measure not in MEASURES:
-        raise ValidationFailed(_l("Unknown measure."), {"measure": _l("Unknown measure.")})
-    result = []
-    for month in months:
-        data = unit_measures(month, unit_code, moment)
-        source = data["units"][0] if unit_code else data["total"]
-        result.append(source[measure])
-    return result
-
-
 def parse_measure(name: str | None, default: str = "on_time_closure_rate") -> str:
     if not name:
         return default

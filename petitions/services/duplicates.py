@@ -1,4 +1,5 @@
-"""Possible duplicates (重复件): the same phone, the same category, a similar title, within 30 days.
+"""Possible duplicates (重复件): the same phone, the same category, a similar title, filed within
+`duplicate_window_days` (30) of each other.
 
 Intake sees them flagged with a link to the earlier petition and may merge the later one
 into it (the `merge` action in petitions.domain.workflow / petitions.services.actions).
@@ -13,9 +14,6 @@ from sqlalchemy import select
 
 from petitions.extensions import db, settings
 from petitions.models import Petition
-
-WINDOW_DAYS = 30
-TITLE_RATIO = 0.6
 
 
 def similar_titles(a: str, b: str, keywords: list[str] | None = None) -> bool:

@@ -204,7 +204,7 @@ def build_notice(
     elif kind is NoticeKind.REPLY:
         paragraphs = [f"{filed}，本机关已依法受理并办理完毕。现答复如下：", *_paragraphs(text or "")]
         rights = (
-            "如对本答复意见不服，可自收到本意见书之日起30日内"
+            f"如对本答复意见不服，可自收到本意见书之日起{settings().limit('review_request').statutory}日内"
             f"向{(superior or DEFAULT_SUPERIOR).strip()}请求复查。"
         )
     elif kind is NoticeKind.REVIEW:
@@ -213,7 +213,7 @@ def build_notice(
             *_paragraphs(text or ""),
         ]
         rights = (
-            "如对本复查意见不服，可自收到本意见书之日起30日内"
+            f"如对本复查意见不服，可自收到本意见书之日起{settings().limit('rereview_request').statutory}日内"
             f"向{(superior or '复查机关的上一级行政机关').strip()}请求复核。"
         )
     else:  # RE_REVIEW

@@ -68,7 +68,9 @@ def rateable_reply(petition: Petition, reply_no: int | None = None) -> records.R
     if record.rating_of(reply) is not None:
         raise Conflict(_l("This reply has already been rated."), code="not_allowed")
     if now() >= records.rating_deadline(reply):
-        raise Conflict(_l("The 30 days for rating this reply have passed."), code="not_allowed")
+        raise Conflict(
+            _l("The %(days)s days for rating this reply have passed.", days=window_days()), code="not_allowed"
+        )
     return reply
 
 

@@ -22,8 +22,7 @@ from flask_login import current_user
 
 from petitions.measures import stats
 from petitions.models import Role
-from petitions.services import exports
-from petitions.web import charts
+from petitions.web import charts, exports
 from petitions.web.public import cache
 from petitions.web.supervision import bp
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -52,33 +52,64 @@ def _retry() -> Retry:
     return Retry(max=len(backoff), interval=backoff)
 
 
-def enqueue_delivery(rows: Iterable[tuple[int, datetime | None]]) -> int:
-    """Enqueue a delivery job per (outbox id, not before); answers how many. Never raises.
+def _real_time(moment: datetime, current: datetime) -> datetime:
+    """RQ's scheduler runs on the real clock: the real instant that is as far ahead as `moment`."""
+    return datetime.now(UTC) + (as_utc(moment) - current)
 
-    Jobs due now go to the queue in pipelined batches; later ones to RQ's scheduler.
-    """
+
+def _put(
+    pipe, q: Queue, rows: Iterable[tuple[int, datetime | None]], clocks: dict[int, list[datetime]]
+) -> int:
+    """Add delivery jobs (due now: on the queue; later: with RQ's scheduler) and clock checks to
+    one pipeline; answers how many jobs."""
+    current = now()
+    due = []
+    count = 0
+    for outbox_id, not_before in rows:
+        job_id = delivery_job_id(outbox_id)
+        if not_before is not None and as_utc(not_before) > current + timedelta(seconds=1):
+            job = q.create_job(DELIVER, args=(outbox_id,), job_id=job_id, retry=_retry(), status=JobStatus.SCHEDULED)
+            q.schedule_job(job, _real_time(not_before, current), pipeline=pipe)
+            count += 1
+        else:
+            due.append(Queue.prepare_data(DELIVER, args=(outbox_id,), job_id=job_id, retry=_retry()))
+    if due:
+        count += len(q.enqueue_many(due, pipeline=pipe))
+    for clock_id, moments in clocks.items():
+        for moment in moments:
+            if moment is None or as_utc(moment) <= current:
+                continue
+            job_id = f"clock-{clock_id}-{int(as_utc(moment).timestamp())}"
+            job = q.create_job(CHECK_CLOCK, args=(clock_id,), job_id=job_id, status=JobStatus.SCHEDULED)
+            q.schedule_job(job, _real_time(moment, current) + timedelta(seconds=1), pipeline=pipe)
+            count += 1
+    return count
+
+
+def hand_over(
+    rows: Iterable[tuple[int, datetime | None]] = (), clocks: dict[int, list[datetime]] | None = None
+) -> int:
+    """Delivery jobs and clock checks, in pipelined calls of `enqueue_batch` rows each (one for
+    what a change hands over). Never raises: what Redis does not get, the sweep finds."""
+    rows = list(rows)
+    clocks = clocks or {}
     count = 0
     try:
         q = queue()
-        current = now()
-        batch = []
         size = settings().notify.enqueue_batch
-        for outbox_id, not_before in rows:
-            job_id = delivery_job_id(outbox_id)
-            if not_before is not None and as_utc(not_before) > current + timedelta(seconds=1):
-                # RQ's scheduler runs on the real clock: hand it the wait, not our instant.
-                q.enqueue_in(as_utc(not_before) - current, DELIVER, outbox_id, job_id=job_id, retry=_retry())
-                count += 1
-                continue
-            batch.append(Queue.prepare_data(DELIVER, args=(outbox_id,), job_id=job_id, retry=_retry()))
-            if len(batch) >= size:
-                count += len(q.enqueue_many(batch))
-                batch = []
-        if batch:
-            count += len(q.enqueue_many(batch))
+        for start in range(0, max(len(rows), 1), size):
+            with connection().pipeline() as pipe:
+                count += _put(pipe, q, rows[start : start + size], clocks if start == 0 else {})
+                pipe.execute()
     except (RedisError, OSError) as exc:
-        log.warning("could not enqueue deliveries (the sweep will): %s", exc)
+        log.warning("could not hand work to RQ (the sweep will find it): %s", exc)
+        return 0
     return count
+
+
+def enqueue_delivery(rows: Iterable[tuple[int, datetime | None]]) -> int:
+    """Enqueue a delivery job per (outbox id, not before); answers how many. Never raises."""
+    return hand_over(rows)
 
 
 def missing_jobs(outbox_ids: list[int]) -> list[int]:
@@ -100,28 +131,12 @@ def missing_jobs(outbox_ids: list[int]) -> list[int]:
 
 def schedule_clock(clock_id: int, moments: Iterable[datetime | None]) -> int:
     """Ask RQ's scheduler to check a clock at each of its crossing moments still ahead. Never raises."""
-    count = 0
-    try:
-        q = queue()
-        current = now()
-        for moment in moments:
-            if moment is None or as_utc(moment) <= current:
-                continue
-            job_id = f"clock-{clock_id}-{int(as_utc(moment).timestamp())}"
-            q.enqueue_in(
-                as_utc(moment) - current + timedelta(seconds=1), CHECK_CLOCK, clock_id, job_id=job_id
-            )
-            count += 1
-    except (RedisError, OSError) as exc:
-        log.warning("could not schedule clock %s (the sweep will catch it): %s", clock_id, exc)
-    return count
+    return hand_over(clocks={clock_id: [m for m in moments if m is not None]})
 
 
 class Dispatcher:
-    """After a unit of work commits: its messages to deliver and its clocks to check, on RQ."""
+    """After a unit of work commits: its messages to deliver and its clocks to check, handed to
+    RQ in one pipelined call."""
 
-    def deliver(self, rows: Iterable[tuple[int, datetime | None]]) -> int:
-        return enqueue_delivery(rows)
-
-    def check_clocks(self, clocks: dict[int, list[datetime]]) -> int:
-        return sum(schedule_clock(clock_id, moments) for clock_id, moments in clocks.items())
+    def hand_over(self, rows: list[tuple[int, datetime | None]], clocks: dict[int, list[datetime]]) -> int:
+        return hand_over(rows, clocks)

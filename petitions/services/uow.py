@@ -18,7 +18,7 @@ costs nothing: the sweep finds due rows without a job and clocks past a crossing
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,9 +37,7 @@ log = logging.getLogger(__name__)
 class Dispatcher(Protocol):
     """Where committed work goes (notifications.queueing.Dispatcher puts it on RQ)."""
 
-    def deliver(self, rows: Sequence[tuple[int, datetime | None]]) -> int: ...
-
-    def check_clocks(self, clocks: dict[int, list[datetime]]) -> int: ...
+    def hand_over(self, rows: list[tuple[int, datetime | None]], clocks: dict[int, list[datetime]]) -> int: ...
 
 
 @dataclass
@@ -145,12 +143,8 @@ class UnitOfWork:
         self.happened.clear()
         self.deliveries.clear()
         self.clock_checks.clear()
-        if dispatcher is None:
-            return
-        if deliveries:
-            dispatcher.deliver(deliveries)
-        if checks:
-            dispatcher.check_clocks(checks)
+        if dispatcher is not None and (deliveries or checks):
+            dispatcher.hand_over(deliveries, checks)
 
 
 def _type_of(item: Event | Signal) -> str:

@@ -4,8 +4,10 @@ Rows are written in the transaction of the change that owes them (petitions.serv
 run by the unit of work's effects), each with a unique key, so that a message is owed exactly
 once. Delivery claims the row (queued → sending, counting the attempt) and commits before
 calling the provider, and records the provider's id right after: the only moment a crash can
-cause a second copy is between the provider accepting the message and that record. Quiet
-hours are kept here: a staff text due at night waits for the morning.
+cause a second copy is between the provider accepting the message and that record. A row
+attempted before is therefore first looked for in the provider's own list of sent messages
+(same number, same text, since it was owed): found there, it is recorded, not sent again.
+Quiet hours are kept here: a staff text due at night waits for the morning.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from petitions.models import Outbox, OutboxStatus, User
 from petitions.services import messages
 
 log = logging.getLogger(__name__)
+
+# How far before a row was owed the provider's list is searched for it (clocks differ).
+LIST_MARGIN = timedelta(minutes=10)
 
 # Forward order of statuses; a provider callback may only move a row forward.
 STATUS_RANK = {
@@ -117,9 +122,18 @@ def deliver(outbox_id: int) -> str:
     label = recipient.username if recipient else ""
     sender = sms.sender_for(settings())
     body = row.body
+    earlier_attempt = row.attempts > 1
+    owed_since = row.created_at
     db.session.commit()  # hold no transaction open while the provider answers
     try:
-        sent = sender.send(phone, body, status_callback=status_callback_url(), label=label)
+        sent = None
+        if earlier_attempt:
+            # An earlier attempt may have reached the provider and died before its record: ask
+            # the provider first. What remains of the window is a message it accepted but does
+            # not list yet.
+            sent = sender.find_sent(phone, body, since=owed_since - LIST_MARGIN)
+        if sent is None:
+            sent = sender.send(phone, body, status_callback=status_callback_url(), label=label)
     except sms.PermanentFailure as exc:
         _finish(outbox_id, OutboxStatus.FAILED.value, error=str(exc))
         return "failed"

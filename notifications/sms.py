@@ -12,9 +12,13 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+# Messages to one number since a row was owed: a handful at most.
+LIST_LIMIT = 50
 
 
 
@@ -45,6 +49,9 @@ class Sender(Protocol):
         self, to: str | None, body: str, *, status_callback: str | None = None, label: str = ""
     ) -> Sent: ...
 
+    def find_sent(self, to: str | None, body: str, *, since: datetime) -> Sent | None:
+        """A message with this text the provider accepted for `to` since `since`, if it lists one."""
+
 
 def to_e164(phone: str) -> str:
     """A mainland mobile number as Twilio wants it (+86...)."""
@@ -72,6 +79,9 @@ class ConsoleSender:
             self.sent.append((target, body))
         # Unique across processes (RQ forks a work horse per job).
         return Sent(provider_id=f"console-{uuid.uuid4().hex}", status="sent")
+
+    def find_sent(self, to: str | None, body: str, *, since: datetime) -> Sent | None:
+        return None  # nothing leaves the machine: printing twice is harmless
 
 
 def twilio_http_client(timeout: float):
@@ -113,6 +123,22 @@ class TwilioSender:
         except (requests.RequestException, TwilioException, OSError) as exc:
             raise TransientFailure(f"{type(exc).__name__}: {exc}") from exc
         return Sent(provider_id=message.sid, status=message.status or "queued")
+
+    def find_sent(self, to: str | None, body: str, *, since: datetime) -> Sent | None:
+        import requests
+        from twilio.base.exceptions import TwilioException
+
+        if not to:
+            return None
+        try:
+            listed = self.client.messages.list(
+                to=to_e164(to), from_=self.from_, date_sent_after=since, limit=LIST_LIMIT
+            )
+        except (requests.RequestException, TwilioException, OSError) as exc:
+            # Not knowing is not sending: try again later rather than risk a second copy.
+            raise TransientFailure(f"could not list sent messages: {exc}") from exc
+        found = next((m for m in listed if m.body == body), None)
+        return Sent(provider_id=found.sid, status=found.status or "sent") if found is not None else None
 
 
 _console = ConsoleSender()

@@ -69,20 +69,50 @@ def _start(child: Child, env: dict[str, str], **kwargs) -> None:
     )
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc), whatever its process group: an RQ work horse
+    puts itself in a group of its own, so signalling the worker's group does not reach it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: the command may hold spaces and parentheses.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for kid in children.get(todo.pop(), []):
+            found.append(kid)
+            todo.append(kid)
+    return found
+
+
 def _stop(child: Child) -> None:
-    """SIGTERM the child's process group, wait, then SIGKILL what is left."""
+    """SIGTERM the child's process group, wait, then SIGKILL what is left, work horses included.
+
+    The worker's warm stop lets a running job finish (its horse is not signalled at first);
+    whatever outlives the grace period is killed, in whichever group it put itself."""
     proc = child.proc
     if proc is None:
         return
+    below = descendants(proc.pid) if sys.platform.startswith("linux") else []
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(STOP_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         print(f"runner: {child.name} did not stop within {STOP_GRACE_SECONDS:.0f}s; killing it", flush=True)
-    # Grandchildren (gunicorn workers, RQ work horses) share the group: make sure none survives.
+        below += descendants(proc.pid) if sys.platform.startswith("linux") else []
+    # Grandchildren (gunicorn workers, RQ work horses): make sure none survives.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     proc.wait()
 
 

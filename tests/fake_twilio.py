@@ -26,6 +26,7 @@ class Request:
     form: dict[str, str]
     auth: tuple[str, str] | None
     outcome: str = ""
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -38,6 +39,9 @@ class FakeTwilio:
     hang_seconds: float = 3.0
     # After accepting, wait this long before answering (a crash can fall in between).
     answer_delay: float = 0.0
+    # A message accepted less than this long ago is not yet in the list of sent messages.
+    list_lag: float = 0.0
+    lists: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -59,6 +63,8 @@ class FakeTwilio:
             self.accepted.clear()
             self.plan.clear()
             self.answer_delay = 0.0
+            self.list_lag = 0.0
+            self.lists = 0
 
     def bodies(self) -> list[tuple[str, str]]:
         return [(r.form.get("To", ""), r.form.get("Body", "")) for r in self.accepted]
@@ -81,6 +87,37 @@ class FakeTwilio:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                """The list of sent messages, filtered by To, From and DateSent> (a prefix of the path)."""
+                path, _, query = self.path.partition("?")
+                params = {k: v[0] for k, v in parse_qs(query).items()}
+                if path != f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json":
+                    return self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+                with fake._lock:
+                    fake.lists += 1
+                    shown = [
+                        r
+                        for r in fake.accepted
+                        if time.time() - r.at >= fake.list_lag
+                        and r.form.get("To") == params.get("To", r.form.get("To"))
+                        and r.form.get("From") == params.get("From", r.form.get("From"))
+                    ]
+                messages = [
+                    {
+                        "sid": r.outcome,
+                        "account_sid": fake.account_sid,
+                        "to": r.form.get("To"),
+                        "from": r.form.get("From"),
+                        "body": r.form.get("Body"),
+                        "status": "sent",
+                    }
+                    for r in shown
+                ]
+                return self._reply(
+                    200,
+                    {"messages": messages, "page": 0, "page_size": 50, "next_page_uri": None, "uri": path},
+                )
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -174,12 +174,21 @@ def _crash_at(point: str, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("point", "copies"),
-    [("before_claim", 1), ("after_claim", 1), ("after_accept", 2), ("after_record", 1)],
+    ("point", "lag", "copies"),
+    [
+        ("before_claim", 0, 1),
+        ("after_claim", 0, 1),
+        # Accepted, then killed before the record: the next attempt finds it in the provider's list.
+        ("after_accept", 0, 1),
+        # The window that remains: the provider accepted it but does not list it yet.
+        ("after_accept", 3600, 2),
+        ("after_record", 0, 1),
+    ],
 )
-def test_a_second_copy_is_possible_only_between_acceptance_and_record(
-    app, db, clock, twilio, staff_phones, monkeypatch, point, copies
+def test_a_second_copy_is_possible_only_while_the_provider_does_not_list_the_first(
+    app, db, clock, twilio, staff_phones, monkeypatch, point, lag, copies
 ):
+    twilio.list_lag = lag
     petition = file(db)
     clock.set(YELLOW_TIME)
     jobs.sweep()
@@ -200,6 +209,9 @@ def test_a_second_copy_is_possible_only_between_acceptance_and_record(
     assert row.status == "sent"
     assert len(twilio.accepted) == copies
     assert row.attempts == (2 if point in ("after_claim", "after_accept") else 1)
+    # Only a second attempt asks the provider's list; the id recorded is the one it accepted.
+    assert twilio.lists == (1 if point in ("after_claim", "after_accept") else 0)
+    assert row.provider_id == twilio.accepted[-1].outcome
 
 
 # ---------------------------------------------------------------- real workers in their own processes

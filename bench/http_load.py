@@ -1,6 +1,6 @@
 """HTTP load: the app under gunicorn as `make run` starts it, driven over keep-alive connections.
 
-    python bench/http_load.py [--threads 8] [--seconds 15] [--scenarios a,b,c,d,e]
+    python bench/http_load.py [--threads 8] [--seconds 15] [--scenarios a,b,c,d,e | a,c1]
                               [--database postgresql+psycopg://...] [--petitions N] [--quick]
 
 The app is started with gunicorn.conf.py ('app:create_app()', the same worker class,
@@ -43,6 +43,7 @@ import random
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -569,11 +570,43 @@ def print_table(lines: list[tuple[Row, Result, Result]]) -> None:
         )
 
 
+def print_comparison(compared: list[tuple[Row, str, list[Result], list[Result]]]) -> None:
+    """Per row and setting: all rounds pooled; throughput as the median of the rounds."""
+    header = (
+        "| row | setting | requests | req/s (median of rounds) | p50 ms | p95 ms | p99 ms | errors "
+        "| ratio to ceiling (median) | ratio to the first setting (median) |"
+    )
+    print(header)
+    print("|" + " --- |" * header.count(" |"))
+    first: dict[str, list[Result]] = {}
+    for row, name, runs, ceilings in compared:
+        first.setdefault(row.key, runs)
+        pooled = sorted(x for r in runs for x in r.latencies)
+        errors = Result(
+            [], sum((r.statuses for r in runs), Counter()), sum((r.exceptions for r in runs), Counter()), 0, 0
+        )
+        to_ceiling = statistics.median(
+            r.throughput / c.throughput for r, c in zip(runs, ceilings, strict=True)
+        )
+        to_first = statistics.median(
+            r.throughput / f.throughput if f.throughput else float("nan")
+            for r, f in zip(runs, first[row.key], strict=True)
+        )
+        print(
+            f"| {row.key} | {name} | {sum(r.requests for r in runs):,} "
+            f"| {statistics.median(r.throughput for r in runs):,.1f} "
+            f"| {ms(percentile(pooled, 0.50))} | {ms(percentile(pooled, 0.95))} | {ms(percentile(pooled, 0.99))} "
+            f"| {error_text(errors)} | {to_ceiling:.4f} | {to_first:.2f} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--seconds", type=float, default=15, help="seconds per scenario row and ceiling")
-    parser.add_argument("--scenarios", default="a,b,c,d,e", help="which of a,b,c,d,e (default all)")
+    parser.add_argument(
+        "--scenarios", default="a,b,c,d,e", help="which of a,b,c,d,e (default all), or rows such as c1"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s each, 2 client threads")
     parser.add_argument("--database", default="", help="an existing PostgreSQL database (else a scratch one)")
     parser.add_argument("--server", default=DEFAULT_SERVER, help="where to create the scratch database")
@@ -586,15 +619,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--period", default="", help="month of the stats API (default: last month)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds one request may take")
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="gunicorn settings to compare, WORKERSxTHREADS, e.g. 2x2,3x2,4x1: one server each, taken in turn",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="with --compare: turns of every setting per row"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.threads = 3, 2
+    # A scenario's letter runs all its rows; a row's key (c1) runs that row alone.
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = [s for s in scenarios if s not in "abcde" or len(s) != 1]
+    unknown = [s for s in scenarios if not re.fullmatch(r"[a-e][0-9]?", s)]
     if unknown or not scenarios:
-        parser.error(f"--scenarios takes letters of a,b,c,d,e; not {', '.join(unknown) or 'nothing'}")
+        parser.error(f"--scenarios takes a,b,c,d,e or rows such as c1; not {', '.join(unknown) or 'nothing'}")
     if args.database and not args.database.startswith("postgresql"):
         parser.error("this benchmark is for PostgreSQL: --database postgresql+psycopg://...")
+    compare = [tuple(int(n) for n in x.split("x")) for x in args.compare.split(",") if x.strip()]
+    if args.compare and not all(len(c) == 2 and min(c) > 0 for c in compare):
+        parser.error("--compare takes WORKERSxTHREADS settings, e.g. 2x2,3x2,4x1")
     if args.workers:
         os.environ["WEB_WORKERS"] = str(args.workers)
     if args.web_threads:
@@ -670,11 +715,24 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(f"petitions in the database: {petitions_before:,}", flush=True)
 
-        app_server = Server("app", "app:create_app()", env, log_dir)
+        if compare:
+            candidates = {
+                f"{w}x{t}": Server(
+                    f"app-{w}x{t}",
+                    "app:create_app()",
+                    {**env, "WEB_WORKERS": str(w), "WEB_THREADS": str(t)},
+                    log_dir,
+                )
+                for w, t in compare
+            }
+        else:
+            candidates = {"": Server("app", "app:create_app()", env, log_dir)}
+        app_server = next(iter(candidates.values()))
         ceiling_server = Server("ceiling", "bench.ceiling_app:app", env, log_dir)
-        servers += [app_server, ceiling_server]
+        servers += [*candidates.values(), ceiling_server]
         t0 = time.perf_counter()
-        app_server.start("/api/v1/units")
+        for server in candidates.values():
+            server.start("/api/v1/units")
         ceiling_server.start("/ping")
         print(
             f"gunicorn -c gunicorn.conf.py: {settings.get('workers')} workers x {settings.get('threads')} "
@@ -682,6 +740,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{ceiling_server.port}; up in {time.perf_counter() - t0:.1f}s",
             flush=True,
         )
+        if compare:
+            print("compared: " + ", ".join(f"{name} on port {sv.port}" for name, sv in candidates.items()))
 
         ctx = Context(app_server.port, args.timeout, args.search, period)
         ctx.load_codes()
@@ -693,23 +753,57 @@ def main(argv: list[str] | None = None) -> int:
         ctx.file_some(10)
         ctx.client.close()
 
+        if compare:
+            # Every server warmed up the same way (the first one was, by the set-up above).
+            for server in list(candidates.values())[1:]:
+                for path in ("/api/v1/categories", "/api/v1/units"):
+                    Client(server.port, args.timeout).request("GET", path)
+
+        def selected():
+            # Made when their turn comes: the look-ups use the filings made before them.
+            for scenario in scenarios:
+                for row in rows_for(scenario[0], ctx):
+                    if len(scenario) == 1 or row.key == scenario:
+                        yield row
+
+        compared: list[tuple[Row, str, list[Result], list[Result]]] = []
         seed = 1
-        for scenario in scenarios:
-            for row in rows_for(scenario, ctx):
+        for row in selected() if compare else []:
+            runs: dict[str, list[Result]] = {name: [] for name in candidates}
+            ceilings: list[Result] = []
+            for turn in range(args.rounds):
                 seed += 1
-                ceiling = drive(ceiling_server.port, CEILING, args.threads, args.seconds, args.timeout, seed)
-                result = drive(app_server.port, row, args.threads, args.seconds, args.timeout, seed)
-                lines.append((row, result, ceiling))
-                lat = result.latencies
-                print(
-                    f"  {row.key:<3} {result.requests:>7,} requests  {result.throughput:>8,.1f}/s  "
-                    f"p50 {ms(percentile(lat, 0.5))} ms  p99 {ms(percentile(lat, 0.99))} ms  "
-                    f"errors {error_text(result)}  ceiling {ceiling.throughput:,.0f}/s  "
-                    f"ratio {result.throughput / ceiling.throughput:.4f}  (load {load()})",
-                    flush=True,
+                ceilings.append(
+                    drive(ceiling_server.port, CEILING, args.threads, args.seconds, args.timeout, seed)
                 )
-                if result.error_sample:
-                    print(f"      first error: {result.error_sample}", flush=True)
+                names = list(candidates)
+                # Each round starts with another setting: no setting always follows the ceiling.
+                for name in names[turn % len(names) :] + names[: turn % len(names)]:
+                    result = drive(candidates[name].port, row, args.threads, args.seconds, args.timeout, seed)
+                    runs[name].append(result)
+                    print(
+                        f"  {row.key:<3} round {turn + 1} {name:<5} {result.throughput:>8,.1f}/s  "
+                        f"p50 {ms(percentile(result.latencies, 0.5))} ms  errors {error_text(result)}  "
+                        f"ceiling {ceilings[-1].throughput:,.0f}/s  (load {load()})",
+                        flush=True,
+                    )
+            for name in candidates:
+                compared.append((row, name, runs[name], ceilings))
+        for row in [] if compare else selected():
+            seed += 1
+            ceiling = drive(ceiling_server.port, CEILING, args.threads, args.seconds, args.timeout, seed)
+            result = drive(app_server.port, row, args.threads, args.seconds, args.timeout, seed)
+            lines.append((row, result, ceiling))
+            lat = result.latencies
+            print(
+                f"  {row.key:<3} {result.requests:>7,} requests  {result.throughput:>8,.1f}/s  "
+                f"p50 {ms(percentile(lat, 0.5))} ms  p99 {ms(percentile(lat, 0.99))} ms  "
+                f"errors {error_text(result)}  ceiling {ceiling.throughput:,.0f}/s  "
+                f"ratio {result.throughput / ceiling.throughput:.4f}  (load {load()})",
+                flush=True,
+            )
+            if result.error_sample:
+                print(f"      first error: {result.error_sample}", flush=True)
 
         for server in servers:
             server.stop()
@@ -736,13 +830,19 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"load average before {load_before}, after {load()}"
     )
+    if compare:
+        how = f"settings {args.compare}, each row {args.rounds} rounds of {args.seconds:g} s per setting"
+    else:
+        how = f"{settings.get('workers')} workers x {settings.get('threads')} threads; {args.seconds:g} s per row"
     print(
-        f"server: gunicorn -c gunicorn.conf.py 'app:create_app()', {settings.get('workers')} workers x "
-        f"{settings.get('threads')} threads; {args.threads} client threads, {args.seconds:g} s per row; "
+        f"server: gunicorn -c gunicorn.conf.py 'app:create_app()', {how}; {args.threads} client threads; "
         f"database {shown_db} ({petitions_before:,} petitions before the run); stats period {period}"
     )
     print()
-    print_table(lines)
+    if compare:
+        print_comparison(compared)
+    else:
+        print_table(lines)
     print()
     verdict = "all there" if found == len(numbers) else f"{len(numbers) - found:,} MISSING"
     print(f"filings answered 201: {len(numbers):,}; found in the database: {found:,} ({verdict})")

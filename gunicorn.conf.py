@@ -7,7 +7,7 @@ Gunicorn also reads this file by itself when started from the project directory 
 
     PORT          port to listen on, on every interface (5000)
     WEB_WORKERS   worker processes (2)
-    WEB_THREADS   threads per worker (2)
+    WEB_THREADS   threads per worker (4)
     WEB_TIMEOUT   seconds a silent worker may take before it is restarted (30)
 
 Threads always run in the gthread worker, also with WEB_THREADS=1, so that settings can be
@@ -25,7 +25,9 @@ def _env_int(name: str, default: int) -> int:
 
 bind = f"0.0.0.0:{_env_int('PORT', 5000)}"
 workers = _env_int("WEB_WORKERS", 2)
-threads = _env_int("WEB_THREADS", 2)
+# Two workers for two cores; four threads each, so that a worker keeps answering while some of
+# its requests wait on the database (bench/README.md, "Choosing workers and threads").
+threads = _env_int("WEB_THREADS", 4)
 worker_class = "gthread"
 timeout = _env_int("WEB_TIMEOUT", 30)
 graceful_timeout = 5

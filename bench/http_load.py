@@ -41,6 +41,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -662,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     log_dir = Path(tempfile.mkdtemp(prefix="xf-http-bench-"))
     lines: list[tuple[Row, Result, Result]] = []
+    completed = False
     try:
         if not database:
             scratch = f"xf_bench_http_{os.getpid()}"
@@ -815,9 +817,15 @@ def main(argv: list[str] | None = None) -> int:
                 {"numbers": numbers},
             ).scalar_one()
         db.dispose()
+        completed = True
     finally:
         for server in servers:
             server.stop()
+        # The servers' logs (access logs included) are kept only when something went wrong.
+        if completed:
+            shutil.rmtree(log_dir, ignore_errors=True)
+        else:
+            print(f"server logs: {log_dir}", file=sys.stderr)
         with contextlib.suppress(Exception):
             flush_redis(args.redis)
         if scratch and admin is not None:

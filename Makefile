@@ -13,13 +13,14 @@ BENCH_ARGS ?=
 export FLASK_APP := app
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint bench translations instance system-packages system-packages-test clean distclean
+.PHONY: help setup run test lint bench bench-filing translations instance system-packages system-packages-test clean distclean
 
 help:
 	@echo "make run        set up and start web + RQ worker + RQ cron (+ embedded Redis) on port \$${PORT:-5000}"
 	@echo "make test       set up and run the tests (PYTEST_ARGS='-m \"not postgres\"' etc.)"
 	@echo "make lint       ruff check and the import contracts (layers, a pure domain)"
-	@echo "make bench      filing benchmark on PostgreSQL (BENCH_ARGS='--n 2000')"
+	@echo "make bench      HTTP load benchmark under gunicorn on PostgreSQL + Redis (BENCH_ARGS='--quick')"
+	@echo "make bench-filing  filing benchmark on PostgreSQL (BENCH_ARGS='--n 2000')"
 	@echo "make clean      remove caches and compiled translations; make distclean also .venv and instance/"
 
 $(BIN)/python:
@@ -63,7 +64,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-bench: $(STAMP)
+bench: setup
+	$(BIN)/python bench/http_load.py $(BENCH_ARGS)
+
+bench-filing: $(STAMP)
 	$(BIN)/python bench/filing.py $(BENCH_ARGS)
 
 clean:

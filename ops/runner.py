@@ -215,33 +215,13 @@ def _has_gunicorn() -> bool:
     return (BIN / "gunicorn").exists()
 
 
-def _gunicorn_options() -> list[str]:
-    import importlib.util
-
-    # Newer gunicorn opens a control socket at one fixed path in $HOME, which a second
-    # instance on the machine would take over; this app has no use for it.
-    return ["--no-control-socket"] if importlib.util.find_spec("gunicorn.ctl") else []
-
-
 def web_server(port: int, server: str) -> Child:
     if server == "gunicorn":
         return Child(
             "web (gunicorn)",
-            [
-                str(BIN / "gunicorn"),
-                *_gunicorn_options(),
-                "--bind",
-                f"0.0.0.0:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "2",
-                "--graceful-timeout",
-                "5",
-                "--access-logfile",
-                "-",
-                "app:create_app()",
-            ],
+            # Workers, threads, timeouts and the access log: gunicorn.conf.py (WEB_WORKERS, WEB_THREADS).
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
+            extra_env={"PORT": str(port)},
         )
     return Child(
         "web (flask)",

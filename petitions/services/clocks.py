@@ -69,7 +69,6 @@ def start(work: UnitOfWork, petition: Petition, kind: str, unit: Unit | None, at
         rules.due_at(at, limit.committed, limit.unit, cal, zone, roll=roll),
         rules.due_at(at, limit.statutory, limit.unit, cal, zone, roll=roll),
     )
-    petition.clocks.append(clock)
     petition.due_at = clock.due_at
     work.signal(CLOCK_STARTED, clock)
     return clock

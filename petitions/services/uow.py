@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from petitions.domain.clocks import now
 from petitions.domain.events import event_type
@@ -127,8 +127,16 @@ class UnitOfWork:
             self.session.flush()
 
     def commit(self) -> None:
+        """Run the effects, commit once, hand over. What the change wrote stays loaded: the
+        caller answers from it without reading it back."""
         self.run_effects()
-        self.session.commit()
+        real = self.session() if isinstance(self.session, scoped_session) else self.session
+        keep = real.expire_on_commit
+        real.expire_on_commit = False
+        try:
+            real.commit()
+        finally:
+            real.expire_on_commit = keep
         self._hand_over()
 
     def rollback(self) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from petitions.models import Score
-from petitions.services import access, ratings
+from petitions.services import ratings
 from petitions.web.api import bp
 from petitions.web.api.routes import TRACKING_NO_RE
 from petitions.web.api.schemas import CitizenView
 from petitions.web.api.spec import ApiIn, operation
 from petitions.web.presenters import citizen_view
-from petitions.web.ratelimits import lookup_limit
+from petitions.web.ratelimits import code_holder, lookup_limit
 
 
 class RatingIn(ApiIn):
@@ -37,6 +37,6 @@ class RatingIn(ApiIn):
 )
 def rate_reply(tracking_no: str, body: RatingIn):
     number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
-    petition, holder = access.code_holder(number, body.code)
+    petition, holder = code_holder(number, body.code)
     petition = ratings.rate(petition, body.score, body.comment, actor=holder, channel="api")
     return CitizenView.model_validate(citizen_view(petition))

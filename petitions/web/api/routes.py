@@ -38,7 +38,7 @@ from petitions.web.api.schemas import (
 )
 from petitions.web.api.spec import OPTIONAL, Unauthorized, build_document, json_response, operation
 from petitions.web.auth import authenticate, bearer_user, issue_token
-from petitions.web.ratelimits import filing_limit, lookup_limit
+from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit
 
 TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 
@@ -232,7 +232,7 @@ def petition_lookup(tracking_no: str, query: LookupQuery):
         raise ValidationFailed(_l("Please give the query code."), {"code": _l("This field is required.")})
     # A tracking number of the wrong form is just an unknown one (same answer, same time).
     number = tracking_no if TRACKING_NO_RE.match(tracking_no) else ""
-    found = intake.find_for_citizen(number, query.code)
+    found, _holder = code_holder(number, query.code)
     return CitizenView.model_validate(presenters.citizen_view(found))
 
 

@@ -26,7 +26,7 @@ from petitions.web.api.schemas import CitizenView, UnitRef
 from petitions.web.api.spec import STAFF, ApiIn, ApiOut, ApiQuery, operation
 from petitions.web.auth import bearer_user
 from petitions.web.presenters import citizen_view
-from petitions.web.ratelimits import lookup_limit
+from petitions.web.ratelimits import code_holder, lookup_limit
 
 TEXT_MAX = 20_000
 
@@ -378,6 +378,6 @@ def petition_action(tracking_no: str, action: str, body: ActionIn):
 )
 def review_request(tracking_no: str, body: ReviewRequestIn):
     number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
-    petition, holder = access.code_holder(number, body.code)
+    petition, holder = code_holder(number, body.code)
     petition = actions.request_review(petition, body.reason, actor=holder)
     return CitizenView.model_validate(citizen_view(petition))

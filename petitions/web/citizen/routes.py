@@ -20,12 +20,12 @@ from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.extensions import db
 from petitions.models import Attachment, Category, Petition, Unit
 from petitions.services import lockout
-from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition, find_for_citizen
+from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition
 from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
 from petitions.web.presenters import citizen_view
-from petitions.web.ratelimits import filing_limit, lookup_limit
+from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit
 
 # Where the query code waits for the one page view that shows it.
 JUST_FILED = "just_filed"
@@ -259,7 +259,7 @@ def track_submit():
     tracking_no = re.sub(r"\s", "", form.tracking_no.data or "").upper()
     code = re.sub(r"\s", "", form.code.data or "")
     try:
-        petition = find_for_citizen(tracking_no, code)
+        petition, _holder = code_holder(tracking_no, code)
     except NotFound as exc:
         # Unknown tracking number and wrong code give the very same page.
         page = render_template("citizen/track.html", form=form, not_found=str(exc.message))

@@ -15,7 +15,8 @@ from petitions.domain.errors import DomainError, NotFound
 from petitions.extensions import db
 from petitions.models import Petition, Role, Score
 from petitions.services import actions, ratings
-from petitions.services.access import CodeHolder, code_holder
+from petitions.services.access import CodeHolder
+from petitions.web.ratelimits import code_holder
 
 bp = Blueprint("rating", __name__)
 

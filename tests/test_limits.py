@@ -107,6 +107,39 @@ def test_web_login_shares_the_lockout(client, app, db):
     assert client.post("/api/v1/tokens", json={"username": "intake", "password": PASSWORD}).status_code == 429
 
 
+def test_every_spelling_of_a_number_counts_against_one_lock(client, app, db):
+    """Log-in takes 139 0000 1111, 139-0000-1111, +86 and full-width digits as one account:
+    the lock is on that account, so no spelling gets fresh tries or gets in while it is locked."""
+    from tests.test_citizen_web import log_in, make_citizen
+
+    make_citizen(db, phone="13900001111", password="secret-pass-1")
+    spellings = [
+        "13900001111",
+        "139 0000 1111",
+        "139-0000-1111",
+        "+86 139 0000 1111",
+        "+8613900001111",
+        "0086 13900001111",
+        "(139) 0000-1111",
+        "１３９００００１１１１",
+        " 13900001111 ",
+        "+86-139-0000-1111",
+    ]
+    for spelling in spellings:
+        assert log_in(client, spelling, "wrong-guess").status_code == 401
+    (lock,) = db.session.scalars(select(AuthLock)).all()
+    assert lock.username == "13900001111" and lock.failures == 10
+    assert {f.username for f in db.session.scalars(select(LoginFailure))} == {"13900001111"}
+    for spelling in spellings:
+        locked = log_in(client, spelling, "secret-pass-1")
+        assert locked.status_code == 429, spelling
+    assert client.get("/mine").status_code == 302, "not logged in"
+    # Staff user names: surrounding spaces are the same account too.
+    fail_times(client, 5, username="intake")
+    fail_times(client, 5, username="  intake ")
+    assert token(client).status_code == 429
+
+
 # ---------------------------------------------------------------- rate limits on every public POST
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only, the whole string (\d would take full-width and other digits, $ a newline).
+MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 
 # File types accepted as attachments, recognised by their first bytes, not their names.
 _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
@@ -15,8 +17,9 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 
 
 def normalize_mobile(raw: str | None) -> str:
-    """Strip spaces, dashes and a +86/0086 prefix from a phone number as people type it."""
-    value = re.sub(r"[\s\-()]", "", raw or "")
+    """Strip spaces, dashes and a +86/0086 prefix from a phone number as people type it
+    (full-width digits, as Chinese keyboards type them, become ASCII ones)."""
+    value = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", raw or ""))
     for prefix in ("+86", "0086"):
         if value.startswith(prefix):
             value = value[len(prefix):]
@@ -24,7 +27,16 @@ def normalize_mobile(raw: str | None) -> str:
 
 
 def is_mainland_mobile(value: str) -> bool:
-    return bool(MOBILE_RE.match(value))
+    return MOBILE_RE.fullmatch(value) is not None
+
+
+def login_name(raw: str | None) -> str:
+    """The account a typed log-in stands for: a mainland mobile number however it is typed
+    (spaces, dashes, +86, full-width digits), otherwise the user name without surrounding spaces.
+    Log-in and the sign-in lockout both go by it, so that no spelling of one account gets fresh tries."""
+    typed = (raw or "").strip()
+    mobile = normalize_mobile(typed)
+    return mobile if is_mainland_mobile(mobile) else typed
 
 
 def sniff_type(data: bytes) -> tuple[str, str] | None:

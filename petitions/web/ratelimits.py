@@ -23,6 +23,10 @@ from petitions.models import Petition
 from petitions.services import access
 
 filing_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_FILING"], scope="filing")
+# New citizen accounts per client address (the form itself may be opened freely).
+register_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_REGISTER"], scope="register", methods=["POST"]
+)
 # The one look-up budget (Flask-Limiter's shared limit); spent only through spend_lookup().
 _lookup = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOOKUP"], scope="lookup")
 

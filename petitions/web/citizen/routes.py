@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
+from petitions.domain.validation import normalize_mobile
 from petitions.extensions import db
 from petitions.models import Attachment, Category, Petition, Unit
 from petitions.services import lockout
@@ -25,7 +26,7 @@ from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
 from petitions.web.presenters import citizen_view
-from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit
+from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit, register_limit
 
 # Where the query code waits for the one page view that shows it.
 JUST_FILED = "just_filed"
@@ -79,18 +80,20 @@ def index():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@register_limit
 def register():
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = register_citizen(form.phone.data, form.name.data, form.password.data)
+            register_citizen(form.phone.data, form.name.data, form.password.data)
         except ValidationFailed as exc:
             _put_errors(form, exc)
             status = 422
         else:
-            login_user(user)
-            return redirect(url_for("citizen.index"))
+            # The same page whether the number was new or had an account already: then log in.
+            login = LoginForm(formdata=None, data={"username": normalize_mobile(form.phone.data)})
+            return render_template("citizen/registered.html", form=login)
     elif form.is_submitted():
         status = 422
     return render_template("citizen/register.html", form=form), status

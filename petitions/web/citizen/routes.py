@@ -22,6 +22,7 @@ from petitions.extensions import db
 from petitions.models import Attachment, Category, Petition, Unit
 from petitions.services import lockout
 from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition
+from petitions.web.auth import end_sessions
 from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
@@ -141,6 +142,9 @@ def login_submit():
 @bp.post("/logout")
 def logout():
     # The CSRF token is checked by CSRFProtect before we get here.
+    if current_user.is_authenticated:
+        # Every session of the user ends, so that a copy of this one's cookie opens nothing.
+        end_sessions(current_user._get_current_object(), "log-out")
     logout_user()
     session.pop(JUST_FILED, None)
     return redirect(url_for("citizen.index"))

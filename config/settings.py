@@ -86,6 +86,8 @@ class Config:
 
     IDEMPOTENCY_TTL_HOURS = 24
     QUERY_CODE_LENGTH = 8
+    # A new petition's query code waits this long for the one page view that shows it.
+    SHOWN_ONCE_MINUTES = _env_int("SHOWN_ONCE_MINUTES", 30)
     TOKEN_TTL_HOURS = _env_int("TOKEN_TTL_HOURS", 12)
 
     # A month's measures stop changing this many days after it ends (the 30-day rating window

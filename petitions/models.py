@@ -896,5 +896,19 @@ class AuthLock(db.Model):
     released_by: Mapped[User | None] = relationship()
 
 
+class ShownOnce(db.Model):
+    """Something a page shows once (a new petition's query code): sealed with a key that only the
+    browser's session holds, deleted when it is shown (petitions.web.once). Neither the cookie nor
+    this row alone can show it, and neither can show it twice."""
+
+    __tablename__ = "shown_once"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 # Keeps each clock's yellow moment and level in step with its due time (extensions move it).
 from petitions.services import levels as _levels  # noqa: E402,F401

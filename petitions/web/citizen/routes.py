@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -22,6 +22,7 @@ from petitions.extensions import db
 from petitions.models import Attachment, Category, Petition, Unit
 from petitions.services import lockout
 from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition
+from petitions.web import once
 from petitions.web.auth import end_sessions
 from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
@@ -29,7 +30,7 @@ from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, Regis
 from petitions.web.presenters import citizen_view
 from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit, register_limit
 
-# Where the query code waits for the one page view that shows it.
+# The slot of the query code that waits for the one page view that shows it (petitions.web.once).
 JUST_FILED = "just_filed"
 
 # The clocks as the citizen reads them.
@@ -146,7 +147,7 @@ def logout():
         # Every session of the user ends, so that a copy of this one's cookie opens nothing.
         end_sessions(current_user._get_current_object(), "log-out")
     logout_user()
-    session.pop(JUST_FILED, None)
+    once.take(JUST_FILED)
     return redirect(url_for("citizen.index"))
 
 
@@ -231,14 +232,15 @@ def file_submit():
     except ValidationFailed as exc:
         _put_errors(form, exc)
         return _render_file_form(form, 422)
-    # Shown on the next page view only (post/redirect/get: a reload never files twice).
-    session[JUST_FILED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}
+    # Shown on the next page view only (post/redirect/get: a reload never files twice); the code
+    # waits on the server, the session holds only the key to it.
+    once.put(JUST_FILED, {"tracking_no": filed.petition.tracking_no, "code": filed.query_code})
     return redirect(url_for("citizen.filed"))
 
 
 @bp.get("/filed")
 def filed():
-    shown = session.pop(JUST_FILED, None)
+    shown = once.take(JUST_FILED)
     if not shown:
         return _no_store(current_app.make_response(render_template("citizen/filed.html", shown=None)))
     petition = db.session.scalar(select(Petition).where(Petition.tracking_no == shown["tracking_no"]))

@@ -20,7 +20,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -47,6 +46,7 @@ from petitions.models import (
 )
 from petitions.services import access, actions, duplicates, levels, notices, routing, suggest
 from petitions.services.filing import Filing, file_petition
+from petitions.web import once
 from petitions.web.citizen.routes import CLOCK_LABELS, _fill_choices, _put_errors, _uploads
 from petitions.web.presenters import STATUS_LABELS
 from petitions.web.staff import bp
@@ -456,14 +456,14 @@ def intake_new_submit():
     except ValidationFailed as exc:
         _put_errors(form, exc)
         return _render_entry(form, 422)
-    session[JUST_ENTERED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}
+    once.put(JUST_ENTERED, {"tracking_no": filed.petition.tracking_no, "code": filed.query_code})
     return redirect(url_for("staff.intake_entered"), 303)
 
 
 @bp.get("/intake/entered")
 def intake_entered():
     _require(INTAKE_ROLES)
-    shown = session.pop(JUST_ENTERED, None)
+    shown = once.take(JUST_ENTERED)
     petition = None
     if shown:
         petition = db.session.scalar(select(Petition).where(Petition.tracking_no == shown["tracking_no"]))

@@ -84,6 +84,12 @@ class Config:
     OPEN311_MAX_REQUESTS = 1000
     OPEN311_MAX_BYTES = _env_int("OPEN311_MAX_BYTES", 64 * 1024)
 
+    # Bounds of the numbers that pages take by name in query strings and forms (petitions.web.inputs).
+    PAGE_MAX = 100_000
+    PER_PAGE_MAX = 1000
+    YEAR_MIN = 1990
+    YEAR_MAX = 2100
+
     IDEMPOTENCY_TTL_HOURS = 24
     QUERY_CODE_LENGTH = 8
     # A new petition's query code waits this long for the one page view that shows it.

@@ -39,6 +39,27 @@ def login_name(raw: str | None) -> str:
     return mobile if is_mainland_mobile(mobile) else typed
 
 
+FILENAME_MAX = 200
+# Characters a file name never keeps: controls (line breaks included) and the bidirectional
+# marks, embeddings, overrides and isolates that make "gpj.exe" read as "exe.jpg".
+_FILENAME_DROP = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def clean_filename(raw: str | None, fallback: str = "attachment") -> str:
+    """An attachment's name as it may be kept and sent back: its last path part only (no
+    directories, no "../"), without control or bidirectional characters, no leading dots, spaces
+    collapsed, at most FILENAME_MAX characters with the extension kept; `fallback` if nothing is left."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = _FILENAME_DROP.sub("", re.sub(r"\s+", " ", name))
+    name = name.strip().lstrip(".").strip()
+    if len(name) > FILENAME_MAX:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext if dot and stem and len(ext) <= 16 else ""
+        name = name[: FILENAME_MAX - len(ext) - (1 if ext else 0)].rstrip() + ("." + ext if ext else "")
+    return name or fallback
+
+
 def sniff_type(data: bytes) -> tuple[str, str] | None:
     """(content type, extension) of an accepted file, or None."""
     for magic, content_type, ext in _SIGNATURES:

@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
-from petitions.domain.validation import is_mainland_mobile, normalize_mobile, sniff_type
+from petitions.domain.validation import clean_filename, is_mainland_mobile, normalize_mobile, sniff_type
 from petitions.extensions import db
 from petitions.models import (
     Attachment,
@@ -145,14 +145,14 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
             if len(upload.data) > cfg["ATTACHMENT_MAX_BYTES"]:
                 errors["attachments"] = _l(
                     "“%(name)s” is larger than %(mb)s MB.",
-                    name=upload.filename,
+                    name=clean_filename(upload.filename),
                     mb=cfg["ATTACHMENT_MAX_BYTES"] // (1024 * 1024),
                 )
                 break
             sniffed = sniff_type(upload.data)
             if sniffed is None:
                 errors["attachments"] = _l(
-                    "“%(name)s” is not a JPEG, PNG or PDF file.", name=upload.filename
+                    "“%(name)s” is not a JPEG, PNG or PDF file.", name=clean_filename(upload.filename)
                 )
                 break
             typed.append((upload, sniffed[0]))
@@ -217,7 +217,7 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
                 db.session.add(
                     Attachment(
                         petition=petition,
-                        filename=upload.filename[-200:] or "attachment",
+                        filename=clean_filename(upload.filename),
                         content_type=content_type,
                         size=len(upload.data),
                         sha256=hashlib.sha256(upload.data).hexdigest(),

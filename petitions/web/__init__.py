@@ -174,6 +174,10 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     limiter.request_filter(lambda: bearer_user() is not None and bearer_user().is_staff)
 
+    from petitions.web import inputs
+
+    inputs.init_app(app)  # before the blueprints: their <int:…> rules take its converter
+
     from petitions.web.admin import bp as admin_bp
     from petitions.web.api import bp as api_bp
     from petitions.web.citizen import bp as citizen_bp

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from petitions.domain.clocks import now
 from petitions.extensions import db
 from petitions.models import ApiToken, User
+from petitions.web.inputs import MAX_ID
 
 
 def load_user(user_id: str) -> User | None:
@@ -19,10 +20,12 @@ def load_user(user_id: str) -> User | None:
     the user's current one. A bare "<id>", from sessions opened before generations, is generation 0."""
     ident, _, generation = str(user_id).partition(":")
     try:
-        user = db.session.get(User, int(ident))
-        opened_in = int(generation or 0)
-    except (TypeError, ValueError, OverflowError):
+        number, opened_in = int(ident), int(generation or 0)
+    except (TypeError, ValueError):
         return None
+    if not 1 <= number <= MAX_ID:
+        return None
+    user = db.session.get(User, number)
     if user is None or not user.active or opened_in != (user.session_generation or 0):
         return None
     return user

@@ -32,6 +32,7 @@ from wtforms.fields.choices import SelectChoice
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError, ValidationFailed
+from petitions.domain.validation import clean_filename
 from petitions.extensions import db, login_manager
 from petitions.models import (
     Attachment,
@@ -663,7 +664,10 @@ def attachment(tracking_no: str, attachment_id: int):
     if row is None:
         abort(404)
     response = send_file(
-        io.BytesIO(row.data), mimetype=row.content_type, as_attachment=True, download_name=row.filename
+        io.BytesIO(row.data),
+        mimetype=row.content_type,
+        as_attachment=True,
+        download_name=clean_filename(row.filename),  # also names kept before they were cleaned
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _no_store(response)

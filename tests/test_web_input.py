@@ -158,6 +158,28 @@ def test_years_out_of_bounds(app, db):
     assert client.get("/admin/calendar?year=2026").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/admin/units/new", {"code": "zz1", "name": "测试单位", "kind": "department", "sort_order": "99999999999",
+                              "parent_id": "0", "leader_id": "0"}),
+        ("/admin/units/new", {"code": "zz2", "name": "测试单位", "kind": "department", "parent_id": HUGE,
+                              "leader_id": "0"}),
+        ("/admin/categories/new", {"code": "zz3", "name": "测试类别", "kind": "grievance", "sort_order": HUGE,
+                                   "parent_id": "0"}),
+        ("/admin/rules/new", {"category_id": "99999999999", "township_id": "0", "unit_id": "1", "priority": "1"}),
+        ("/admin/users/new", {"username": "zz4", "name": "测试", "role": "handler", "unit_id": HUGE,
+                              "password": "long-enough-1"}),
+    ],
+)
+def test_form_numbers_beyond_the_database_integers_are_form_errors(app, db, path, form):
+    client = as_admin(app)
+    before = state(db)
+    response = client.post(path, data={"csrf_token": csrf(client, "/admin/"), **form})
+    assert response.status_code == 422
+    assert state(db) == before
+
+
 BAD_PERIODS = ["9999-12", "9999", "9999-Q4", "0000000000000000", "２０２６-０３", "2026-3", "2026-13", "1989"]
 PERIOD_PAGES = [
     ("/public/", {}),

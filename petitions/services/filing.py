@@ -63,6 +63,9 @@ class Filing:
     latitude: float | None = None
     longitude: float | None = None
     attachments: list[Upload] = field(default_factory=list)
+    # The channels the face that took it offers (staff entry: letter, phone, visit); None: any
+    # channel the actor may use. A channel a face does not offer is refused, never recorded.
+    offered_channels: frozenset[str] | None = None
 
 
 @dataclass
@@ -131,6 +134,8 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
     channel = filing.channel or Channel.WEB.value
     if channel not in Channel.values():
         errors["channel"] = _l("Unknown channel.")
+    elif filing.offered_channels is not None and channel not in filing.offered_channels:
+        errors["channel"] = _l("Petitions do not come in by this channel here.")
     elif channel in STAFF_CHANNELS and not (actor and actor.role in (Role.INTAKE, Role.ADMIN)):
         errors["channel"] = _l("Only intake officers enter letters, calls and visits.")
 

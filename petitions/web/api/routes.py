@@ -8,6 +8,7 @@ import base64
 import binascii
 import math
 import re
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,6 +42,8 @@ from petitions.web.auth import authenticate, bearer_user, issue_token
 from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit
 
 TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+# The channels this face offers: what FilingIn.channel may say, and nothing else.
+API_CHANNELS = frozenset(typing.get_args(FilingIn.model_fields["channel"].annotation))
 
 API_DESCRIPTION = """\
 The JSON API of the county petition bureau (信访).
@@ -180,6 +183,7 @@ def file_petition(body: FilingIn):
         public_consent=body.public_consent,
         channel=body.channel,
         attachments=_uploads(body.attachments),
+        offered_channels=API_CHANNELS,
     )
     filed = intake.file_petition(filing, actor=user if user is not None and user.is_staff else None)
     petition = filed.petition

@@ -25,8 +25,8 @@ On each request, in this order: the rate limits; the bearer token (STAFF: a vali
 or 401; OPTIONAL: 401 only when a token is sent and is not valid; the user is
 `petitions.web.auth.bearer_user()`); the query string (422); the body, which must be
 `application/json` (415), at most `max_bytes` (413; API_MAX_JSON_BYTES unless the operation
-says otherwise), UTF-8 JSON (400), an object nested at most API_MAX_JSON_DEPTH deep (400),
-and valid for the model (422, `fields` named by dotted path such as `contact.phone`); the
+says otherwise, and never more than MAX_CONTENT_LENGTH), UTF-8 JSON (400), an object nested at
+most API_MAX_JSON_DEPTH deep (400), and valid for the model (422, `fields` named by dotted path such as `contact.phone`); the
 Idempotency-Key (petitions.services.idempotency); then the view. Request models derive from `ApiIn`
 (strict types, strings bounded, no NUL or unpaired surrogates), response models from `ApiOut`.
 A field that is not in a response model is not sent: add it to the model.
@@ -352,6 +352,8 @@ def _read_json(op: Operation) -> Any:
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise UnsupportedMediaType(_l("Send the body as JSON, with Content-Type: application/json."))
     limit = op.max_bytes(cfg) if op.max_bytes else cfg["API_MAX_JSON_BYTES"]
+    # An operation may take less than the whole-request limit, never more.
+    limit = min(limit, cfg["MAX_CONTENT_LENGTH"])
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()

@@ -19,7 +19,7 @@ from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.domain.validation import clean_filename, normalize_mobile
 from petitions.extensions import db
-from petitions.models import Attachment, Category, Petition, Unit
+from petitions.models import Attachment, Category, Channel, Petition, Unit
 from petitions.services import lockout
 from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition
 from petitions.web import once
@@ -226,6 +226,7 @@ def file_submit():
         anonymous=bool(form.anonymous.data),
         public_consent=bool(form.public_consent.data),
         attachments=_uploads(form),
+        offered_channels=frozenset({Channel.WEB.value}),
     )
     try:
         filed = file_petition(filing, citizen=current_user if _is_citizen() else None)

@@ -451,6 +451,7 @@ def intake_new_submit():
         channel=form.channel.data or "",
         address=form.address.data,
         attachments=_uploads(form),
+        offered_channels=frozenset(CHANNEL_LABELS),
     )
     try:
         filed = file_petition(filing, actor=user)

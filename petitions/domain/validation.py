@@ -8,6 +8,12 @@ import unicodedata
 # ASCII digits only, the whole string (\d would take full-width and other digits, $ a newline).
 MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 
+# The forms of codes and names that every face takes (the API's document gives these patterns).
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"  # units and categories
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$"
+TRACKING_NO_PATTERN = r"^[A-Za-z0-9-]{1,32}$"
+QUERY_CODE_PATTERN = r"^[0-9]{1,32}$"
+
 # File types accepted as attachments, recognised by their first bytes, not their names.
 _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),

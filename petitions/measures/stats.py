@@ -203,7 +203,7 @@ class Period:
 
 # A month, quarter or year: ASCII digits, the whole string (no space or line break around it).
 # The API's document gives this very pattern for `period` (petitions.web.api.stats).
-PERIOD_PATTERN = r"^([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$"
+PERIOD_PATTERN = r"^(199[0-9]|2[0-9]{3})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$"
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
 
 

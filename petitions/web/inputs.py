@@ -28,6 +28,10 @@ FORBIDDEN = re.compile(f"[{FORBIDDEN_CHARS}]")
 FORBIDDEN_ONE_LINE = re.compile(rf"[{FORBIDDEN_CHARS}\t\n\r]")
 # Text as the API's document describes it (JSON Schema pattern; the same characters).
 TEXT_PATTERN = f"^[^{FORBIDDEN_CHARS}]*$"
+# The white space that str.strip() takes off (forbidden characters aside): a text of nothing
+# else is empty, and a text that must be filled in needs one character more.
+BLANK_CHARS = r"\t\n\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+FILLED_TEXT_PATTERN = f"^[^{FORBIDDEN_CHARS}]*[^{FORBIDDEN_CHARS}{BLANK_CHARS}][^{FORBIDDEN_CHARS}]*$"
 
 # The largest id of an integer column (PostgreSQL `integer`).
 MAX_ID = 2**31 - 1

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from petitions.domain.errors import Forbidden, ValidationFailed
+from petitions.domain.validation import TRACKING_NO_PATTERN
 from petitions.extensions import db
 from petitions.models import Category, Unit
 from petitions.services import clocks, lockout
@@ -41,7 +42,7 @@ from petitions.web.api.spec import OPTIONAL, Unauthorized, build_document, json_
 from petitions.web.auth import authenticate, bearer_user, issue_token
 from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit
 
-TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+TRACKING_NO_RE = re.compile(TRACKING_NO_PATTERN)
 # The channels this face offers: what FilingIn.channel may say, and nothing else.
 API_CHANNELS = frozenset(typing.get_args(FilingIn.model_fields["channel"].annotation))
 

@@ -28,7 +28,8 @@ or 401; OPTIONAL: 401 only when a token is sent and is not valid; the user is
 says otherwise, and never more than MAX_CONTENT_LENGTH), UTF-8 JSON (400), an object nested at
 most API_MAX_JSON_DEPTH deep (400), and valid for the model (422, `fields` named by dotted path such as `contact.phone`); the
 Idempotency-Key (petitions.services.idempotency); then the view. Request models derive from `ApiIn`
-(strict types, strings bounded, no NUL or unpaired surrogates), response models from `ApiOut`.
+(strict types, strings bounded, none of the characters that petitions.web.inputs forbids, no unpaired
+surrogates, which the document states as a pattern on every text), response models from `ApiOut`.
 A field that is not in a response model is not sent: add it to the model.
 
 `GET /api/v1/openapi.json` is `build_document()`: it walks the app's URL map, takes every view
@@ -61,6 +62,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from config.settings import Config
 from petitions.domain.errors import DomainError, NotFound, ValidationFailed
+from petitions.web.inputs import FILLED_TEXT_PATTERN, FORBIDDEN, TEXT_PATTERN
 
 STAFF = "staff"
 OPTIONAL = "optional"
@@ -94,14 +96,15 @@ class UnsupportedMediaType(DomainError):
 
 
 def _check_text(value: Any) -> Any:
-    """NUL and unpaired surrogates cannot be stored (PostgreSQL refuses them): refuse them here."""
+    """Unpaired surrogates and the characters no face takes (petitions.web.inputs.FORBIDDEN:
+    controls, NUL among them, which PostgreSQL cannot store, and bidirectional overrides)."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise PydanticCustomError("text_encoding", "not valid Unicode text") from None
-        if "\x00" in value:
-            raise PydanticCustomError("text_nul", "contains a NUL character")
+        if FORBIDDEN.search(value):
+            raise PydanticCustomError("text_forbidden", "contains characters that are not allowed")
     elif isinstance(value, list):
         for item in value:
             _check_text(item)
@@ -112,10 +115,28 @@ def _check_text(value: Any) -> Any:
     return value
 
 
+_OWN_FORM = {"pattern", "enum", "const", "format"}
+
+
+def _document_text(schema: dict[str, Any], model: Any = None) -> None:
+    """Say in the document what _check_text enforces: every text a request model takes has
+    TEXT_PATTERN, unless its field gives a form of its own (a code's pattern, an enum)."""
+    for prop in schema.get("properties", {}).values():
+        for variant in (prop, *prop.get("anyOf", ())):
+            for node in (variant, variant.get("items")):
+                if isinstance(node, dict) and node.get("type") == "string" and not _OWN_FORM & node.keys():
+                    node["pattern"] = TEXT_PATTERN
+
+
 class ApiIn(BaseModel):
     """Base of request bodies: strict JSON types (no "true" for true), bounded strings."""
 
-    model_config = ConfigDict(strict=True, str_max_length=Config.API_MAX_JSON_BYTES, extra="ignore")
+    model_config = ConfigDict(
+        strict=True,
+        str_max_length=Config.API_MAX_JSON_BYTES,
+        extra="ignore",
+        json_schema_extra=_document_text,
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -126,7 +147,7 @@ class ApiIn(BaseModel):
 class ApiQuery(BaseModel):
     """Base of query-string models: values arrive as text, so types are coerced."""
 
-    model_config = ConfigDict(str_max_length=1000, extra="ignore")
+    model_config = ConfigDict(str_max_length=1000, extra="ignore", json_schema_extra=_document_text)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -171,7 +192,10 @@ _WHY: dict[str, Any] = {
     "string_too_short": _l("At least %(min_length)s characters."),
     "too_long": _l("At most %(max_length)s items."),
     "text_encoding": _l("Contains characters that are not allowed."),
-    "text_nul": _l("Contains characters that are not allowed."),
+    "text_forbidden": _l("Contains characters that are not allowed."),
+    "string_pattern_mismatch": _l("Not in the required form."),
+    "greater_than_equal": _l("At least %(ge)s."),
+    "less_than_equal": _l("At most %(le)s."),
 }
 
 
@@ -183,6 +207,8 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         if name in fields:
             continue
         template = _WHY.get(err["type"])
+        if err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == FILLED_TEXT_PATTERN:
+            template = _WHY["missing"]  # blank: as good as not given
         if template is None:
             fields[name] = str(_l("Invalid value."))
             continue
@@ -297,7 +323,7 @@ def operation(
         @functools.wraps(view)
         def handle(**path_args: Any) -> Response:
             for value in path_args.values():
-                if isinstance(value, str) and "\x00" in value:
+                if isinstance(value, str) and FORBIDDEN.search(value):
                     raise NotFound(_l("Not found."))
             _check_auth(op)
             kwargs = dict(path_args)

@@ -14,9 +14,17 @@ from pydantic import Field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from config.limits import MAX_EXTENSION_DAYS
+from config.settings import Config
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound
+from petitions.domain.validation import (
+    CODE_PATTERN,
+    QUERY_CODE_PATTERN,
+    TRACKING_NO_PATTERN,
+    USERNAME_PATTERN,
+)
 from petitions.extensions import db
 from petitions.models import Clock, Petition, Role, Status, Unit
 from petitions.services import access, actions, duplicates, levels
@@ -25,6 +33,7 @@ from petitions.web.api.routes import TRACKING_NO_RE, register_staff_view
 from petitions.web.api.schemas import CitizenView, UnitRef
 from petitions.web.api.spec import STAFF, ApiIn, ApiOut, ApiQuery, operation
 from petitions.web.auth import bearer_user
+from petitions.web.inputs import FILLED_TEXT_PATTERN
 from petitions.web.presenters import citizen_view
 from petitions.web.ratelimits import code_holder, lookup_limit
 
@@ -178,17 +187,25 @@ def _action_doc() -> str:
 
 class ActionIn(ApiIn):
     version: int = Field(description="the version the caller saw; 409 if the petition moved on")
-    unit: str | None = Field(default=None, max_length=32, description="route: the unit code")
+    unit: str | None = Field(default=None, pattern=CODE_PATTERN, description="route: the unit code")
     reason: str | None = Field(default=None, max_length=TEXT_MAX)
     channel: str | None = Field(default=None, max_length=200, description="decline: the proper channel")
-    handler: str | None = Field(default=None, max_length=64, description="assign: a handler's username")
-    text: str | None = Field(default=None, max_length=TEXT_MAX)
-    days: int | None = Field(default=None, description="request-extension: 1 to 30")
-    duplicate_of: str | None = Field(
-        default=None, max_length=32, description="merge: the earlier tracking number"
+    handler: str | None = Field(
+        default=None, pattern=USERNAME_PATTERN, description="assign: a handler's username"
     )
-    category: str | None = Field(default=None, max_length=32, description="register: corrected category code")
-    township: str | None = Field(default=None, max_length=32, description="register: corrected place code")
+    text: str | None = Field(default=None, max_length=TEXT_MAX)
+    days: int | None = Field(
+        default=None, ge=1, le=MAX_EXTENSION_DAYS, description=f"request-extension: 1 to {MAX_EXTENSION_DAYS}"
+    )
+    duplicate_of: str | None = Field(
+        default=None, pattern=TRACKING_NO_PATTERN, description="merge: the earlier tracking number"
+    )
+    category: str | None = Field(
+        default=None, pattern=CODE_PATTERN, description="register: corrected category code"
+    )
+    township: str | None = Field(
+        default=None, pattern=CODE_PATTERN, description="register: corrected place code"
+    )
 
 
 class QueueQuery(ApiQuery):
@@ -196,11 +213,11 @@ class QueueQuery(ApiQuery):
     level: Literal["green", "yellow", "red"] | None = Field(
         default=None, description="of the running time limit; red includes urged"
     )
-    unit: str | None = Field(default=None, max_length=32, description="unit code")
+    unit: str | None = Field(default=None, pattern=CODE_PATTERN, description="unit code")
     q: str | None = Field(
         default=None, max_length=100, description="text in the tracking number, title or content"
     )
-    page: int = Field(default=1, ge=1, le=100_000)
+    page: int = Field(default=1, ge=1, le=Config.PAGE_MAX)
     per_page: int = Field(default=20, ge=1, le=100)
 
 
@@ -228,8 +245,8 @@ class QueueOut(ApiOut):
 
 
 class ReviewRequestIn(ApiIn):
-    code: str = Field(max_length=64)
-    reason: str = Field(max_length=TEXT_MAX)
+    code: str = Field(pattern=QUERY_CODE_PATTERN, description="the query code given at filing")
+    reason: str = Field(min_length=1, max_length=TEXT_MAX, pattern=FILLED_TEXT_PATTERN)
 
 
 # ---------------------------------------------------------------- the staff view (GET /petitions/{no})

@@ -4,12 +4,14 @@ any view reads it (a before_request hook), so that no page meets input it cannot
 - Characters no input may carry (FORBIDDEN_CHARS): the C0 controls but tab, line feed and
   carriage return, DEL and the C1 controls, and the bidirectional embeddings, overrides and
   isolates (they reorder what a reader sees). PostgreSQL cannot even store NUL. Paths, query
-  strings and field names are one line: no tab or line break either. A request that carries
-  one is refused with 400 and changes nothing.
+  strings and field names are one line: no tab or line break either. A query string or form
+  that carries one is refused with 400 and changes nothing; a path, with 404 (no such page).
 - Numbers: an `<int:…>` in a path is at most the largest id the database holds (2**31 - 1),
   else no route matches (404); the numbers that query strings and forms give by name
-  (NUMBERS: page, per_page, year) are ASCII digits within their bounds, else 404: there is
-  no such page or year.
+  (`numbers()`: page, per_page, year) are ASCII digits within their bounds, else 404: there
+  is no such page or year.
+- Bodies: a face with a smaller limit than MAX_CONTENT_LENGTH (`body_limits()`: Open311) has
+  it set before any form is read.
 
 The JSON API checks its own input with its models (petitions.web.api.spec), with the same
 characters (TEXT_PATTERN is what its document says of every text it takes).

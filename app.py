@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.request_filter(lambda: bearer_user() is not None and bearer_user().is_staff)
     # What a committed change hands to RQ (messages to deliver, clocks to check).
     uow.init_app(app, queueing.Dispatcher())
+    web.init_app(app)
 
     app.register_blueprint(citizen_bp)
     app.register_blueprint(public_bp, url_prefix="/public")
@@ -69,6 +70,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     for machine_face in (api_bp, open311_bp, webhooks_bp):
         csrf.exempt(machine_face)
 
-    web.init_app(app)
     cli.register(app)
     return app

@@ -158,12 +158,20 @@ class Settings:
     ratelimit_enabled: bool = True
     ratelimit_filing: str = "30 per minute"
     ratelimit_lookup: str = "60 per minute"
+    ratelimit_register: str = "10 per hour"
     ratelimit_storage_uri: str = ""
     # Sign-in lockout: this many failures for one username from one address lock the pair.
     login_lock_failures: int = 10
     login_lock_minutes: int = 15
     token_ttl_hours: int = 12
     idempotency_ttl_hours: int = 24
+    # A new petition's query code waits this long for the one page view that shows it.
+    shown_once_minutes: int = 30
+    # Bounds of the numbers that pages take by name in query strings and forms (petitions.web.inputs).
+    page_max: int = 100_000
+    per_page_max: int = 1000
+    year_min: int = 1990
+    year_max: int = 2100
     session_cookie_secure: bool = False
     open311_default_days: int = 90
     open311_max_requests: int = 1000
@@ -223,6 +231,8 @@ class Settings:
             "ratelimit_enabled": _env_bool(env, "RATELIMIT_ENABLED", default.ratelimit_enabled),
             "ratelimit_filing": _env(env, "RATELIMIT_FILING", default.ratelimit_filing),
             "ratelimit_lookup": _env(env, "RATELIMIT_LOOKUP", default.ratelimit_lookup),
+            "ratelimit_register": _env(env, "RATELIMIT_REGISTER", default.ratelimit_register),
+            "shown_once_minutes": _env_int(env, "SHOWN_ONCE_MINUTES", default.shown_once_minutes),
             "login_lock_failures": _env_int(env, "LOGIN_LOCK_FAILURES", default.login_lock_failures),
             "login_lock_minutes": _env_int(env, "LOGIN_LOCK_MINUTES", default.login_lock_minutes),
             "token_ttl_hours": _env_int(env, "TOKEN_TTL_HOURS", default.token_ttl_hours),

@@ -27,7 +27,7 @@ from sqlalchemy import (
     or_,
     text,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship, validates
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -212,11 +212,32 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Web sessions name the generation they were opened in (get_id); moving it on ends them all:
+    # on log-out, on a new password and on deactivation. API tokens older than the password end too.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+
+    def end_sessions(self) -> None:
+        """End every web session of this user (the caller commits)."""
+        self.session_generation = (self.session_generation or 0) + 1
+
+    @validates("password_hash", "active")
+    def _ends_sessions(self, key: str, value):
+        # A changed password or a deactivation ends every session, whichever code makes it.
+        if key == "password_hash" and self.password_hash is not None and value != self.password_hash:
+            self.end_sessions()
+            self.password_changed_at = now()
+        if key == "active" and self.active and not value:
+            self.end_sessions()
+        return value
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie keeps
+        return f"{self.id}:{self.session_generation or 0}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -924,5 +945,17 @@ class AuthLock(db.Model):
     released_by: Mapped[User | None] = relationship()
 
 
-# Keeps each clock's yellow moment and level in step with its due time (extensions move it).
+class ShownOnce(db.Model):
+    """Something a page shows once (a new petition's query code): sealed with a key that only the
+    browser's session holds, deleted when it is shown (petitions.web.once). Neither the cookie nor
+    this row alone can show it, and neither can show it twice."""
+
+    __tablename__ = "shown_once"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
 

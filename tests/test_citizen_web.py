@@ -377,14 +377,17 @@ def register(client, phone="+86 139-0000-2222", name="王阿姨", password="long
     )
 
 
-def test_register_creates_a_citizen_with_a_hashed_password_and_logs_in(client, db):
+def test_register_creates_a_citizen_with_a_hashed_password_then_logs_in(client, db):
     response = register(client)
-    assert response.status_code == 302
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "注册信息已收到" in html and 'value="13900002222"' in html  # the number, ready to log in
     user = db.session.scalar(select(User).where(User.username == "13900002222"))
     assert user.role == Role.CITIZEN and user.phone == "13900002222" and user.name == "王阿姨"
     assert "long-enough-1" not in user.password_hash and user.check_password("long-enough-1")
-    page = client.get("/").get_data(as_text=True)
-    assert "退出登录" in page
+    assert client.get("/mine").status_code == 302, "registering does not log in"
+    assert log_in(client, "139 0000 2222", "long-enough-1").status_code == 302
+    assert "退出登录" in client.get("/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -405,13 +408,32 @@ def test_register_bad_input(client, db, kwargs, field, message):
     assert db.session.scalar(select(func.count(User.id))) == before
 
 
-def test_register_twice_with_one_number_is_refused(client, db):
-    make_citizen(db, phone="13900002222")
+def test_registering_a_number_that_has_an_account_answers_as_for_a_new_one(client, db):
+    """Registration tells no more than log-in: the same page, and the account stays as it was."""
+    make_citizen(db, phone="13900002222", password="secret-pass-1")
+    fresh = register(client, phone="139 0000 3333", password="long-enough-1")
     before = db.session.scalar(select(func.count(User.id)))
-    response = register(client, phone="139 0000 2222")
-    assert response.status_code == 422
-    assert "这个手机号已经注册过了" in field_block(response.get_data(as_text=True), "phone")
+    taken = register(client, phone="+86 139-0000-2222", name="冒名者", password="long-enough-1")
+    assert taken.status_code == fresh.status_code == 200
+    assert normalized(taken.get_data(as_text=True), "13900002222") == normalized(
+        fresh.get_data(as_text=True), "13900003333"
+    )
     assert db.session.scalar(select(func.count(User.id))) == before
+    db.session.expire_all()
+    owner = db.session.scalar(select(User).where(User.username == "13900002222"))
+    assert owner.name == "李大爷" and owner.check_password("secret-pass-1")
+    assert not owner.check_password("long-enough-1")
+    assert log_in(client, "13900002222", "long-enough-1").status_code == 401
+
+
+def test_registration_is_rate_limited(app, client, db, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_REGISTER", "2 per hour")
+    assert register(client, phone="13900003331").status_code == 200
+    assert register(client, phone="13900003332").status_code == 200
+    refused = register(client, phone="13900003333")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert db.session.scalar(select(User).where(User.username == "13900003333")) is None
+    assert client.get("/register").status_code == 200, "the form itself still opens"
 
 
 def test_login_by_mobile_number_and_bad_login_gives_no_hint(client, db):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -140,3 +141,130 @@ def test_bad_export_requests(client, demo_user, query):
 
 def test_anonymous_visitors_cannot_export(client):
     assert client.get("/supervision/export/petitions").status_code == 302
+
+
+# ---------------------------------------------------------------- every role, every kind of petition
+
+
+def served_get(app, user_id: int, path: str):
+    """GET `path` as the user, the way a server runs a request: in a thread of its own, so with
+    its own app context and ORM session, ended when the view returns and before the body streams
+    (the test's own context would keep the view's session alive and hide what a server does)."""
+    result: dict = {}
+
+    def run() -> None:
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["_user_id"] = str(user_id)
+            sess["_fresh"] = True
+        try:
+            response = client.get(path)
+            result["response"] = response
+            result["body"] = response.get_data()
+        except BaseException as exc:  # handed to the test
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["response"], result["body"]
+
+
+def one_of_each_kind() -> None:
+    """A grievance, a suggestion, a named and an anonymous report, a consultation, closed and open ones."""
+    cats = {c.code: c for c in _db.session.scalars(select(Category))}
+    town = unit("chengguan")
+
+    def row(no, category, unit_code, status, name="李四", phone="13912345678", anonymous=False):
+        closed = status == "closed"
+        return dict(
+            tracking_no=no,
+            query_code_hash="x",
+            channel="web",
+            category_id=cats[category].id,
+            township_id=town.id,
+            title=f"事项{no}",
+            content="内容",
+            anonymous=anonymous,
+            public_consent=False,
+            contact_name=name,
+            contact_phone=phone,
+            status=status,
+            unit_id=unit(unit_code).id if unit_code else None,
+            version=1,
+            created_at=NOW,
+            updated_at=NOW,
+            closed_at=NOW if closed else None,
+        )
+
+    _db.session.execute(
+        insert(Petition),
+        [
+            row("XF-K1", "jtys-dl", "jtj", "in_progress"),
+            row("XF-K2", "jyyj-gg", "zwfw", "routed", name="张三", phone="13800002222"),
+            row("XF-K3", "jjkg-wj", "jw", "in_progress", name="王五", phone="13700001111"),
+            row("XF-K4", "jjkg-zf", "jw", "routed", name=None, phone=None, anonymous=True),
+            row("XF-K5", "zx-zc", "xfj", "closed", name="赵六", phone="13600003333"),
+            row("XF-K6", "jtys-gj", "jtj", "closed"),
+            row("XF-K7", "jtys-dl", None, "registered", name="钱七", phone="13500004444"),
+        ],
+    )
+    _db.session.commit()
+
+
+MASKED = {
+    "XF-K1": ["李四", "139****5678"],
+    "XF-K2": ["张三", "138****2222"],
+    "XF-K3": ["王五", "137****1111"],
+    "XF-K4": ["", ""],
+    "XF-K5": ["赵六", "136****3333"],
+    "XF-K6": ["李四", "139****5678"],
+    "XF-K7": ["钱七", "135****4444"],
+}
+FULL = {
+    "XF-K1": ["李四", "13912345678"],
+    "XF-K2": ["张三", "13800002222"],
+    "XF-K3": ["王五", "13700001111"],
+    "XF-K4": ["", ""],
+    "XF-K5": ["赵六", "13600003333"],
+    "XF-K6": ["李四", "13912345678"],
+    "XF-K7": ["钱七", "13500004444"],
+}
+# What each role that may export gets: the rows it may see, contact columns as it may see them.
+EXPECTED_BY_READER = {
+    "supervisor": MASKED,
+    "admin": MASKED,
+    "intake": FULL,
+    "jtj-leader": {k: FULL[k] for k in ("XF-K1", "XF-K6")},
+    "jtj-handler": {k: FULL[k] for k in ("XF-K1", "XF-K6")},
+    "jw-leader": {k: FULL[k] for k in ("XF-K3", "XF-K4")},
+    "jw-handler": {k: FULL[k] for k in ("XF-K3", "XF-K4")},
+    "zwfw-handler": {"XF-K2": FULL["XF-K2"]},
+    "xfj-handler": {"XF-K5": FULL["XF-K5"]},
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("reader", sorted(EXPECTED_BY_READER))
+def test_every_reader_exports_every_kind_of_petition_whole(app, demo_user, reader, fmt):
+    one_of_each_kind()
+    response, body = served_get(app, demo_user(reader).id, f"/supervision/export/petitions?format={fmt}")
+    assert response.status_code == 200
+    if fmt == "csv":
+        assert body.startswith("\ufeff".encode())
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    else:
+        sheet = load_workbook(io.BytesIO(body), read_only=True).active
+        rows = [["" if v is None else str(v) for v in r] for r in sheet.values]
+    assert len(rows[0]) == 13
+    assert {r[0]: r[11:] for r in rows[1:]} == EXPECTED_BY_READER[reader]
+    assert len(rows) == 1 + len(EXPECTED_BY_READER[reader])
+
+
+def test_the_measures_export_streams_from_a_served_request(app, march, demo_user):  # noqa: F811
+    response, body = served_get(app, demo_user("jtj-leader").id, "/supervision/export/measures?period=2026-03")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[-1][3] == "7"

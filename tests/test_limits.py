@@ -108,6 +108,39 @@ def test_web_login_shares_the_lockout(client, app, db):
     assert client.post("/api/v1/tokens", json={"username": "intake", "password": PASSWORD}).status_code == 429
 
 
+def test_every_spelling_of_a_number_counts_against_one_lock(client, app, db):
+    """Log-in takes 139 0000 1111, 139-0000-1111, +86 and full-width digits as one account:
+    the lock is on that account, so no spelling gets fresh tries or gets in while it is locked."""
+    from tests.test_citizen_web import log_in, make_citizen
+
+    make_citizen(db, phone="13900001111", password="secret-pass-1")
+    spellings = [
+        "13900001111",
+        "139 0000 1111",
+        "139-0000-1111",
+        "+86 139 0000 1111",
+        "+8613900001111",
+        "0086 13900001111",
+        "(139) 0000-1111",
+        "１３９００００１１１１",
+        " 13900001111 ",
+        "+86-139-0000-1111",
+    ]
+    for spelling in spellings:
+        assert log_in(client, spelling, "wrong-guess").status_code == 401
+    (lock,) = db.session.scalars(select(AuthLock)).all()
+    assert lock.username == "13900001111" and lock.failures == 10
+    assert {f.username for f in db.session.scalars(select(LoginFailure))} == {"13900001111"}
+    for spelling in spellings:
+        locked = log_in(client, spelling, "secret-pass-1")
+        assert locked.status_code == 429, spelling
+    assert client.get("/mine").status_code == 302, "not logged in"
+    # Staff user names: surrounding spaces are the same account too.
+    fail_times(client, 5, username="intake")
+    fail_times(client, 5, username="  intake ")
+    assert token(client).status_code == 429
+
+
 # ---------------------------------------------------------------- rate limits on every public POST
 
 
@@ -167,6 +200,31 @@ def test_oversize_bodies_answer_413_in_the_error_shape(client, app, db):
     assert res.status_code == 413 and res.get_json()["error"]["code"] == "too_large"
 
 
+def test_no_json_body_is_read_beyond_the_request_limit(client, app, db, monkeypatch, staff_token):
+    """Every POST of the API refuses a body over MAX_CONTENT_LENGTH unread (413), also the filing,
+    whose own limit (room for five base64 attachments) is larger than the whole request's."""
+    from petitions.models import Petition
+
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 512 * 1024)
+    monkeypatch.setitem(app.config, "RATELIMIT_FILING", "1000 per minute")
+    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "1000 per minute")
+    before = db.session.scalar(select(func.count(Petition.id)))
+    doc = client.get("/api/v1/openapi.json").get_json()
+    posts = [path for path, ops in doc["paths"].items() if "post" in ops]
+    assert "/api/v1/petitions" in posts
+    body = json.dumps({"title": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)})
+    staff = {"Authorization": f"Bearer {staff_token('intake')}"}
+    for path in posts:
+        path = path.replace("{tracking_no}", "XF0").replace("{action}", "note")
+        for headers in ({}, staff):
+            res = client.post(path, data=body, content_type="application/json", headers=headers)
+            if res.status_code == 401:
+                continue  # a staff operation: the token is checked before the body
+            assert res.status_code == 413, (path, headers, res.status_code)
+            assert res.get_json()["error"]["code"] == "too_large"
+    assert db.session.scalar(select(func.count(Petition.id))) == before
+
+
 def _nested(depth: int):
     """A JSON object whose deepest value sits `depth` containers down."""
     value: object = 1
@@ -195,3 +253,45 @@ def test_string_lengths_are_bounded(client, db):
     )
     assert res.status_code == 422 and "comment" in res.get_json()["error"]["fields"]
     assert db.session.scalar(select(func.count()).select_from(LoginFailure)) == 0
+
+
+# ---------------------------------------------------------------- channels per face
+
+
+@pytest.mark.parametrize("channel", ["open311", "web", "email", ""])
+def test_staff_entry_takes_only_the_channels_it_offers(app, db, channel):
+    """Staff entry offers letter, phone and visit: anything else (open311 would make the petition
+    public through Open311) is refused beside the field and files nothing."""
+    from petitions.models import Petition
+    from tests.test_citizen_web import field_block
+    from tests.test_staff_web import _entry, _login
+
+    client = _login(app.test_client(), "intake")
+    before = db.session.scalar(select(func.count(Petition.id)))
+    response = _entry(client, channel=channel)
+    assert response.status_code == 422
+    block = field_block(response.get_data(as_text=True), "channel")
+    assert "这里不受理经由此渠道的信访事项" in block or "没有这个来源渠道" in block
+    assert db.session.scalar(select(func.count(Petition.id))) == before
+    assert _entry(client, channel="letter").status_code == 303
+
+
+def test_each_face_files_only_by_its_own_channels(app, db, client, staff_token):
+    from petitions.models import Petition
+    from tests.test_citizen_web import filing_data, post_filing
+
+    assert post_filing(client, filing_data(client, channel="open311")).status_code == 302
+    newest = db.session.scalar(select(Petition).order_by(Petition.id.desc()).limit(1))
+    assert newest.channel == "web"  # the citizen's form has no channel: always the web
+    body = {
+        "title": "路灯不亮",
+        "content": "村口路灯坏了。",
+        "category": "jtys-dl",
+        "township": "dongcheng",
+        "contact": {"name": "张三", "phone": "13812345678"},
+        "channel": "open311",
+    }
+    headers = {"Authorization": f"Bearer {staff_token('intake')}"}
+    res = client.post("/api/v1/petitions", json=body, headers=headers)
+    assert res.status_code == 422 and "channel" in res.get_json()["error"]["fields"]
+    assert client.post("/api/v1/petitions", json=body | {"channel": "visit"}, headers=headers).status_code == 201

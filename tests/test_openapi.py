@@ -146,3 +146,92 @@ def test_a_document_schema_rejects_what_the_model_rejects(doc):
     assert conforms(doc, ref, filing(title=5))
     assert conforms(doc, ref, filing(channel="fax"))
     assert conforms(doc, ref, {k: v for k, v in filing().items() if k != "township"})
+
+
+def _request_schemas(doc):
+    """Every schema a request takes: the bodies' (with the schemas they refer to) and the parameters'."""
+    schemas = doc["components"]["schemas"]
+    bodies = set()
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            ref = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if "$ref" in ref:
+                bodies.add(ref["$ref"].rsplit("/", 1)[1])
+    seen, todo = set(), list(bodies)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += re.findall(r"#/components/schemas/(\w+)", str(schemas[name]))
+    for name in seen:
+        for field, prop in schemas[name].get("properties", {}).items():
+            yield f"{name}.{field}", prop
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for param in op["parameters"]:
+                if param["in"] == "query":
+                    yield f"{method.upper()} {path} ?{param['name']}", param["schema"]
+
+
+def test_the_document_states_the_form_of_every_text_a_request_takes(doc):
+    """No text the server refuses for its form goes undocumented: each has a pattern or an enum."""
+    from petitions.web.inputs import TEXT_PATTERN
+
+    loose = []
+    for where, prop in _request_schemas(doc):
+        for variant in (prop, *prop.get("anyOf", ())):
+            if variant.get("type") == "string" and not {"pattern", "enum", "const"} & variant.keys():
+                loose.append(where)
+            if variant.get("pattern") == TEXT_PATTERN:
+                assert re.fullmatch(variant["pattern"], "第一行\n第二行\t完")
+                assert not re.fullmatch(variant["pattern"], "a\x00b")
+    assert loose == []
+
+
+def test_the_document_states_what_the_server_enforces(doc):
+    from petitions.domain.validation import CODE_PATTERN, QUERY_CODE_PATTERN
+    from petitions.measures.stats import PERIOD_PATTERN
+    from petitions.web.inputs import FILLED_TEXT_PATTERN
+
+    schemas = doc["components"]["schemas"]
+    filing = schemas["FilingIn"]["properties"]
+    for name in ("title", "content"):
+        assert filing[name]["minLength"] == 1 and filing[name]["pattern"] == FILLED_TEXT_PATTERN
+    assert filing["title"]["maxLength"] == 100 and filing["content"]["maxLength"] == 5000
+    assert filing["category"]["pattern"] == filing["township"]["pattern"] == CODE_PATTERN
+    params = {
+        (path, p["name"]): p["schema"]
+        for path, ops in doc["paths"].items()
+        for op in ops.values()
+        for p in op["parameters"]
+    }
+    assert params[("/api/v1/stats/units", "period")]["pattern"] == PERIOD_PATTERN
+    assert params[("/api/v1/queue", "unit")]["anyOf"][0]["pattern"] == CODE_PATTERN
+    assert params[("/api/v1/petitions/{tracking_no}", "code")]["anyOf"][0]["pattern"] == QUERY_CODE_PATTERN
+    assert schemas["RatingIn"]["properties"]["score"]["enum"] == ["satisfied", "basically_satisfied", "unsatisfied"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/stats/units", {"period": "0000000000000000"}, "period"),
+        ("/api/v1/stats/units", {"period": "２０２６"}, "period"),
+        ("/api/v1/stats/units", {"period": "2026\n"}, "period"),
+        ("/api/v1/queue", {"unit": "jtj\x1f"}, "unit"),
+        ("/api/v1/queue", {"unit": "a b"}, "unit"),
+        ("/api/v1/queue", {"q": "路\x00灯"}, "q"),
+    ],
+)
+def test_what_the_document_calls_invalid_the_server_refuses(client, staff_token, path, params, field):
+    headers = {"Authorization": f"Bearer {staff_token('intake')}"}
+    res = client.get(path, query_string=params, headers=headers)
+    assert res.status_code == 422 and field in res.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("title", ["", "   ", "\u3000", "标题\x1b"])
+def test_blank_or_control_titles_are_refused_by_the_model_as_the_document_says(client, db, title):
+    from tests.test_api_public import filing as body
+
+    res = client.post("/api/v1/petitions", json=body(title=title))
+    assert res.status_code == 422 and "title" in res.get_json()["error"]["fields"]

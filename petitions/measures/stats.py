@@ -202,7 +202,10 @@ class Period:
         return self.label
 
 
-_PERIOD_RE = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])))?$")
+# A month, quarter or year: ASCII digits, the whole string (no space or line break around it).
+# The API's document gives this very pattern for `period` (petitions.web.api.stats).
+PERIOD_PATTERN = r"^(199[0-9]|2[0-9]{3})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$"
+_PERIOD_RE = re.compile(PERIOD_PATTERN)
 
 
 def _month_last(year: int, month: int) -> date:
@@ -233,8 +236,7 @@ def _tz() -> ZoneInfo:
 def parse_period(text: str | None, *, moment: datetime | None = None, tz: ZoneInfo | None = None) -> Period:
     """`YYYY-MM`, `YYYY-Qn` or `YYYY` → Period; ValidationFailed when malformed or in the future."""
     tz = tz or _tz()
-    raw = (text or "").strip()
-    match = _PERIOD_RE.match(raw)
+    match = _PERIOD_RE.fullmatch(text or "")
     if not match:
         raise ValidationFailed(
             _l("The period must be a month (2026-10), a quarter (2026-Q3) or a year (2026)."),
@@ -242,15 +244,20 @@ def parse_period(text: str | None, *, moment: datetime | None = None, tz: ZoneIn
         )
     year = int(match.group(1))
     month, quarter = match.group(2), match.group(3)
-    if year < 1990 or (month is not None and not 1 <= int(month) <= 12):
+    if year < 1990:
         raise ValidationFailed(_l("There is no such period."), {"period": _l("There is no such period.")})
+    moment = moment or now()
+    if year > as_utc(moment).astimezone(tz).year:
+        # Before any date is made of it: a year such as 9999 has no end that a date can hold.
+        raise ValidationFailed(
+            _l("That period has not begun yet."), {"period": _l("That period has not begun yet.")}
+        )
     if month is not None:
         period = _period_ending("month", date(year, int(month), 1), tz)
     elif quarter is not None:
         period = _period_ending("quarter", date(year, 3 * int(quarter) - 2, 1), tz)
     else:
         period = _period_ending("year", date(year, 1, 1), tz)
-    moment = moment or now()
     if period.start > moment:
         raise ValidationFailed(
             _l("That period has not begun yet."), {"period": _l("That period has not begun yet.")}

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import ValidationFailed
-from petitions.domain.validation import is_mainland_mobile, normalize_mobile
+from petitions.domain.validation import CODE_PATTERN, USERNAME_PATTERN, is_mainland_mobile, normalize_mobile
 from petitions.extensions import db
 from petitions.models import (
     AdminAudit,
@@ -31,8 +31,8 @@ from petitions.models import (
 )
 from petitions.services import reference
 
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+CODE_RE = re.compile(CODE_PATTERN)
+USERNAME_RE = re.compile(USERNAME_PATTERN)
 PLACE_KINDS = (UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value)
 # Roles whose work is always for one unit.
 UNIT_ROLES = (Role.HANDLER.value, Role.LEADER.value)

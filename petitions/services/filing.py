@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from petitions.domain.errors import NotFound, ValidationFailed
-from petitions.domain.validation import is_mainland_mobile, normalize_mobile, sniff_type
+from petitions.domain.validation import clean_filename, is_mainland_mobile, normalize_mobile, sniff_type
 from petitions.extensions import db, settings
 from petitions.models import Attachment, Category, Channel, Petition, Role, Status, Unit, UnitKind, User
 from petitions.services import actions, clocks, query_codes, reference, tracking
@@ -46,6 +46,9 @@ class Filing:
     latitude: float | None = None
     longitude: float | None = None
     attachments: list[Upload] = field(default_factory=list)
+    # The channels the face that took it offers (staff entry: letter, phone, visit); None: any
+    # channel the actor may use. A channel a face does not offer is refused, never recorded.
+    offered_channels: frozenset[str] | None = None
 
 
 @dataclass
@@ -114,6 +117,8 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
     channel = filing.channel or Channel.WEB.value
     if channel not in Channel.values():
         errors["channel"] = _l("Unknown channel.")
+    elif filing.offered_channels is not None and channel not in filing.offered_channels:
+        errors["channel"] = _l("Petitions do not come in by this channel here.")
     elif channel in STAFF_CHANNELS and not (actor and actor.role in (Role.INTAKE, Role.ADMIN)):
         errors["channel"] = _l("Only intake officers enter letters, calls and visits.")
 
@@ -128,14 +133,14 @@ def validate(filing: Filing, actor: User | None) -> tuple[Category | None, Unit 
             if len(upload.data) > s.attachment_max_bytes:
                 errors["attachments"] = _l(
                     "“%(name)s” is larger than %(mb)s MB.",
-                    name=upload.filename,
+                    name=clean_filename(upload.filename),
                     mb=s.attachment_max_bytes // (1024 * 1024),
                 )
                 break
             sniffed = sniff_type(upload.data)
             if sniffed is None:
                 errors["attachments"] = _l(
-                    "“%(name)s” is not a JPEG, PNG or PDF file.", name=upload.filename
+                    "“%(name)s” is not a JPEG, PNG or PDF file.", name=clean_filename(upload.filename)
                 )
                 break
             typed.append((upload, sniffed[0]))
@@ -182,7 +187,7 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
                 db.session.add(
                     Attachment(
                         petition=petition,
-                        filename=upload.filename[-200:] or "attachment",
+                        filename=clean_filename(upload.filename),
                         content_type=content_type,
                         size=len(upload.data),
                         sha256=hashlib.sha256(upload.data).hexdigest(),

@@ -1,8 +1,10 @@
 """Sign-in lockout: after LOGIN_LOCK_FAILURES failed attempts for one username from one client
 address, that pair is locked for LOGIN_LOCK_MINUTES (the API token endpoint and the web log-in).
 
-The count is per (username, address), so that someone guessing from one address cannot lock
+The count is per (account, address), so that someone guessing from one address cannot lock
 the real officer out everywhere: the same username from another address still signs in.
+The account is the one log-in would sign in to (petitions.domain.validation.login_name): every
+spelling of a mobile number (spaces, dashes, +86) counts against, and meets, the same lock.
 Failures and locks are rows (the administrator's security page lists the locks) and every
 lock is logged on the app's logger. A lock answers 429 with Retry-After, even to the right password.
 """
@@ -19,6 +21,7 @@ from sqlalchemy import func, select, update
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError
+from petitions.domain.validation import login_name
 from petitions.extensions import db, settings
 from petitions.models import AuthLock, LoginFailure, User
 
@@ -49,7 +52,7 @@ class SignInLocked(DomainError):
 
 
 def _key(username: str | None, address: str | None) -> tuple[str, str]:
-    return (username or "").strip()[:USERNAME_MAX], (address or "unknown")[:ADDRESS_MAX]
+    return login_name(username)[:USERNAME_MAX], (address or "unknown")[:ADDRESS_MAX]
 
 
 def _window() -> timedelta:

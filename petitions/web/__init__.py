@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from petitions.domain.errors import DomainError
 from petitions.extensions import settings
+from petitions.web import inputs
 
 
 def select_locale() -> str:
@@ -155,6 +156,8 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """The web glue every face shares: error pages and JSON errors, template helpers."""
+    """The web glue every face shares: the input layer, error pages and JSON errors, template
+    helpers. Before the blueprints: their <int:…> rules take the input layer's converter."""
+    inputs.init_app(app)
     register_errors(app)
     register_template_helpers(app)

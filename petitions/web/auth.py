@@ -13,14 +13,30 @@ from sqlalchemy.orm import joinedload
 from petitions.domain.clocks import now
 from petitions.extensions import db, settings
 from petitions.models import ApiToken, User
+from petitions.web.inputs import MAX_ID
 
 
 def load_user(user_id: str) -> User | None:
+    """The user of a session: "<id>:<generation>" (User.get_id), only while that generation is
+    the user's current one. A bare "<id>", from sessions opened before generations, is generation 0."""
+    ident, _, generation = str(user_id).partition(":")
     try:
-        user = db.session.get(User, int(user_id))
+        number, opened_in = int(ident), int(generation or 0)
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    if not 1 <= number <= MAX_ID:
+        return None
+    user = db.session.get(User, number)
+    if user is None or not user.active or opened_in != (user.session_generation or 0):
+        return None
+    return user
+
+
+def end_sessions(user: User, why: str) -> None:
+    """End every web session of `user` (log-out ends them all, not only this browser's). Commits."""
+    user.end_sessions()
+    db.session.commit()
+    current_app.logger.info("sessions ended: user=%s why=%s", user.username, why)
 
 
 def _token_hash(token: str) -> str:
@@ -54,7 +70,10 @@ def bearer_user() -> User | None:
             .options(joinedload(ApiToken.user))
         )
         if row is not None and row.revoked_at is None and row.expires_at > now() and row.user.active:
-            user = row.user
+            changed = row.user.password_changed_at
+            # A token issued before the password last changed has ended with the old password.
+            if changed is None or row.created_at >= changed:
+                user = row.user
     g.bearer_user = user
     return user
 

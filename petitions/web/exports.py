@@ -9,6 +9,11 @@ Personal data (the contact's name and phone number) is written only as far as th
 may see it, by the same rule as the staff pages (petitions.services.access.contact_view): masked
 phone numbers for those who do not call citizens back, nothing at all of a reporter's
 identity outside the discipline office and the bureau.
+
+A body is written after the view has returned, when the request's ORM session may already be
+gone: everything an export needs of the reader and of the period is read before the first row
+(`petition_rows` and `measure_rows` are plain functions that return the generator), and the rows
+themselves come from a query of plain columns, never from ORM instances.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import Select, and_, exists, or_, select
@@ -145,11 +151,27 @@ def petitions_query(user: User, flt: PetitionFilter) -> Select:
     return stmt
 
 
+def reader_facts(user: User) -> SimpleNamespace:
+    """What petitions.services.access.contact_view asks of the reader, read now into plain values."""
+    unit = user.unit
+    return SimpleNamespace(
+        id=user.id,
+        role=user.role,
+        unit_id=user.unit_id,
+        unit=SimpleNamespace(kind=unit.kind) if unit is not None else None,
+    )
+
+
 def petition_rows(user: User, flt: PetitionFilter) -> Iterator[Sequence[Any]]:
     """Header, then one row per petition, read from the database in batches."""
-    yield [str(h) for h in PETITION_HEADERS]
-    tz = ZoneInfo(settings().timezone)
+    reader = reader_facts(user)
     stmt = petitions_query(user, flt).execution_options(yield_per=BATCH)
+    tz = ZoneInfo(settings().timezone)
+    return _petition_rows(reader, stmt, tz)
+
+
+def _petition_rows(reader: SimpleNamespace, stmt: Select, tz: ZoneInfo) -> Iterator[Sequence[Any]]:
+    yield [str(h) for h in PETITION_HEADERS]
     for r in db.session.execute(stmt):
         # The staff pages' rule for contact details, applied to this row's facts.
         facts = SimpleNamespace(
@@ -159,7 +181,7 @@ def petition_rows(user: User, flt: PetitionFilter) -> Iterator[Sequence[Any]]:
             unit_id=r[13],
             category=SimpleNamespace(kind=r[15]),
         )
-        contact = access.contact_view(user, facts)
+        contact = access.contact_view(reader, facts)
         yield [
             r[0],
             _local(r[1], tz),
@@ -185,23 +207,27 @@ def _local(value: datetime | None, tz: ZoneInfo) -> str:
 
 
 def measure_rows(period: stats.Period) -> Iterator[Sequence[Any]]:
-    """Header, one row per unit, and the row of all units together."""
+    """Header, one row per unit, and the row of all units together (the figures read now)."""
     data = stats.unit_measures(period)
-    yield [
+    header = [
         str(_l("Period")),
         str(_l("Unit code")),
         str(_l("Unit")),
         *[str(stats.LABELS[m]) for m in stats.MEASURES],
     ]
+    rows = [header]
     for row in data["units"]:
-        yield [
-            data["period"],
-            row["unit"]["code"],
-            row["unit"]["name"],
-            *[_cell(row[m]) for m in stats.MEASURES],
-        ]
+        rows.append(
+            [
+                data["period"],
+                row["unit"]["code"],
+                row["unit"]["name"],
+                *[_cell(row[m]) for m in stats.MEASURES],
+            ]
+        )
     total = data["total"]
-    yield [data["period"], "", str(_l("All units")), *[_cell(total[m]) for m in stats.MEASURES]]
+    rows.append([data["period"], "", str(_l("All units")), *[_cell(total[m]) for m in stats.MEASURES]])
+    return iter(rows)
 
 
 def _cell(value: Any) -> Any:

@@ -36,6 +36,10 @@ ROLE_LABELS = {
 NONE = 0  # the "none" / "any" choice of an optional select
 
 
+# Within the database's integers (a larger number was a 500 on PostgreSQL).
+_SORT_ORDER = NumberRange(-1_000_000, 1_000_000, _l("A whole number between -1000000 and 1000000."))
+
+
 def _int_or_none(value: object) -> int:
     try:
         return int(value)  # type: ignore[arg-type]
@@ -58,7 +62,7 @@ class UnitForm(FlaskForm):
     leader_id = SelectField(_l("Signing leader"), coerce=_int_or_none)
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Telephone"), validators=[Optional(), Length(max=32)])
-    sort_order = IntegerField(_l("Sort order"), default=0, validators=[Optional()])
+    sort_order = IntegerField(_l("Sort order"), default=0, validators=[Optional(), _SORT_ORDER])
     active = BooleanField(_l("Active"), default=True)
 
 
@@ -73,7 +77,7 @@ class CategoryForm(FlaskForm):
     accept_days_committed = _days(_l("Acceptance decision: committed days"))
     handle_days_statutory = _days(_l("Handling: statutory days"))
     handle_days_committed = _days(_l("Handling: committed days"))
-    sort_order = IntegerField(_l("Sort order"), default=0, validators=[Optional()])
+    sort_order = IntegerField(_l("Sort order"), default=0, validators=[Optional(), _SORT_ORDER])
     active = BooleanField(_l("Active"), default=True)
 
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
+from petitions.domain.validation import QUERY_CODE_PATTERN
 from petitions.models import Score
-from petitions.services import filing, ratings
+from petitions.services import ratings
 from petitions.web.api import bp
 from petitions.web.api.routes import TRACKING_NO_RE
 from petitions.web.api.schemas import CitizenView
 from petitions.web.api.spec import ApiIn, operation
 from petitions.web.presenters import citizen_view
-from petitions.web.ratelimits import lookup_limit
+from petitions.web.ratelimits import code_holder, lookup_limit
+
+ScoreName = Literal["satisfied", "basically_satisfied", "unsatisfied"]
+assert set(ScoreName.__args__) == set(Score.values())  # type: ignore[attr-defined]
 
 
 class RatingIn(ApiIn):
-    code: str = Field(max_length=64, description="the query code given at filing")
-    score: str = Field(max_length=32, description=f"one of {', '.join(Score.values())}")
+    code: str = Field(pattern=QUERY_CODE_PATTERN, description="the query code given at filing")
+    score: ScoreName
     comment: str = Field(default="", max_length=5000)
 
 
@@ -37,6 +43,6 @@ class RatingIn(ApiIn):
 )
 def rate_reply(tracking_no: str, body: RatingIn):
     number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
-    petition, holder = filing.code_holder(number, body.code)
+    petition, holder = code_holder(number, body.code)
     petition = ratings.rate(petition, body.score, body.comment, actor=holder, channel="api")
     return CitizenView.model_validate(citizen_view(petition))

@@ -8,6 +8,7 @@ import base64
 import binascii
 import math
 import re
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from config.settings import Settings
 from petitions.domain.errors import Forbidden, ValidationFailed
+from petitions.domain.validation import TRACKING_NO_PATTERN
 from petitions.extensions import db
 from petitions.models import Category, Unit
 from petitions.services import clocks, lockout
@@ -40,9 +42,11 @@ from petitions.web.api.schemas import (
 from petitions.web.api.spec import OPTIONAL, Unauthorized, build_document, operation
 from petitions.web.auth import authenticate, bearer_user, issue_token
 from petitions.web.jsonout import json_response
-from petitions.web.ratelimits import filing_limit, lookup_limit
+from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit
 
-TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+TRACKING_NO_RE = re.compile(TRACKING_NO_PATTERN)
+# The channels this face offers: what FilingIn.channel may say, and nothing else.
+API_CHANNELS = frozenset(typing.get_args(FilingIn.model_fields["channel"].annotation))
 
 API_DESCRIPTION = """\
 The JSON API of the county petition bureau (信访).
@@ -182,6 +186,7 @@ def file_petition(body: FilingIn):
         public_consent=body.public_consent,
         channel=body.channel,
         attachments=_uploads(body.attachments),
+        offered_channels=API_CHANNELS,
     )
     filed = intake.file_petition(filing, actor=user if user is not None and user.is_staff else None)
     petition = filed.petition
@@ -234,7 +239,7 @@ def petition_lookup(tracking_no: str, query: LookupQuery):
         raise ValidationFailed(_l("Please give the query code."), {"code": _l("This field is required.")})
     # A tracking number of the wrong form is just an unknown one (same answer, same time).
     number = tracking_no if TRACKING_NO_RE.match(tracking_no) else ""
-    found = intake.find_for_citizen(number, query.code)
+    found, _holder = code_holder(number, query.code)
     return CitizenView.model_validate(presenters.citizen_view(found))
 
 

@@ -1,8 +1,9 @@
 """Request and response models of the public API and the token endpoint.
 
-They check shape and types only; the domain (petitions.services.filing.validate and friends) checks
-the rules (lengths, known codes, mobile numbers, attachment types) with its own messages.
-The same models make the OpenAPI document (petitions.web.api.spec).
+They check shape, types and forms (lengths, patterns of codes, texts that must be filled in), so
+that the document they make (petitions.web.api.spec) states what the server enforces; the domain
+(petitions.services.filing.validate and friends) checks the rules that depend on the record (known
+codes, mobile numbers, attachment types, who may use a channel) with its own messages.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from typing import Any, Literal
 from pydantic import Field
 
 from config.settings import Settings
+from petitions.domain.validation import CODE_PATTERN, QUERY_CODE_PATTERN
 from petitions.models import CategoryKind, Status, UnitKind
 from petitions.web.api.spec import ApiIn, ApiOut, ApiQuery
+from petitions.web.inputs import FILLED_TEXT_PATTERN
 
 # Base64 grows data by a third; the domain gives the clear "larger than 10 MB" message.
 # The documented bounds are the rules' defaults (the service checks the settings in force).
 RULES = Settings()
 ATTACHMENT_B64_MAX = (RULES.attachment_max_bytes * 4) // 3 + 8
+# What base64.b64decode(validate=True) takes: groups of four, padded.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+CONTACT_NAME_MAX = 64
+PHONE_MAX = 32
 
 UnitKindName = Literal["township", "committee", "department", "bureau", "discipline", "government"]
 CategoryKindName = Literal["grievance", "suggestion", "report", "consultation"]
@@ -102,24 +109,30 @@ class UnitsQuery(ApiQuery):
 
 
 class ContactIn(ApiIn):
-    name: str | None = None
-    phone: str | None = Field(default=None, description="a mainland mobile number, e.g. 13812345678")
+    name: str | None = Field(default=None, max_length=CONTACT_NAME_MAX)
+    phone: str | None = Field(
+        default=None, max_length=PHONE_MAX, description="a mainland mobile number, e.g. 13812345678"
+    )
 
 
 class AttachmentIn(ApiIn):
-    filename: str = Field(max_length=200)
+    filename: str = Field(max_length=200, description="kept without directories or control characters")
     content_base64: str = Field(
         max_length=ATTACHMENT_B64_MAX,
+        pattern=BASE64_PATTERN,
         description=f"the file, base64; JPEG, PNG or PDF of at most {RULES.attachment_max_bytes // 2**20} MB",
     )
 
 
 class FilingIn(ApiIn):
-    title: str = Field(description=f"at most {RULES.title_max} characters")
-    content: str = Field(description=f"at most {RULES.content_max} characters")
-    category: str = Field(description="code of a selectable category (GET /api/v1/categories)")
+    title: str = Field(min_length=1, max_length=RULES.title_max, pattern=FILLED_TEXT_PATTERN)
+    content: str = Field(min_length=1, max_length=RULES.content_max, pattern=FILLED_TEXT_PATTERN)
+    category: str = Field(
+        pattern=CODE_PATTERN, description="code of a selectable category (GET /api/v1/categories)"
+    )
     township: str = Field(
-        description="code of the township or area concerned (GET /api/v1/units, place=true)"
+        pattern=CODE_PATTERN,
+        description="code of the township or area concerned (GET /api/v1/units, place=true)",
     )
     contact: ContactIn | None = Field(
         default=None, description="omitted only when `anonymous` is true and the category allows it"
@@ -152,6 +165,7 @@ class FiledOut(ApiOut):
 class LookupQuery(ApiQuery):
     code: str | None = Field(
         default=None,
+        pattern=QUERY_CODE_PATTERN,
         description="the query code given at filing; without it, a staff token gets the staff view",
     )
 

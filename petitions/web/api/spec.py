@@ -25,10 +25,11 @@ On each request, in this order: the rate limits; the bearer token (STAFF: a vali
 or 401; OPTIONAL: 401 only when a token is sent and is not valid; the user is
 `petitions.web.auth.bearer_user()`); the query string (422); the body, which must be
 `application/json` (415), at most `max_bytes` (413; API_MAX_JSON_BYTES unless the operation
-says otherwise), UTF-8 JSON (400), an object nested at most API_MAX_JSON_DEPTH deep (400),
-and valid for the model (422, `fields` named by dotted path such as `contact.phone`); the
+says otherwise, and never more than MAX_CONTENT_LENGTH), UTF-8 JSON (400), an object nested at
+most API_MAX_JSON_DEPTH deep (400), and valid for the model (422, `fields` named by dotted path such as `contact.phone`); the
 Idempotency-Key (petitions.services.idempotency); then the view. Request models derive from `ApiIn`
-(strict types, strings bounded, no NUL or unpaired surrogates), response models from `ApiOut`.
+(strict types, strings bounded, none of the characters that petitions.web.inputs forbids, no unpaired
+surrogates, which the document states as a pattern on every text), response models from `ApiOut`.
 A field that is not in a response model is not sent: add it to the model.
 
 `GET /api/v1/openapi.json` is `build_document()`: it walks the app's URL map, takes every view
@@ -45,11 +46,15 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, has_app_context, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
@@ -60,7 +65,8 @@ from petitions.domain.errors import DomainError, NotFound, ValidationFailed
 from petitions.extensions import settings
 from petitions.services import idempotency
 from petitions.web.auth import bearer_user
-from petitions.web.jsonout import json_response
+from petitions.web.inputs import FILLED_TEXT_PATTERN, FORBIDDEN, TEXT_PATTERN
+from petitions.web.jsonout import ApiJSONProvider, dumps, json_response, local_iso  # noqa: F401
 
 STAFF = "staff"
 OPTIONAL = "optional"
@@ -94,14 +100,15 @@ class UnsupportedMediaType(DomainError):
 
 
 def _check_text(value: Any) -> Any:
-    """NUL and unpaired surrogates cannot be stored (PostgreSQL refuses them): refuse them here."""
+    """Unpaired surrogates and the characters no face takes (petitions.web.inputs.FORBIDDEN:
+    controls, NUL among them, which PostgreSQL cannot store, and bidirectional overrides)."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise PydanticCustomError("text_encoding", "not valid Unicode text") from None
-        if "\x00" in value:
-            raise PydanticCustomError("text_nul", "contains a NUL character")
+        if FORBIDDEN.search(value):
+            raise PydanticCustomError("text_forbidden", "contains characters that are not allowed")
     elif isinstance(value, list):
         for item in value:
             _check_text(item)
@@ -112,10 +119,28 @@ def _check_text(value: Any) -> Any:
     return value
 
 
+_OWN_FORM = {"pattern", "enum", "const", "format"}
+
+
+def _document_text(schema: dict[str, Any], model: Any = None) -> None:
+    """Say in the document what _check_text enforces: every text a request model takes has
+    TEXT_PATTERN, unless its field gives a form of its own (a code's pattern, an enum)."""
+    for prop in schema.get("properties", {}).values():
+        for variant in (prop, *prop.get("anyOf", ())):
+            for node in (variant, variant.get("items")):
+                if isinstance(node, dict) and node.get("type") == "string" and not _OWN_FORM & node.keys():
+                    node["pattern"] = TEXT_PATTERN
+
+
 class ApiIn(BaseModel):
     """Base of request bodies: strict JSON types (no "true" for true), bounded strings."""
 
-    model_config = ConfigDict(strict=True, str_max_length=Settings().api_max_json_bytes, extra="ignore")
+    model_config = ConfigDict(
+        strict=True,
+        str_max_length=Settings().api_max_json_bytes,
+        extra="ignore",
+        json_schema_extra=_document_text,
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -126,7 +151,7 @@ class ApiIn(BaseModel):
 class ApiQuery(BaseModel):
     """Base of query-string models: values arrive as text, so types are coerced."""
 
-    model_config = ConfigDict(str_max_length=1000, extra="ignore")
+    model_config = ConfigDict(str_max_length=1000, extra="ignore", json_schema_extra=_document_text)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -171,7 +196,10 @@ _WHY: dict[str, Any] = {
     "string_too_short": _l("At least %(min_length)s characters."),
     "too_long": _l("At most %(max_length)s items."),
     "text_encoding": _l("Contains characters that are not allowed."),
-    "text_nul": _l("Contains characters that are not allowed."),
+    "text_forbidden": _l("Contains characters that are not allowed."),
+    "string_pattern_mismatch": _l("Not in the required form."),
+    "greater_than_equal": _l("At least %(ge)s."),
+    "less_than_equal": _l("At most %(le)s."),
 }
 
 
@@ -183,6 +211,8 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         if name in fields:
             continue
         template = _WHY.get(err["type"])
+        if err["type"] == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == FILLED_TEXT_PATTERN:
+            template = _WHY["missing"]  # blank: as good as not given
         if template is None:
             fields[name] = str(_l("Invalid value."))
             continue
@@ -262,7 +292,7 @@ def operation(
         @functools.wraps(view)
         def handle(**path_args: Any) -> Response:
             for value in path_args.values():
-                if isinstance(value, str) and "\x00" in value:
+                if isinstance(value, str) and FORBIDDEN.search(value):
                     raise NotFound(_l("Not found."))
             _check_auth(op)
             kwargs = dict(path_args)
@@ -314,6 +344,8 @@ def _read_json(op: Operation) -> Any:
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise UnsupportedMediaType(_l("Send the body as JSON, with Content-Type: application/json."))
     limit = op.max_bytes(settings()) if op.max_bytes else settings().api_max_json_bytes
+    # An operation may take less than the whole-request limit, never more.
+    limit = min(limit, settings().max_content_length)
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
@@ -362,6 +394,7 @@ def _render(op: Operation, value: Any) -> Response:
 
 
 def _run_idempotent(op: Operation, key: str, payload: Any, call: Callable[[], Response]) -> Response:
+    from petitions.services import idempotency
     user = bearer_user()
     scope = idempotency.scope_for(op.method, request.path, user.id if user is not None else None)
     fingerprint = hashlib.sha256(

@@ -18,17 +18,24 @@ from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound
+from petitions.domain.validation import (
+    CODE_PATTERN,
+    QUERY_CODE_PATTERN,
+    TRACKING_NO_PATTERN,
+    USERNAME_PATTERN,
+)
 from petitions.extensions import db, settings
 from petitions.models import Clock, Petition, Role, Status, Unit
-from petitions.services import access, actions, clocks, duplicates, filing
+from petitions.services import access, actions, clocks, duplicates
 from petitions.web import presenters
 from petitions.web.api import bp
 from petitions.web.api.routes import TRACKING_NO_RE, register_staff_view
 from petitions.web.api.schemas import RULES, CitizenView, UnitRef
 from petitions.web.api.spec import STAFF, ApiIn, ApiOut, ApiQuery, operation
 from petitions.web.auth import bearer_user
+from petitions.web.inputs import FILLED_TEXT_PATTERN
 from petitions.web.presenters import citizen_view
-from petitions.web.ratelimits import lookup_limit
+from petitions.web.ratelimits import code_holder, lookup_limit
 
 # The domain's limit on a text (a reply, a reason, a note).
 TEXT_MAX = RULES.content_max
@@ -182,19 +189,26 @@ def _action_doc() -> str:
 
 class ActionIn(ApiIn):
     version: int = Field(description="the version the caller saw; 409 if the petition moved on")
-    unit: str | None = Field(default=None, max_length=32, description="route: the unit code")
+    unit: str | None = Field(default=None, pattern=CODE_PATTERN, description="route: the unit code")
     reason: str | None = Field(default=None, max_length=TEXT_MAX)
     channel: str | None = Field(default=None, max_length=200, description="decline: the proper channel")
-    handler: str | None = Field(default=None, max_length=64, description="assign: a handler's username")
+    handler: str | None = Field(
+        default=None, pattern=USERNAME_PATTERN, description="assign: a handler's username"
+    )
     text: str | None = Field(default=None, max_length=TEXT_MAX)
     days: int | None = Field(
-        default=None, description=f"request-extension: 1 to {RULES.max_extension_days}"
+        default=None, ge=1, le=RULES.max_extension_days,
+        description=f"request-extension: 1 to {RULES.max_extension_days}",
     )
     duplicate_of: str | None = Field(
-        default=None, max_length=32, description="merge: the earlier tracking number"
+        default=None, pattern=TRACKING_NO_PATTERN, description="merge: the earlier tracking number"
     )
-    category: str | None = Field(default=None, max_length=32, description="register: corrected category code")
-    township: str | None = Field(default=None, max_length=32, description="register: corrected place code")
+    category: str | None = Field(
+        default=None, pattern=CODE_PATTERN, description="register: corrected category code"
+    )
+    township: str | None = Field(
+        default=None, pattern=CODE_PATTERN, description="register: corrected place code"
+    )
 
 
 class QueueQuery(ApiQuery):
@@ -202,11 +216,11 @@ class QueueQuery(ApiQuery):
     level: Literal["green", "yellow", "red", "urged"] | None = Field(
         default=None, description="of the running time limit; red includes urged"
     )
-    unit: str | None = Field(default=None, max_length=32, description="unit code")
+    unit: str | None = Field(default=None, pattern=CODE_PATTERN, description="unit code")
     q: str | None = Field(
         default=None, max_length=100, description="text in the tracking number, title or content"
     )
-    page: int = Field(default=1, ge=1, le=100_000)
+    page: int = Field(default=1, ge=1, le=RULES.page_max)
     per_page: int = Field(default=20, ge=1, le=100)
 
 
@@ -234,8 +248,8 @@ class QueueOut(ApiOut):
 
 
 class ReviewRequestIn(ApiIn):
-    code: str = Field(max_length=64)
-    reason: str = Field(max_length=TEXT_MAX)
+    code: str = Field(pattern=QUERY_CODE_PATTERN, description="the query code given at filing")
+    reason: str = Field(min_length=1, max_length=TEXT_MAX, pattern=FILLED_TEXT_PATTERN)
 
 
 # ---------------------------------------------------------------- the staff view (GET /petitions/{no})
@@ -375,6 +389,6 @@ def petition_action(tracking_no: str, action: str, body: ActionIn):
 )
 def review_request(tracking_no: str, body: ReviewRequestIn):
     number = tracking_no if TRACKING_NO_RE.match(tracking_no or "") else ""
-    petition, holder = filing.code_holder(number, body.code)
+    petition, holder = code_holder(number, body.code)
     petition = actions.request_review(petition, body.reason, actor=holder)
     return CitizenView.model_validate(citizen_view(petition))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, create_model
 
+from petitions.domain.validation import CODE_PATTERN
 from petitions.measures import stats
 from petitions.web.api import bp
 from petitions.web.api.schemas import UnitRef
@@ -12,11 +13,11 @@ from petitions.web.api.spec import ApiOut, ApiQuery, operation
 
 class StatsQuery(ApiQuery):
     period: str = Field(
-        max_length=16,
+        pattern=stats.PERIOD_PATTERN,
         description="a month `YYYY-MM`, a quarter `YYYY-Qn` or a year `YYYY` (local time); not in the future",
     )
     unit: str | None = Field(
-        default=None, max_length=32, description="one unit's code; unknown codes answer 404"
+        default=None, pattern=CODE_PATTERN, description="one unit's code; unknown codes answer 404"
     )
 
 

@@ -8,25 +8,28 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, redirect, render_template, request, send_file, session, url_for
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import format_date
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
+from petitions.domain.validation import clean_filename, normalize_mobile
 from petitions.extensions import db, settings
-from petitions.models import Attachment, Petition
+from petitions.models import Attachment, Channel, Petition
 from petitions.services import lockout
-from petitions.services.filing import Filing, file_petition, find_for_citizen
+from petitions.services.filing import Filing, file_petition
+from petitions.web import once
+from petitions.web.auth import end_sessions
 from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
 from petitions.web.forms import fill_filing_choices, put_errors, uploads
 from petitions.web.presenters import CLOCK_LABELS, citizen_view
-from petitions.web.ratelimits import filing_limit, lookup_limit
+from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit, register_limit
 
-# Where the query code waits for the one page view that shows it.
+# The slot of the query code that waits for the one page view that shows it (petitions.web.once).
 JUST_FILED = "just_filed"
 
 # The clocks as the citizen reads them.
@@ -68,18 +71,20 @@ def index():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@register_limit
 def register():
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = register_citizen(form.phone.data, form.name.data, form.password.data)
+            register_citizen(form.phone.data, form.name.data, form.password.data)
         except ValidationFailed as exc:
             put_errors(form, exc)
             status = 422
         else:
-            login_user(user)
-            return redirect(url_for("citizen.index"))
+            # The same page whether the number was new or had an account already: then log in.
+            login = LoginForm(formdata=None, data={"username": normalize_mobile(form.phone.data)})
+            return render_template("citizen/registered.html", form=login)
     elif form.is_submitted():
         status = 422
     return render_template("citizen/register.html", form=form), status
@@ -127,8 +132,11 @@ def login_submit():
 @bp.post("/logout")
 def logout():
     # The CSRF token is checked by CSRFProtect before we get here.
+    if current_user.is_authenticated:
+        # Every session of the user ends, so that a copy of this one's cookie opens nothing.
+        end_sessions(current_user._get_current_object(), "log-out")
     logout_user()
-    session.pop(JUST_FILED, None)
+    once.take(JUST_FILED)
     return redirect(url_for("citizen.index"))
 
 
@@ -166,20 +174,22 @@ def file_submit():
         anonymous=bool(form.anonymous.data),
         public_consent=bool(form.public_consent.data),
         attachments=uploads(form),
+        offered_channels=frozenset({Channel.WEB.value}),
     )
     try:
         filed = file_petition(filing, citizen=current_user if _is_citizen() else None)
     except ValidationFailed as exc:
         put_errors(form, exc)
         return _render_file_form(form, 422)
-    # Shown on the next page view only (post/redirect/get: a reload never files twice).
-    session[JUST_FILED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}
+    # Shown on the next page view only (post/redirect/get: a reload never files twice); the code
+    # waits on the server, the session holds only the key to it.
+    once.put(JUST_FILED, {"tracking_no": filed.petition.tracking_no, "code": filed.query_code})
     return redirect(url_for("citizen.filed"))
 
 
 @bp.get("/filed")
 def filed():
-    shown = session.pop(JUST_FILED, None)
+    shown = once.take(JUST_FILED)
     if not shown:
         return _no_store(current_app.make_response(render_template("citizen/filed.html", shown=None)))
     petition = db.session.scalar(select(Petition).where(Petition.tracking_no == shown["tracking_no"]))
@@ -207,7 +217,7 @@ def track_submit():
     tracking_no = re.sub(r"\s", "", form.tracking_no.data or "").upper()
     code = re.sub(r"\s", "", form.code.data or "")
     try:
-        petition = find_for_citizen(tracking_no, code)
+        petition, _holder = code_holder(tracking_no, code)
     except NotFound as exc:
         # Unknown tracking number and wrong code give the very same page.
         page = render_template("citizen/track.html", form=form, not_found=str(exc.message))
@@ -254,7 +264,10 @@ def attachment(tracking_no: str, attachment_id: int):
     if row is None:
         abort(404)
     response = send_file(
-        io.BytesIO(row.data), mimetype=row.content_type, as_attachment=True, download_name=row.filename
+        io.BytesIO(row.data),
+        mimetype=row.content_type,
+        as_attachment=True,
+        download_name=clean_filename(row.filename),  # also names kept before they were cleaned
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _no_store(response)

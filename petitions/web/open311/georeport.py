@@ -246,6 +246,7 @@ def to_filing(data: RequestIn) -> intake.Filing:
         address=data.address_string.strip() or None,
         latitude=lat,
         longitude=lon,
+        offered_channels=frozenset({Channel.OPEN311.value}),
     )
 
 

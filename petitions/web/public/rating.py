@@ -16,7 +16,7 @@ from petitions.extensions import db
 from petitions.models import Petition, Role, Score
 from petitions.services import actions, ratings
 from petitions.services.access import CodeHolder
-from petitions.services.filing import code_holder
+from petitions.web.ratelimits import code_holder
 
 bp = Blueprint("rating", __name__)
 

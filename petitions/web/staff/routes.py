@@ -21,7 +21,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -35,6 +34,7 @@ from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError, ValidationFailed
+from petitions.domain.validation import clean_filename
 from petitions.extensions import db, login_manager, settings
 from petitions.models import (
     Attachment,
@@ -47,7 +47,7 @@ from petitions.models import (
 )
 from petitions.services import access, actions, clocks, duplicates, notices, records, reference, suggest
 from petitions.services.filing import Filing, file_petition
-from petitions.web import presenters
+from petitions.web import once, presenters
 from petitions.web.forms import fill_filing_choices, put_errors, uploads
 from petitions.web.presenters import CLOCK_LABELS, EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
 from petitions.web.staff import bp
@@ -433,20 +433,21 @@ def intake_new_submit():
         channel=form.channel.data or "",
         address=form.address.data,
         attachments=uploads(form),
+        offered_channels=frozenset(CHANNEL_LABELS),
     )
     try:
         filed = file_petition(filing, actor=user)
     except ValidationFailed as exc:
         put_errors(form, exc)
         return _render_entry(form, 422)
-    session[JUST_ENTERED] = {"tracking_no": filed.petition.tracking_no, "code": filed.query_code}
+    once.put(JUST_ENTERED, {"tracking_no": filed.petition.tracking_no, "code": filed.query_code})
     return redirect(url_for("staff.intake_entered"), 303)
 
 
 @bp.get("/intake/entered")
 def intake_entered():
     _require(INTAKE_ROLES)
-    shown = session.pop(JUST_ENTERED, None)
+    shown = once.take(JUST_ENTERED)
     petition = None
     if shown:
         petition = db.session.scalar(select(Petition).where(Petition.tracking_no == shown["tracking_no"]))
@@ -640,7 +641,10 @@ def attachment(tracking_no: str, attachment_id: int):
     if row is None:
         abort(404)
     response = send_file(
-        io.BytesIO(row.data), mimetype=row.content_type, as_attachment=True, download_name=row.filename
+        io.BytesIO(row.data),
+        mimetype=row.content_type,
+        as_attachment=True,
+        download_name=clean_filename(row.filename),  # also names kept before they were cleaned
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _no_store(response)

@@ -55,7 +55,6 @@ def start(work: UnitOfWork, petition: Petition, kind: str, unit: Unit | None, at
     limit = limit_for(kind, petition.category)
     cal, zone, roll = calendar(), tz(), settings().roll_to_workday
     clock = Clock(
-        petition=petition,
         kind=kind,
         unit_id=unit.id if unit else None,
         started_at=at,
@@ -69,6 +68,9 @@ def start(work: UnitOfWork, petition: Petition, kind: str, unit: Unit | None, at
         rules.due_at(at, limit.committed, limit.unit, cal, zone, roll=roll),
         rules.due_at(at, limit.statutory, limit.unit, cal, zone, roll=roll),
     )
+    # Appended to the petition's clocks (not given the petition): that is what takes it into the
+    # session, and it appears in the list once.
+    petition.clocks.append(clock)
     petition.due_at = clock.due_at
     work.signal(CLOCK_STARTED, clock)
     return clock

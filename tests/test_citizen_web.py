@@ -427,7 +427,7 @@ def test_registering_a_number_that_has_an_account_answers_as_for_a_new_one(clien
 
 
 def test_registration_is_rate_limited(app, client, db, monkeypatch):
-    monkeypatch.setitem(app.config, "RATELIMIT_REGISTER", "2 per hour")
+    configure(app, ratelimit_register="2 per hour")
     assert register(client, phone="13900003331").status_code == 200
     assert register(client, phone="13900003332").status_code == 200
     refused = register(client, phone="13900003333")

@@ -178,7 +178,7 @@ def test_every_public_post_of_the_document_is_rate_limited(client):
 
 
 def test_staff_tokens_are_exempt_from_rate_limits(client, app, db, monkeypatch, staff_token):
-    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "1 per minute")
+    configure(app, ratelimit_lookup="1 per minute")
     headers = {"Authorization": f"Bearer {staff_token('intake')}"}
     for _ in range(3):
         assert client.get("/api/v1/petitions/XF0", headers=headers).status_code == 404
@@ -206,13 +206,14 @@ def test_no_json_body_is_read_beyond_the_request_limit(client, app, db, monkeypa
     from petitions.models import Petition
 
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 512 * 1024)
-    monkeypatch.setitem(app.config, "RATELIMIT_FILING", "1000 per minute")
-    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "1000 per minute")
+    configure(
+        app, max_content_length=512 * 1024, ratelimit_filing="1000 per minute", ratelimit_lookup="1000 per minute"
+    )
     before = db.session.scalar(select(func.count(Petition.id)))
     doc = client.get("/api/v1/openapi.json").get_json()
     posts = [path for path, ops in doc["paths"].items() if "post" in ops]
     assert "/api/v1/petitions" in posts
-    body = json.dumps({"title": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)})
+    body = json.dumps({"title": "x" * (app.extensions["settings"].max_content_length + 1)})
     staff = {"Authorization": f"Bearer {staff_token('intake')}"}
     for path in posts:
         path = path.replace("{tracking_no}", "XF0").replace("{action}", "note")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from petitions.models import Event, Rating
 from petitions.services import filing as intake
+from tests.conftest import configure
 from tests.test_citizen_web import csrf
 
 HERE = {"REMOTE_ADDR": "10.9.9.9"}
@@ -82,7 +83,7 @@ def wrong(code: str) -> str:
 @pytest.mark.parametrize("probed_at", sorted(DOORS))
 def test_one_budget_for_every_door_that_checks_a_code(app, client, db, monkeypatch, filed, spent_at, probed_at):
     number, code = filed
-    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "3 per minute")
+    configure(app, ratelimit_lookup="3 per minute")
     for _ in range(3):
         assert DOORS[spent_at](client, number, wrong(code)).status_code == 404
     events = db.session.scalar(select(func.count(Event.id)))
@@ -100,7 +101,7 @@ def test_one_budget_for_every_door_that_checks_a_code(app, client, db, monkeypat
 
 def test_a_request_spends_once_however_many_checks_it_passes(app, client, db, monkeypatch, filed):
     number, code = filed
-    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "3 per minute")
+    configure(app, ratelimit_lookup="3 per minute")
     for _ in range(3):
         assert api_lookup(client, number, code).status_code == 200
     assert api_lookup(client, number, code).status_code == 429

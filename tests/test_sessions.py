@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from petitions.domain.clocks import now, set_clock
 from petitions.models import User
-from petitions.web.admin import changes
+from petitions.services import admin as changes
 from tests.test_citizen_web import csrf, log_in, make_citizen
 
 PASSWORD = "petition-demo"

@@ -84,7 +84,7 @@ def test_what_waits_on_the_server_is_sealed(app, db):
 def test_a_code_not_shown_in_time_is_gone(app, db):
     client, page = web_filing(app)
     start = now()
-    minutes = app.config["SHOWN_ONCE_MINUTES"]
+    minutes = app.extensions["settings"].shown_once_minutes
     set_clock(lambda: start + timedelta(minutes=minutes, seconds=1))
     assert shown(client.get(page).get_data(as_text=True)) is None
     # Rows past their time are removed as new ones are put.

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 

@@ -28,7 +28,6 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import Select, and_, exists, or_, select

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 

@@ -17,12 +17,11 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, session
+from flask import session
 from sqlalchemy import delete, select
 
-from petitions.extensions import settings
 from petitions.domain.clocks import now
-from petitions.extensions import db
+from petitions.extensions import db, settings
 from petitions.models import ShownOnce
 
 KEY_BYTES = 32

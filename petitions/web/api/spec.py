@@ -46,15 +46,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, current_app, has_app_context, request
-from flask.json.provider import DefaultJSONProvider
+from flask import Blueprint, Flask, Response, request
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
@@ -394,7 +390,6 @@ def _render(op: Operation, value: Any) -> Response:
 
 
 def _run_idempotent(op: Operation, key: str, payload: Any, call: Callable[[], Response]) -> Response:
-    from petitions.services import idempotency
     user = bearer_user()
     scope = idempotency.scope_for(op.method, request.path, user.id if user is not None else None)
     fingerprint = hashlib.sha256(

@@ -1,7 +1,7 @@
 """The administrator's area: units, categories, routing rules, users."""
 
-from flask import Blueprint
+# The views, registered on the blueprint as they are imported.
+from petitions.web.admin import calendar, open311, routes, security  # noqa: F401
+from petitions.web.admin.blueprint import bp
 
-bp = Blueprint("admin", __name__, template_folder="templates")
-
-from petitions.web.admin import calendar, open311, routes, security  # noqa: E402,F401
+__all__ = ["bp"]

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from petitions.domain.clocks import now
 from petitions.domain.errors import ValidationFailed
 from petitions.services import calendar as workcalendar
-from petitions.web.admin import bp
+from petitions.web.admin.blueprint import bp
 
 
 def _year() -> int:

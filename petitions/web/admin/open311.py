@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from petitions.domain.errors import ValidationFailed
 from petitions.services import open311_keys as keys
-from petitions.web.admin import bp
+from petitions.web.admin.blueprint import bp
 
 
 @bp.get("/open311")

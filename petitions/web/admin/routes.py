@@ -19,7 +19,7 @@ from petitions.extensions import db, login_manager
 from petitions.models import AdminAudit, Category, Role, RoutingRule, Unit, UnitKind, User
 from petitions.services import admin as changes
 from petitions.services import reference
-from petitions.web.admin import bp
+from petitions.web.admin.blueprint import bp
 from petitions.web.admin.forms import (
     CATEGORY_KIND_LABELS,
     NONE,

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from petitions.domain.clocks import now
 from petitions.services import lockout
-from petitions.web.admin import bp
+from petitions.web.admin.blueprint import bp
 
 
 @bp.get("/security")

@@ -4,18 +4,8 @@ petitions.web.api.routes holds the public part and the token endpoint; staff, st
 ratings the other operations.
 """
 
-from flask import Blueprint
+# The views, registered on the blueprint as they are imported.
+from petitions.web.api import ratings, routes, staff, stats  # noqa: F401
+from petitions.web.api.blueprint import bp
 
-from petitions.web.jsonout import ApiJSONProvider
-
-bp = Blueprint("api", __name__, template_folder="templates")
-
-
-@bp.record_once
-def _json_provider(state) -> None:
-    # JSON answers (the error shape included) keep Chinese unescaped and give times as
-    # ISO 8601 with the local offset.
-    state.app.json = ApiJSONProvider(state.app)
-
-
-from petitions.web.api import ratings, routes, staff, stats  # noqa: E402,F401
+__all__ = ["bp"]

@@ -9,7 +9,7 @@ from pydantic import Field
 from petitions.domain.validation import QUERY_CODE_PATTERN
 from petitions.models import Score
 from petitions.services import ratings
-from petitions.web.api import bp
+from petitions.web.api.blueprint import bp
 from petitions.web.api.routes import TRACKING_NO_RE
 from petitions.web.api.schemas import CitizenView
 from petitions.web.api.spec import ApiIn, operation

@@ -25,7 +25,7 @@ from petitions.models import Category, Unit
 from petitions.services import clocks, lockout
 from petitions.services import filing as intake
 from petitions.web import presenters
-from petitions.web.api import bp
+from petitions.web.api.blueprint import bp
 from petitions.web.api.schemas import (
     AttachmentIn,
     CategoriesOut,

@@ -28,7 +28,7 @@ from petitions.extensions import db, settings
 from petitions.models import Clock, Petition, Role, Status, Unit
 from petitions.services import access, actions, clocks, duplicates
 from petitions.web import presenters
-from petitions.web.api import bp
+from petitions.web.api.blueprint import bp
 from petitions.web.api.routes import TRACKING_NO_RE, register_staff_view
 from petitions.web.api.schemas import RULES, CitizenView, UnitRef
 from petitions.web.api.spec import STAFF, ApiIn, ApiOut, ApiQuery, operation

@@ -6,7 +6,7 @@ from pydantic import Field, create_model
 
 from petitions.domain.validation import CODE_PATTERN
 from petitions.measures import stats
-from petitions.web.api import bp
+from petitions.web.api.blueprint import bp
 from petitions.web.api.schemas import UnitRef
 from petitions.web.api.spec import ApiOut, ApiQuery, operation
 

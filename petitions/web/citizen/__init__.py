@@ -1,7 +1,7 @@
 """The citizen's pages: register, log in, file, look up, my petitions."""
 
-from flask import Blueprint
+# The views, registered on the blueprint as they are imported.
+from petitions.web.citizen import routes  # noqa: F401
+from petitions.web.citizen.blueprint import bp
 
-bp = Blueprint("citizen", __name__, template_folder="templates")
-
-from petitions.web.citizen import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -22,8 +22,8 @@ from petitions.services import lockout
 from petitions.services.filing import Filing, file_petition
 from petitions.web import once
 from petitions.web.auth import end_sessions
-from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
+from petitions.web.citizen.blueprint import bp
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
 from petitions.web.forms import fill_filing_choices, put_errors, uploads
 from petitions.web.presenters import CLOCK_LABELS, citizen_view

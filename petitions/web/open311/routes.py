@@ -11,7 +11,8 @@ from petitions.domain.errors import DomainError
 from petitions.extensions import db, settings
 from petitions.services import open311_keys as keys
 from petitions.web.jsonout import json_response
-from petitions.web.open311 import bp, error_response, georeport
+from petitions.web.open311 import georeport
+from petitions.web.open311.blueprint import bp, error_response
 from petitions.web.ratelimits import filing_limit, lookup_limit
 
 _TEXT_MAX = 20_000

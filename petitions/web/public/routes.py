@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from petitions.domain.clocks import now
 from petitions.measures import stats
 from petitions.web import charts
-from petitions.web.public import bp, cache, published
+from petitions.web.public import cache, published
+from petitions.web.public.blueprint import bp
 
 # The measures the public page draws; the table shows them all.
 CHART_MEASURES = ("on_time_closure_rate", "satisfaction_rate", "received")

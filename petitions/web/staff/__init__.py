@@ -1,7 +1,7 @@
 """Staff pages: intake queue, unit queues, the petition page, the leader's inbox."""
 
-from flask import Blueprint
+# The views, registered on the blueprint as they are imported.
+from petitions.web.staff import notices, routes  # noqa: F401
+from petitions.web.staff.blueprint import bp
 
-bp = Blueprint("staff", __name__, template_folder="templates")
-
-from petitions.web.staff import notices, routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -10,7 +10,7 @@ from petitions.domain.errors import NotFound
 from petitions.extensions import db, login_manager
 from petitions.models import Petition
 from petitions.services import access, notices
-from petitions.web.staff import bp
+from petitions.web.staff.blueprint import bp
 
 
 def _petition_for_staff(tracking_no: str) -> Petition:

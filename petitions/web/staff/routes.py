@@ -50,7 +50,7 @@ from petitions.services.filing import Filing, file_petition
 from petitions.web import once, presenters
 from petitions.web.forms import fill_filing_choices, put_errors, uploads
 from petitions.web.presenters import CLOCK_LABELS, EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
-from petitions.web.staff import bp
+from petitions.web.staff.blueprint import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
 
 # What a list shows of each petition, loaded with the page (a fixed number of statements).

@@ -1,7 +1,7 @@
 """Electronic supervision (电子监察): clocks, cards, rankings."""
 
-from flask import Blueprint
+# The views, registered on the blueprint as they are imported.
+from petitions.web.supervision import rankings, routes  # noqa: F401
+from petitions.web.supervision.blueprint import bp
 
-bp = Blueprint("supervision", __name__, template_folder="templates")
-
-from petitions.web.supervision import rankings, routes  # noqa: E402,F401
+__all__ = ["bp"]

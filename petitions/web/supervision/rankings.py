@@ -24,7 +24,7 @@ from petitions.measures import stats
 from petitions.models import Role
 from petitions.web import charts, exports
 from petitions.web.public import cache
-from petitions.web.supervision import bp
+from petitions.web.supervision.blueprint import bp
 
 SEE_ALL = {Role.SUPERVISOR.value, Role.ADMIN.value, Role.INTAKE.value}
 UNIT_ROLES = {Role.LEADER.value, Role.HANDLER.value}

@@ -15,7 +15,7 @@ from petitions.domain.errors import DomainError
 from petitions.models import Role
 from petitions.services import actions
 from petitions.web.supervision import board as boards
-from petitions.web.supervision import bp
+from petitions.web.supervision.blueprint import bp
 
 ALLOWED = {Role.SUPERVISOR.value, Role.ADMIN.value}
 REFRESH_SECONDS = 30

@@ -1,0 +1,5 @@
+"""The staff face's blueprint: its views register on it (imported by the package)."""
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__, template_folder="templates")

@@ -9,7 +9,6 @@ that queues and the sweep find levels with plain indexed SQL (petitions.models.C
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from petitions.domain import clocks as rules
@@ -19,9 +18,7 @@ from petitions.domain.events import CLOCK_MOVED, CLOCK_STARTED, CLOCK_STOPPED
 from petitions.extensions import settings
 from petitions.models import Category, Clock, Petition, Unit
 from petitions.services import calendar as workcalendar
-
-if TYPE_CHECKING:
-    from petitions.services.uow import UnitOfWork
+from petitions.services.work import Work
 
 
 def calendar() -> WorkCalendar:
@@ -49,7 +46,7 @@ def _set_due(clock: Clock, due: datetime, statutory_due: datetime) -> None:
     clock.yellow_at = rules.yellow_from(as_utc(clock.started_at), as_utc(due), settings().thresholds)
 
 
-def start(work: UnitOfWork, petition: Petition, kind: str, unit: Unit | None, at: datetime) -> Clock:
+def start(work: Work, petition: Petition, kind: str, unit: Unit | None, at: datetime) -> Clock:
     """Start a clock; any clock still running on the petition stops first."""
     stop_all(work, petition, at)
     limit = limit_for(kind, petition.category)
@@ -76,7 +73,7 @@ def start(work: UnitOfWork, petition: Petition, kind: str, unit: Unit | None, at
     return clock
 
 
-def stop_all(work: UnitOfWork, petition: Petition, at: datetime) -> None:
+def stop_all(work: Work, petition: Petition, at: datetime) -> None:
     for clock in petition.clocks:
         if clock.stopped_at is None:
             clock.stopped_at = at
@@ -84,7 +81,7 @@ def stop_all(work: UnitOfWork, petition: Petition, at: datetime) -> None:
     petition.due_at = None
 
 
-def extend(work: UnitOfWork, clock: Clock, days: int) -> Clock:
+def extend(work: Work, clock: Clock, days: int) -> Clock:
     """Move a running clock's due time by an approved extension (延期) of `days`.
 
     Counted on from the old due date in the clock's own day unit; the statutory due time

@@ -12,18 +12,16 @@ A new rule of practice is a row here and a row in the workflow's RULES, not a li
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from petitions.domain.events import CLOCK_MOVED, CLOCK_STARTED, CLOCK_STOPPED
 from petitions.services import clocks, facts, messages, supervision
+from petitions.services.work import Work
 
-if TYPE_CHECKING:
-    from petitions.services.uow import UnitOfWork
-
-Effect = Callable[["UnitOfWork", Sequence[Any]], None]
+Effect = Callable[[Work, Sequence[Any]], None]
 
 
-def check_clocks(work: UnitOfWork, signals: Sequence[Any]) -> None:
+def check_clocks(work: Work, signals: Sequence[Any]) -> None:
     """After the commit, RQ's scheduler checks the clock at each moment it changes level."""
     for signal in signals:
         if signal.clock.stopped_at is None:

@@ -21,7 +21,7 @@ petitions.measures.facts.rebuild makes the same rows from the record with set-ba
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -29,15 +29,13 @@ from petitions.domain.clocks import MEASURED
 from petitions.domain.workflow import CLOSED
 from petitions.extensions import db
 from petitions.models import Event, FactKind, MeasureFact, Rating, Role
-
-if TYPE_CHECKING:
-    from petitions.services.uow import Signal, UnitOfWork
+from petitions.services.work import Signal, Work
 
 STAFF_ROLES = (Role.HANDLER.value, Role.LEADER.value)
 HANDLE_CLOCK = "handle"
 
 
-def first_action(work: UnitOfWork, events: Sequence[Event]) -> None:
+def first_action(work: Work, events: Sequence[Event]) -> None:
     """The unit's staff acted: the first action recorded after each routing to the unit not yet
     answered (record order; `rebuild` compares event ids)."""
     for ev in events:
@@ -45,27 +43,27 @@ def first_action(work: UnitOfWork, events: Sequence[Event]) -> None:
             _complete(FactKind.ROUTED, ev.petition_id, ev.unit_id, MeasureFact.acted_at, acted_at=ev.at)
 
 
-def routed(work: UnitOfWork, events: Sequence[Event]) -> None:
+def routed(work: Work, events: Sequence[Event]) -> None:
     for ev in events:
         if ev.unit_id is not None:
             staff = ev.actor_role in STAFF_ROLES
             _add(ev, FactKind.ROUTED, acted_at=ev.at if staff else None)
 
 
-def decided(work: UnitOfWork, events: Sequence[Event]) -> None:
+def decided(work: Work, events: Sequence[Event]) -> None:
     for ev in events:
         if ev.unit_id is not None:
             _add(ev, FactKind(ev.type))
 
 
-def replied(work: UnitOfWork, events: Sequence[Event]) -> None:
+def replied(work: Work, events: Sequence[Event]) -> None:
     for ev in events:
         if ev.unit_id is not None:
             rated_at, score = _first_rating(ev.petition_id, ev.unit_id)
             _add(ev, FactKind.REPLIED, rated_at=rated_at, score=score)
 
 
-def rated(work: UnitOfWork, events: Sequence[Event]) -> None:
+def rated(work: Work, events: Sequence[Event]) -> None:
     """The citizen rated the unit's reply: its first rating, on the pair's replies."""
     for ev in events:
         if ev.unit_id is not None:
@@ -75,7 +73,7 @@ def rated(work: UnitOfWork, events: Sequence[Event]) -> None:
             )
 
 
-def closed(work: UnitOfWork, events: Sequence[Event]) -> None:
+def closed(work: Work, events: Sequence[Event]) -> None:
     """A closure counts for the unit responsible at closure; late when one of its clocks ran late."""
     for ev in events:
         if ev.to_status != CLOSED or ev.from_status == CLOSED:
@@ -94,7 +92,7 @@ def closed(work: UnitOfWork, events: Sequence[Event]) -> None:
         )
 
 
-def handled(work: UnitOfWork, signals: Sequence[Signal]) -> None:
+def handled(work: Work, signals: Sequence[Signal]) -> None:
     """A handling clock (办理) stopped: its days used and speed-up, for the average and 提速率."""
     for signal in signals:
         clock = signal.clock

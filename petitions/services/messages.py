@@ -5,7 +5,7 @@ are written here with their body; the staff's (cards, urgings) are written set-b
 the cards given, with the body rendered at the first delivery attempt (the clock's due
 date and days overdue then). Every row has a unique key, (petition, clock, purpose,
 recipient, occurrence), so a message is owed exactly once whatever crashes or concurrent
-sweeps happen; the rows reach RQ after the commit (UnitOfWork.deliver_after_commit), and
+sweeps happen; the rows reach RQ after the commit (Work.deliver_after_commit), and
 notifications.outbox delivers them.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from itsdangerous import URLSafeTimedSerializer
@@ -27,10 +27,8 @@ from petitions.domain import events as event_rules
 from petitions.domain.clocks import as_utc, now
 from petitions.extensions import db, settings
 from petitions.models import Card, Clock, Event, Outbox, OutboxStatus, Petition, Role, Unit, User
+from petitions.services.work import Work
 from petitions.types import UTCDateTime
-
-if TYPE_CHECKING:
-    from petitions.services.uow import UnitOfWork
 
 RATING_SALT = "rating-invitation"
 # The reply number a rating invitation names (1 reply, 2 review, 3 re-review).
@@ -103,7 +101,7 @@ def key(petition_id: int | None, clock_id: int | None, purpose: str, recipient: 
 # ---------------------------------------------------------------- the effect: tell who hears of an event
 
 
-def tell(work: UnitOfWork, events: Sequence[Event]) -> None:
+def tell(work: Work, events: Sequence[Event]) -> None:
     """Write the texts these events owe (their type's `hears`), for delivery after the commit."""
     kind = events[0].type
     for t in event_rules.citizen_audience(kind):

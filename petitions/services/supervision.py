@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, insert, literal, select, text, update
 
@@ -27,9 +26,7 @@ from petitions.domain.events import HANDLER, LEADER
 from petitions.extensions import db, settings
 from petitions.models import Card, Clock, Event, Petition
 from petitions.services import messages
-
-if TYPE_CHECKING:
-    from petitions.services.uow import UnitOfWork
+from petitions.services.work import Work
 
 # The system rule (petitions.domain.workflow) that gives each level's card.
 CARD_ACTIONS = {YELLOW: "card-yellow", RED: "card-red", URGED: "card-urged"}
@@ -41,7 +38,7 @@ CHUNK = 5000
 k = Card.__table__
 
 
-def urge_card(work: UnitOfWork, events: Sequence[Event]) -> None:
+def urge_card(work: Work, events: Sequence[Event]) -> None:
     """A supervisor's formal urging (督办): an `urged` card on the running clock, given by them."""
     for ev in events:
         clock = ev.petition.open_clock
@@ -78,7 +75,7 @@ def _open_supervised(clock_ids: list[int] | None) -> list:
     return cond
 
 
-def give_cards(work: UnitOfWork, at: datetime, clock_ids: list[int] | None = None) -> dict[str, int]:
+def give_cards(work: Work, at: datetime, clock_ids: list[int] | None = None) -> dict[str, int]:
     """Give every open supervised clock (or those of `clock_ids`) the cards its time calls for.
 
     A clock found already overdue gets its red card without a yellow one on the way; one
@@ -98,7 +95,7 @@ def give_cards(work: UnitOfWork, at: datetime, clock_ids: list[int] | None = Non
     return counts
 
 
-def _cross(work: UnitOfWork, level: str, at: datetime, batch: str, cond: list) -> int:
+def _cross(work: Work, level: str, at: datetime, batch: str, cond: list) -> int:
     action = CARD_ACTIONS[level]
     candidates = db.session.execute(
         select(Clock.id, Petition.status).join(Petition, Petition.id == Clock.petition_id).where(*cond)
@@ -116,7 +113,7 @@ def _cross(work: UnitOfWork, level: str, at: datetime, batch: str, cond: list) -
 
 
 def _give(
-    work: UnitOfWork, level: str, at: datetime, batch: str, clock_ids: list[int], cond: list, rule: wf.Rule
+    work: Work, level: str, at: datetime, batch: str, clock_ids: list[int], cond: list, rule: wf.Rule
 ) -> int:
     """Cards for these clocks, the crossing checked again in the INSERT itself: a sweep that
     committed in between (SQLite has no advisory lock) leaves nothing to give."""
@@ -164,7 +161,7 @@ def _give(
     return len(new)
 
 
-def remind_red_daily(work: UnitOfWork, at: datetime, clock_ids: list[int] | None = None) -> int:
+def remind_red_daily(work: Work, at: datetime, clock_ids: list[int] | None = None) -> int:
     """After the daily repeat time (09:00), one reminder that day (handler and leader) for each
     clock red, or urged, for a day or more. Owing it twice owes nothing new (the row's key)."""
     zone = messages.tz()

@@ -31,6 +31,7 @@ from petitions.domain.events import event_type
 from petitions.extensions import db
 from petitions.models import Clock, Event, Petition, User
 from petitions.services.effects import effects_for
+from petitions.services.work import Signal
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,6 @@ class Dispatcher(Protocol):
     """Where committed work goes (notifications.queueing.Dispatcher puts it on RQ)."""
 
     def hand_over(self, rows: list[tuple[int, datetime | None]], clocks: dict[int, list[datetime]]) -> int: ...
-
-
-@dataclass
-class Signal:
-    type: str
-    clock: Clock
 
 
 @dataclass

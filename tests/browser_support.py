@@ -1,0 +1,161 @@
+"""What every browser test checks on every page it visits, without asking.
+
+The `page` fixture (tests/conftest.py) installs `PageChecks` on its browser context:
+
+- **axe-core** (vendored in tests/vendor/axe-core, from the npm registry) runs in each HTML
+  document of the app once it has loaded, and once more on the last document as the test
+  left it; any violation fails the test;
+- **sideways scrolling**: a document wider than its window fails the test, at any width;
+- **content security policy**: a `securitypolicyviolation` event or a console error about the
+  policy fails the test (the pages must satisfy the policy that the app sends).
+
+No page escapes: each of our documents announces itself when it is created, and before the
+browser leaves a document (its navigation request waits in a route) the check of every
+announced document must have reported; a document left unchecked is itself a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+WAIT_SECONDS = 20
+
+# Runs in every document before the page's own scripts (init scripts are not subject to the
+# page's policy). `__xf*` are bindings to PageChecks.
+_IN_EVERY_DOCUMENT = """
+(() => {
+  const base = %(base)s;
+  if (!location.href.startsWith(base) || document.contentType !== "text/html") { return; }
+  const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  window.__xfBorn(id, location.href);
+  document.addEventListener("securitypolicyviolation", (e) => {
+    window.__xfCsp(JSON.stringify({
+      page: location.href, directive: e.violatedDirective, blocked: e.blockedURI,
+      source: e.sourceFile, line: e.lineNumber, sample: e.sample
+    }));
+  });
+  window.__xfCheck = async (when) => {
+    const result = await window.axe.run(document, {resultTypes: ["violations"]});
+    const root = document.documentElement;
+    return {
+      id: id, when: when, url: location.href,
+      violations: result.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + " | " + (n.failureSummary || "").split("\\n").join(" "))
+      })),
+      scrollWidth: root.scrollWidth, clientWidth: root.clientWidth
+    };
+  };
+  window.addEventListener("load", () => {
+    setTimeout(async () => {
+      let found;
+      try { found = await window.__xfCheck("loaded"); }
+      catch (e) { found = {id: id, when: "loaded", url: location.href, error: String(e)}; }
+      window.__xfReport(JSON.stringify(found));
+    }, 0);
+  });
+})();
+"""
+
+
+@dataclass
+class PageChecks:
+    base_url: str
+    violations: dict[tuple[str, str], str] = field(default_factory=dict)
+    overflow: dict[str, str] = field(default_factory=dict)
+    csp: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    born: dict[str, str] = field(default_factory=dict)
+    reported: set[str] = field(default_factory=set)
+    page: object = None
+
+    # ------------------------------------------------------------ wiring
+
+    def install(self, context, page) -> None:
+        self.page = page
+        # The bindings first: the script below calls them as soon as a document starts.
+        context.expose_binding("__xfBorn", lambda _src, doc, url: self.born.setdefault(doc, url))
+        context.expose_binding("__xfReport", lambda _src, data: self._take(json.loads(data)))
+        context.expose_binding("__xfCsp", lambda _src, data: self.csp.append(data))
+        context.add_init_script(path=str(AXE_JS))
+        context.add_init_script(script=_IN_EVERY_DOCUMENT % {"base": json.dumps(self.base_url + "/")})
+        page.on("console", self._console)
+        # Not the static files: they stay cached and fast (a routed request skips the cache).
+        context.route(re.compile(r"^(?!.*/static/).*$"), self._route)
+
+    def _console(self, message) -> None:
+        text = message.text
+        if message.type == "error" and ("Content Security Policy" in text or "Refused to" in text):
+            self.csp.append(text)
+
+    def _route(self, route, request) -> None:
+        # Leave no document unchecked: a navigation waits until every check has reported.
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.wait_for_reports()
+        route.fallback()
+
+    # ------------------------------------------------------------ findings
+
+    def _take(self, found: dict) -> None:
+        self.reported.add(found["id"])
+        where = found["url"].removeprefix(self.base_url)
+        if "error" in found:
+            self.errors.append(f"{where}: axe-core could not run: {found['error']}")
+            return
+        for v in found["violations"]:
+            key = (where, v["id"])
+            if key not in self.violations:
+                nodes = "\n      ".join(v["nodes"])
+                self.violations[key] = f"{where} ({found['when']}): [{v['impact']}] {v['id']}: {v['help']}\n      {nodes}"
+        if found["scrollWidth"] > found["clientWidth"]:
+            self.overflow.setdefault(
+                where, f"{where}: {found['scrollWidth']} px wide in a {found['clientWidth']} px window"
+            )
+
+    def pending(self) -> list[str]:
+        return [url for doc, url in self.born.items() if doc not in self.reported]
+
+    def wait_for_reports(self) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while self.pending() and time.monotonic() < deadline:
+            self.page.wait_for_timeout(25)
+        for url in self.pending():
+            self.errors.append(f"{url.removeprefix(self.base_url)}: left before axe-core had checked it")
+            self.reported.update(doc for doc, u in self.born.items() if u == url)
+
+    def check_now(self) -> dict | None:
+        """Check the current document as it is now (the end of a test: the state it was left in)."""
+        page = self.page
+        if page is None or page.is_closed() or not page.url.startswith(self.base_url):
+            return None
+        self.wait_for_reports()
+        if not page.evaluate("typeof window.__xfCheck === 'function'"):
+            return None
+        found = page.evaluate("() => window.__xfCheck('as left')")
+        self._take(found)
+        return found
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.violations:
+            out.append("axe-core violations:\n  " + "\n  ".join(self.violations.values()))
+        if self.overflow:
+            out.append("pages that scroll sideways:\n  " + "\n  ".join(self.overflow.values()))
+        if self.csp:
+            out.append("content security policy violations:\n  " + "\n  ".join(map(_short, self.csp)))
+        if self.errors:
+            out.append("pages not checked:\n  " + "\n  ".join(self.errors))
+        return out
+
+
+def _short(item: str) -> str:
+    try:
+        data = json.loads(item)
+    except ValueError:
+        return item
+    return ", ".join(f"{k}={v}" for k, v in data.items() if v)

@@ -73,6 +73,17 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "fixed-window"
 
+    # Proxies in front of the app that may be trusted to say who the client is (werkzeug's
+    # ProxyFix reads that many X-Forwarded-For/-Proto/-Host hops). 0: none, the default; the
+    # client address is the connection's. Behind one HTTPS proxy: 1.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # Every page: everything from this site only, nothing inline, never in a frame.
+    CONTENT_SECURITY_POLICY = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
     # Sign-in lockout (API tokens and the web log-in): this many failures for one username
     # from one client address lock that pair for LOGIN_LOCK_MINUTES.
     LOGIN_LOCK_FAILURES = _env_int("LOGIN_LOCK_FAILURES", 10)

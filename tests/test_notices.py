@@ -83,6 +83,8 @@ def test_every_notice_renders_as_pdf_with_its_chinese_text_extractable(app, kind
     text = _pdf_text(pdf)
     assert "县交通运输局" in text
     assert petition.tracking_no in text
+    # The page footer carries the tracking number too (taken from the document: no inline style).
+    assert f"{petition.tracking_no}　第 1 页" in text
     assert jtj.leader.name in text
     assert notices.TITLES[notices.NoticeKind(kind)] in text
     assert "2026年11月22日" in text  # issued: local day, not the UTC one
@@ -101,7 +103,7 @@ def test_every_notice_renders_as_html(app, kind):
     assert petition.tracking_no in html
     assert "王建国" in html
     assert "2026年11月22日" in html
-    assert "window.print()" not in html  # the bare document has no controls
+    assert "data-print" not in html  # the bare document has no controls
 
 
 def test_each_kind_says_what_the_rules_require(app):
@@ -192,7 +194,7 @@ def test_staff_print_view_and_pdf(app, client, demo_user):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "县交通运输局" in html and petition.tracking_no in html and leader.name in html
-    assert "window.print()" in html
+    assert "data-print" in html and "<style" not in html and "onclick" not in html
     assert f"/staff/petitions/{petition.tracking_no}/notices/acceptance.pdf" in html
 
     pdf = client.get(f"/staff/petitions/{petition.tracking_no}/notices/acceptance.pdf")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -239,19 +240,26 @@ def build_notice(
 
 
 def render_notice_html(
-    kind: NoticeKind | str, petition: Petition, *, controls: dict | None = None, **facts
+    kind: NoticeKind | str,
+    petition: Petition,
+    *,
+    controls: dict | None = None,
+    stylesheet: str | None = None,
+    **facts,
 ) -> str:
     """The notice as a standalone HTML document. `controls` adds the print view's buttons
-    (its keys: `pdf_url`, `back_url`); without it the document is bare, as printed."""
+    (its keys: `pdf_url`, `back_url`); without it the document is bare, as printed. Its style
+    is static/notice.css (the site's URL, or `stylesheet`), never inline."""
     notice = build_notice(kind, petition, **facts)
-    return render_template("notices/notice.html", notice=notice, controls=controls)
+    return render_template("notices/notice.html", notice=notice, controls=controls, stylesheet=stylesheet)
 
 
 def render_notice_pdf(kind: NoticeKind | str, petition: Petition, **facts) -> bytes:
     """The notice as a PDF, with the Noto CJK glyphs it uses embedded (its text extractable)."""
     from weasyprint import HTML
 
-    html = render_notice_html(kind, petition, **facts)
+    css = (Path(current_app.static_folder) / "notice.css").as_uri()
+    html = render_notice_html(kind, petition, stylesheet=css, **facts)
     return HTML(string=html, base_url=current_app.root_path).write_pdf()
 
 

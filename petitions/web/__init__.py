@@ -10,6 +10,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from notifications import redis_conn
 from petitions.domain.errors import DomainError
@@ -60,6 +61,22 @@ _HTTP_CODES = {
 }
 
 
+STAFF_AREAS = ("/staff/", "/supervision/", "/admin/")
+
+
+def error_page(status: int, message: str) -> str:
+    """The error page, in the staff layout for a staff member on a staff page (citizen's otherwise)."""
+    from flask_login import current_user
+
+    staff_layout = (
+        request.path.startswith(STAFF_AREAS)
+        and current_user.is_authenticated
+        and current_user.is_staff
+        and current_user.active
+    )
+    return render_template("error.html", status=status, message=message, staff_layout=staff_layout)
+
+
 def register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -70,18 +87,14 @@ def register_errors(app: Flask) -> None:
             return error_response(exc.status, str(exc.message), headers)
         if wants_json():
             return json_error(exc.status, exc.code, str(exc.message), exc.text_fields(), headers=headers)
-        return (
-            render_template("error.html", status=exc.status, message=str(exc.message)),
-            exc.status,
-            headers or {},
-        )
+        return error_page(exc.status, str(exc.message)), exc.status, headers or {}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         message = _("This page has expired. Please go back, reload it and try again.")
         if wants_json():
             return json_error(400, "csrf", message)
-        return render_template("error.html", status=400, message=message), 400
+        return error_page(400, message), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -109,7 +122,7 @@ def register_errors(app: Flask) -> None:
             return error_response(status, str(message), headers)
         if wants_json():
             return json_error(status, _HTTP_CODES.get(status, "error"), message, headers=headers)
-        response = app.make_response((render_template("error.html", status=status, message=message), status))
+        response = app.make_response((error_page(status, message), status))
         response.headers.update(headers)
         return response
 
@@ -147,7 +160,32 @@ def register_template_helpers(app: Flask) -> None:
         g.request_path = request.path
 
 
+def register_security_headers(app: Flask) -> None:
+    """Every response: the content security policy (no inline script or style, never framed),
+    no framing for older browsers, no content sniffing, no full URLs sent to other sites."""
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", app.config["CONTENT_SECURITY_POLICY"])
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client address (rate limits, lockouts, logs) and the
+    scheme are the ones the proxies forwarded; with 0 the forwarded headers are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops < 0:
+        raise ValueError("TRUSTED_PROXIES must be 0 or more")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -201,6 +239,7 @@ def init_app(app: Flask) -> None:
 
     register_errors(app)
     register_template_helpers(app)
+    register_security_headers(app)
 
     from ops import cli
 

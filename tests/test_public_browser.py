@@ -88,13 +88,18 @@ def test_public_and_ranking_pages_draw_charts_without_personal_data(page, db):
     assert "路灯坏了一个月" in page.content()
     assert_clean(page.content())
 
+    # The list of published petitions: each title a heading right under the page's own.
+    page.goto("/public/petitions")
+    assert page.get_by_role("heading", level=2, name="路灯不亮").first.is_visible()
+    assert_clean(page.content())
+
     page.goto("/login?next=/supervision/rankings")
     page.fill("input[name=username]", "supervisor")
     page.fill("input[name=password]", "petition-demo")
     page.locator("form button[type=submit]").last.click()
     page.wait_for_url("**/supervision/rankings")
     page.select_option("select#measure", "received")
-    page.locator("form.form button[type=submit]").first.click()
+    page.locator("form.filters button[type=submit]").first.click()
     page.wait_for_url("**measure=received**")
     assert marks(page, "svg.chart rect.bar") >= 1
     assert marks(page, "svg.chart polyline.line") >= 1

@@ -16,6 +16,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -47,6 +48,7 @@ from petitions.models import (
 )
 from petitions.services import access, actions, duplicates, levels, notices, routing, suggest
 from petitions.services.filing import Filing, file_petition
+from petitions.web.admin.forms import ROLE_LABELS
 from petitions.web.citizen.routes import CLOCK_LABELS, _fill_choices, _put_errors, _uploads
 from petitions.web.presenters import STATUS_LABELS
 from petitions.web.staff import bp
@@ -205,12 +207,14 @@ def _endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _staff_context() -> dict:
-    if not current_user.is_authenticated or not current_user.is_staff:
+    """What the staff layout needs, on every staff-facing page (staff, supervision, administration)."""
+    if not has_request_context() or not current_user.is_authenticated or not current_user.is_staff:
         return {}
     user = _user()
     return {
+        "role_labels": ROLE_LABELS,
         "inbox_count": _inbox_count(user),
         "level_labels": LEVEL_LABELS,
         "status_labels": STATUS_LABELS,

@@ -3,8 +3,8 @@
 The `page` fixture (tests/conftest.py) installs `PageChecks` on its browser context:
 
 - **axe-core** (vendored in tests/vendor/axe-core, from the npm registry) runs in each HTML
-  document of the app once it has loaded, and once more on the last document as the test
-  left it; any violation fails the test;
+  document of the app once it is parsed and styled, and once more on the last document as the
+  test left it; any violation fails the test;
 - **sideways scrolling**: a document wider than its window fails the test, at any width;
 - **content security policy**: a `securitypolicyviolation` event or a console error about the
   policy fails the test (the pages must satisfy the policy that the app sends).
@@ -51,14 +51,24 @@ _IN_EVERY_DOCUMENT = """
       scrollWidth: root.scrollWidth, clientWidth: root.clientWidth
     };
   };
-  window.addEventListener("load", () => {
-    setTimeout(async () => {
-      let found;
-      try { found = await window.__xfCheck("loaded"); }
-      catch (e) { found = {id: id, when: "loaded", url: location.href, error: String(e)}; }
-      window.__xfReport(JSON.stringify(found));
-    }, 0);
+  // Once the document is parsed and its style sheets are in (not at "load": a test that moves
+  // on before then stops the loading, and "load" never comes).
+  const styled = () => new Promise((resolve) => {
+    const pending = Array.from(document.querySelectorAll("link[rel=stylesheet]")).filter((l) => !l.sheet);
+    let left = pending.length;
+    if (!left) { resolve(); return; }
+    const one = () => { left -= 1; if (!left) { resolve(); } };
+    pending.forEach((l) => { l.addEventListener("load", one); l.addEventListener("error", one); });
+    setTimeout(resolve, 5000);
   });
+  const run = async () => {
+    await styled();
+    let found;
+    try { found = await window.__xfCheck("loaded"); }
+    catch (e) { found = {id: id, when: "loaded", url: location.href, error: String(e)}; }
+    window.__xfReport(JSON.stringify(found));
+  };
+  document.addEventListener("DOMContentLoaded", () => { setTimeout(run, 0); });
 })();
 """
 

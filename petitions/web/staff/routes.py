@@ -42,6 +42,7 @@ from petitions.models import (
     ExtensionRequest,
     ExtensionStatus,
     Petition,
+    Rating,
     Role,
     Unit,
     User,
@@ -85,8 +86,9 @@ ACTION_LABELS = {
     "decline": _l("Do not accept"),
     "assign": _l("Assign a handler"),
     "note": _l("Add an internal note"),
-    "reply": _l("Issue the reply"),
-    "sign-reply": _l("Sign and issue the reply"),
+    # A leader's own reply is issued at once; signing issues the handler's draft.
+    "reply": _l("Write and issue the reply yourself"),
+    "sign-reply": _l("Sign and issue the handler's draft"),
     "request-extension": _l("Ask for an extension"),
     "approve-extension": _l("Approve the extension"),
     "reject-extension": _l("Reject the extension"),
@@ -94,8 +96,8 @@ ACTION_LABELS = {
     "urge": _l("Urge the unit"),
     "answer-on-spot": _l("Answer on the spot and close"),
     "merge": _l("Merge into the earlier petition"),
-    "review-reply": _l("Issue the review opinion"),
-    "rereview-reply": _l("Issue the re-review opinion"),
+    "review-reply": _l("Write and issue the review opinion yourself"),
+    "rereview-reply": _l("Write and issue the re-review opinion yourself"),
 }
 # A handler's reply is a draft for the leader to sign.
 DRAFT_LABELS = {
@@ -573,6 +575,32 @@ def _notices(petition: Petition) -> list[dict[str, Any]]:
     return found
 
 
+# Which reply a rating is of (Rating.reply_no).
+RATED_REPLY_LABELS = {
+    1: _l("Reply"),
+    2: _l("Review opinion"),
+    3: _l("Re-review opinion"),
+}
+
+
+def _ratings(user: User, petition: Petition) -> list[dict[str, Any]]:
+    """The citizen's ratings of the replies, for the unit to read (a report's filer may be named in
+    a comment: then only the score is shown to those who may not know who filed it)."""
+    rows = db.session.scalars(select(Rating).where(Rating.petition_id == petition.id).order_by(Rating.id))
+    withheld = not access.sees_reporter(user, petition)
+    return [
+        {
+            "of": RATED_REPLY_LABELS.get(r.reply_no, r.reply_no),
+            "score": r.score,
+            "comment": None if withheld else r.comment,
+            "withheld": withheld and bool(r.comment),
+            "at": r.created_at,
+            "channel": r.channel,
+        }
+        for r in rows
+    ]
+
+
 def _render_petition(petition: Petition, posted: dict | None = None, status: int = 200):
     user = _user()
     view = access.staff_view(user, petition)
@@ -583,6 +611,7 @@ def _render_petition(petition: Petition, posted: dict | None = None, status: int
         clock=clock_of(petition),
         forms=_action_forms(user, petition, posted),
         notices=_notices(petition),
+        ratings=_ratings(user, petition),
         event_labels=EVENT_LABELS,
         channel_labels=CHANNEL_LABELS,
         citizen_windows=actions.CITIZEN_WINDOWS,
@@ -630,9 +659,8 @@ def act(tracking_no: str, action: str):
                 field = form._fields.get(name)
                 if field is not None:
                     field.errors = [*field.errors, why]
-                errors.append(
-                    f"{FIELD_LABELS.get((action, name), field.label.text if field else name)}: {why}"
-                )
+                named = FIELD_LABELS.get((action, name), field.label.text if field else name)
+                errors.append(_("%(field)s: %(error)s", field=str(named).rstrip("?？:："), error=why))
             if exc.status == 404:
                 abort(404)
             status = exc.status

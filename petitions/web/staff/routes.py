@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from petitions.domain import workflow as wf
@@ -39,6 +39,7 @@ from petitions.models import (
     Attachment,
     CategoryKind,
     Clock,
+    Event,
     ExtensionRequest,
     ExtensionStatus,
     Petition,
@@ -398,18 +399,28 @@ def intake_queue():
         .order_by(Petition.created_at, Petition.id)
     )
     page = _page(stmt)
+    returns = _returns([p.id for p in page.items])
     rows = []
     for petition in page.items:
         rule = routing.match_rule(petition.category, petition.township)
+        returned = returns.get(petition.id, [])
+        # Never suggest sending it back to a unit that returned it.
+        refused = {ev.unit.code for ev in returned if ev.unit is not None}
+        candidates = [rule.unit] if rule else []
+        suggestions = suggest.suggest(f"{petition.title}\n{petition.content}", petition.township)
+        candidates += [s.unit for s in suggestions if s.unit is not None]
+        preselect = next((u.code for u in candidates if u.code not in refused), "")
         rows.append(
             {
                 "petition": petition,
                 "rule_unit": rule.unit if rule else None,
-                "suggestions": suggest.suggest(f"{petition.title}\n{petition.content}", petition.township),
+                "suggestions": suggestions,
+                "returned": returned[-1] if returned else None,
+                "refused": refused,
+                "preselect": preselect,
                 "duplicates": duplicates.find_possible_duplicates(petition),
                 "consultation": petition.category.kind == CategoryKind.CONSULTATION.value,
                 "clock": clock_of(petition),
-                "suggested_unit": rule.unit.code if rule else "",
                 # Only what the workflow lets this user do (an administrator looks, intake acts).
                 "allowed": set(
                     wf.allowed_actions(user.role, access.scopes(user, petition), actions.state_of(petition))
@@ -418,6 +429,22 @@ def intake_queue():
         )
     page_html = render_template("staff/intake.html", page=page, rows=rows, units=_unit_choices())
     return _no_store(current_app.make_response(page_html))
+
+
+def _returns(petition_ids: list[int]) -> dict[int, list[Event]]:
+    """The returns (退回) of these petitions, oldest first, with who returned them (one query)."""
+    if not petition_ids:
+        return {}
+    found: dict[int, list[Event]] = {}
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.petition_id.in_(petition_ids), Event.type == "returned")
+        .options(selectinload(Event.unit), selectinload(Event.actor))
+        .order_by(Event.at, Event.id)
+    )
+    for ev in events:
+        found.setdefault(ev.petition_id, []).append(ev)
+    return found
 
 
 # ---------------------------------------------------------------- staff entry (letters, calls, visits)
@@ -556,6 +583,10 @@ def queue():
 # ---------------------------------------------------------------- the petition page
 
 
+def _reloaded(tracking_no: str) -> Petition | None:
+    return db.session.scalar(select(Petition).where(Petition.tracking_no == tracking_no))
+
+
 def _visible(tracking_no: str) -> Petition:
     petition = db.session.scalar(select(Petition).where(Petition.tracking_no == tracking_no))
     if petition is None or not access.can_view(_user(), petition):
@@ -670,6 +701,12 @@ def act(tracking_no: str, action: str):
                 return redirect(url_for("staff.intake_queue"), 303)
             if back == "inbox":
                 return redirect(url_for("staff.inbox"), 303)
+            db.session.expire_all()
+            after = _reloaded(tracking_no)
+            if after is None or not access.can_view(user, after):
+                # Out of this user's hands now (returned, routed elsewhere): back to their queue.
+                flash(_("%(no)s is no longer with your unit.", no=tracking_no), "ok")
+                return redirect(url_for("staff.index"), 303)
             return redirect(url_for("staff.petition", tracking_no=tracking_no), 303)
     if back in ("intake", "inbox"):
         flash(_("%(no)s: not done. %(why)s", no=tracking_no, why=message), "error")

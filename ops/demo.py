@@ -42,6 +42,9 @@ def _user(username: str, name: str, role: str, unit: Unit | None, password_hash:
         user.password_hash = password_hash
         db.session.add(user)
         loaded.users += 1
+    elif user.name == f"{name}（负责人）":
+        # Demo leaders once carried their role in their name, which notices printed twice.
+        user.name = name
     return user
 
 
@@ -96,7 +99,7 @@ def load(password: str) -> Loaded:
     for username, name, role, unit_code in demo.STAFF_ACCOUNTS:
         _user(username, name, role, units.get(unit_code) if unit_code else None, password_hash, loaded)
     for index, unit in enumerate(units.values()):
-        leader = _user(f"{unit.code}-leader", _person(2 * index) + "（负责人）", Role.LEADER.value, unit, password_hash, loaded)
+        leader = _user(f"{unit.code}-leader", _person(2 * index), Role.LEADER.value, unit, password_hash, loaded)
         _user(f"{unit.code}-handler", _person(2 * index + 1), Role.HANDLER.value, unit, password_hash, loaded)
         if unit.leader_id is None:
             db.session.flush()

@@ -123,6 +123,17 @@ FIELD_LABELS = {
     ("register", "category"): _l("Category"),
     ("register", "township"): _l("Township or area"),
 }
+# What the letter adds around a reply's text, said beside the field (答复意见书 and opinions).
+LETTER_HINT = _l(
+    "The letter adds the salutation to the citizen, the opening that names the petition and, at the "
+    "end, the sentence on asking for review (or that the opinion is final): write only the reply itself."
+)
+FIELD_HINTS = {
+    ("reply", "text"): LETTER_HINT,
+    ("sign-reply", "text"): LETTER_HINT,
+    ("review-reply", "text"): LETTER_HINT,
+    ("rereview-reply", "text"): LETTER_HINT,
+}
 # Actions that cannot be undone get a red button.
 GRAVE = {"decline", "merge", "close", "return", "reject-extension"}
 
@@ -353,6 +364,7 @@ def _action_forms(user: User, petition: Petition, posted: dict | None = None) ->
             {
                 "field": form[name],
                 "label": FIELD_LABELS.get((action, name), form[name].label.text),
+                "hint": FIELD_HINTS.get((action, name)),
                 "required": name in rule.required,
             }
             for name in (*rule.required, *rule.optional)
@@ -761,5 +773,5 @@ def inbox():
         )
         form = _prepare(ActionForm(formdata=None), p)
         extensions.append({"petition": p, "extension": request_, "form": form, "clock": clock_of(p)})
-    page = render_template("staff/inbox.html", drafts=drafts, extensions=extensions)
+    page = render_template("staff/inbox.html", drafts=drafts, extensions=extensions, letter_hint=LETTER_HINT)
     return _no_store(current_app.make_response(page))

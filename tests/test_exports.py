@@ -140,3 +140,29 @@ def test_bad_export_requests(client, demo_user, query):
 
 def test_anonymous_visitors_cannot_export(client):
     assert client.get("/supervision/export/petitions").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("lang", "channel", "status"), [("zh_CN", "网上信访", "正在办理"), ("en", "Web", "Being handled")]
+)
+def test_petitions_export_has_words_not_codes_in_the_language_of_the_page(client, demo_user, lang, channel, status):
+    bulk(2, "jtj")
+    login(client, demo_user("supervisor"))
+    for fmt in ("csv", "xlsx"):
+        response = client.get(f"/supervision/export/petitions?format={fmt}&unit=jtj&lang={lang}")
+        if fmt == "csv":
+            rows = read_csv(response)
+        else:
+            rows = [list(r) for r in load_workbook(io.BytesIO(response.get_data()), read_only=True).active.values]
+        assert rows[0][0] == ("信访编号" if lang == "zh_CN" else "Tracking number")
+        assert rows[1][2] == channel and rows[1][6] == status, rows[1]
+        assert "web" not in rows[1] and "in_progress" not in rows[1]
+
+
+def test_exports_name_their_charset_once(client, demo_user):
+    login(client, demo_user("supervisor"))
+    for path in ("/supervision/export/petitions?format=csv", "/supervision/export/measures?format=csv"):
+        response = client.get(path)
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8", response.headers["Content-Type"]
+    xlsx = client.get("/supervision/export/petitions?format=xlsx").headers["Content-Type"]
+    assert xlsx == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

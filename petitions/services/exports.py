@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -146,8 +146,16 @@ def petitions_query(user: User, flt: PetitionFilter) -> Select:
     return stmt
 
 
-def petition_rows(user: User, flt: PetitionFilter) -> Iterator[Sequence[Any]]:
-    """Header, then one row per petition, read from the database in batches."""
+def petition_rows(
+    user: User, flt: PetitionFilter, labels: Mapping[str, Mapping[str, Any]] | None = None
+) -> Iterator[Sequence[Any]]:
+    """Header, then one row per petition, read from the database in batches. `labels` gives the
+    words for the codes of a column ({"channel": {...}, "status": {...}}, in the reader's language)."""
+    named = labels or {}
+
+    def word(column: str, code: str | None) -> str:
+        return str(named.get(column, {}).get(code, code)) if code else ""
+
     yield [str(h) for h in PETITION_HEADERS]
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     stmt = petitions_query(user, flt).execution_options(yield_per=BATCH)
@@ -164,11 +172,11 @@ def petition_rows(user: User, flt: PetitionFilter) -> Iterator[Sequence[Any]]:
         yield [
             r[0],
             _local(r[1], tz),
-            r[2],
+            word("channel", r[2]),
             r[3],
             r[4],
             r[5] or "",
-            r[6],
+            word("status", r[6]),
             r[7],
             _local(r[8], tz),
             _local(r[9], tz),

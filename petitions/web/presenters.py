@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from petitions.models import Event, Petition, Status
+from petitions.models import Channel, Event, Petition, Status
 
 STATUS_LABELS = {
     Status.REGISTERED.value: _l("Registered, waiting to be routed"),
@@ -18,6 +18,16 @@ STATUS_LABELS = {
     Status.UNDER_REVIEW.value: _l("Under review"),
     Status.REVIEW_REPLIED.value: _l("Review opinion given"),
     Status.CLOSED.value: _l("Closed"),
+}
+
+# How a petition came in, in words (the staff page, exports).
+CHANNEL_NAMES = {
+    Channel.WEB.value: _l("Web"),
+    Channel.LETTER.value: _l("Letter"),
+    Channel.PHONE.value: _l("Phone call"),
+    Channel.VISIT.value: _l("Visit in person"),
+    Channel.API.value: _l("Mobile app or another system (API)"),
+    Channel.OPEN311.value: _l("Open311 client"),
 }
 
 # What the citizen reads for each kind of event. Types not listed here fall back to a

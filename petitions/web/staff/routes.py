@@ -52,7 +52,7 @@ from petitions.services import access, actions, duplicates, levels, notices, rou
 from petitions.services.filing import Filing, file_petition
 from petitions.web.admin.forms import ROLE_LABELS
 from petitions.web.citizen.routes import CLOCK_LABELS, _fill_choices, _put_errors, _uploads
-from petitions.web.presenters import STATUS_LABELS
+from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS
 from petitions.web.staff import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
 
@@ -656,7 +656,7 @@ def _render_petition(petition: Petition, posted: dict | None = None, status: int
         notices=_notices(petition),
         ratings=_ratings(user, petition),
         event_labels=EVENT_LABELS,
-        channel_labels=CHANNEL_LABELS,
+        channel_labels=CHANNEL_NAMES,
         citizen_windows=actions.CITIZEN_WINDOWS,
         refusal=posted["message"] if posted else None,
         stale=bool(posted and posted.get("stale")),

@@ -24,6 +24,7 @@ from petitions.measures import stats
 from petitions.models import Role
 from petitions.services import exports
 from petitions.web import charts
+from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS
 from petitions.web.public import cache
 from petitions.web.supervision import bp
 
@@ -180,8 +181,9 @@ def unit_page(code: str):
 
 
 def _download(rows, fmt: str, name: str) -> Response:
+    # content_type, not mimetype: the charset is in it already and must not be added twice.
     response = Response(
-        stream_with_context(exports.stream(rows, fmt, name)), mimetype=exports.CONTENT_TYPES[fmt]
+        stream_with_context(exports.stream(rows, fmt, name)), content_type=exports.CONTENT_TYPES[fmt]
     )
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
@@ -207,4 +209,5 @@ def export_petitions():
     fmt = exports.parse_format(request.args.get("format"))
     flt = exports.PetitionFilter.parse(request.args)
     stamp = stats.current_period("month").label
-    return _download(exports.petition_rows(user, flt), fmt, f"petitions-{stamp}")
+    labels = {"channel": CHANNEL_NAMES, "status": STATUS_LABELS}
+    return _download(exports.petition_rows(user, flt, labels), fmt, f"petitions-{stamp}")

@@ -32,6 +32,8 @@ def _unit(code: str, name: str, kind: str, parent: Unit | None, order: int, load
         unit = Unit(code=code, name=name, kind=kind, parent=parent, sort_order=order, active=True)
         db.session.add(unit)
         loaded.units += 1
+    if unit.name_en is None:  # an English name, also for a county loaded before there were any
+        unit.name_en = demo.UNIT_NAMES_EN.get(code)
     return unit
 
 
@@ -76,6 +78,8 @@ def load(password: str) -> Loaded:
             parent = Category(code=top["code"], name=top["name"], kind=first_kind, sort_order=top_order)
             db.session.add(parent)
             loaded.categories += 1
+        if parent.name_en is None:
+            parent.name_en = demo.CATEGORY_NAMES_EN.get(top["code"])
         for child_order, (code, name, kind, keywords, handled_by, limits) in enumerate(top["children"]):
             category = db.session.scalar(select(Category).where(Category.code == code))
             if category is None:
@@ -94,6 +98,8 @@ def load(password: str) -> Loaded:
                 db.session.flush()
                 loaded.categories += 1
                 loaded.rules += _rules_for(category, handled_by, units, places)
+            if category.name_en is None:
+                category.name_en = demo.CATEGORY_NAMES_EN.get(code)
     db.session.flush()
 
     for username, name, role, unit_code in demo.STAFF_ACCOUNTS:

@@ -219,7 +219,9 @@ def _user_ref(user: User | None) -> dict[str, Any] | None:
 
 
 def _unit_ref(unit: Unit | None) -> dict[str, Any] | None:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit is not None else None
+    if unit is None:
+        return None
+    return {"code": unit.code, "name": unit.name, "name_en": unit.name_en, "kind": unit.kind}
 
 
 def staff_view(user: User, petition: Petition) -> dict[str, Any]:
@@ -276,6 +278,7 @@ def staff_view(user: User, petition: Petition) -> dict[str, Any]:
         "category": {
             "code": petition.category.code,
             "name": petition.category.name,
+            "name_en": petition.category.name_en,
             "kind": petition.category.kind,
         },
         "township": _unit_ref(petition.township),

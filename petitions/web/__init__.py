@@ -146,6 +146,11 @@ def register_template_helpers(app: Flask) -> None:
             return ""
         return format_datetime(value.astimezone(tz), fmt, rebase=False)
 
+    from petitions.web.presenters import local_name
+
+    # {{ unit | named }}: a unit's or category's name in the page's language.
+    app.add_template_filter(local_name, "named")
+
     @app.context_processor
     def inject() -> dict:
         from flask_babel import get_locale

@@ -68,12 +68,28 @@ CITIZEN_READS_TEXT = {
 }
 
 
+def local_name(thing: Any) -> str:
+    """A unit's or a category's name in the reader's language: its English name when the page
+    is in English and one is given, its Chinese name otherwise (a model or a dict of one)."""
+    from flask_babel import get_locale
+
+    if thing is None:
+        return ""
+    if isinstance(thing, dict):
+        name, name_en = thing.get("name") or "", thing.get("name_en")
+    else:
+        name, name_en = thing.name or "", getattr(thing, "name_en", None)
+    if name_en and str(get_locale() or "").startswith("en"):
+        return name_en
+    return name
+
+
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
 
 def event_text(event: Event) -> str:
-    unit = event.unit.name if event.unit is not None else ""
+    unit = local_name(event.unit)
     template = EVENT_TEXTS.get(event.type)
     if template is None:
         return event.text or event.type
@@ -94,7 +110,9 @@ def public_timeline(petition: Petition) -> list[dict[str, Any]]:
 
 
 def unit_ref(unit) -> dict[str, str] | None:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit is not None else None
+    if unit is None:
+        return None
+    return {"code": unit.code, "name": unit.name, "name_en": unit.name_en, "kind": unit.kind}
 
 
 def deadlines(petition: Petition) -> list[dict[str, Any]]:
@@ -124,7 +142,11 @@ def citizen_view(petition: Petition) -> dict[str, Any]:
     return {
         "tracking_no": petition.tracking_no,
         "title": petition.title,
-        "category": {"code": petition.category.code, "name": petition.category.name},
+        "category": {
+            "code": petition.category.code,
+            "name": petition.category.name,
+            "name_en": petition.category.name_en,
+        },
         "township": unit_ref(petition.township),
         "status": petition.status,
         "status_label": status_label(petition.status),

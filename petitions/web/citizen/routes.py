@@ -25,7 +25,7 @@ from petitions.services.filing import PLACE_KINDS, Filing, Upload, file_petition
 from petitions.web.citizen import bp
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
-from petitions.web.presenters import citizen_view
+from petitions.web.presenters import citizen_view, local_name
 from petitions.web.ratelimits import filing_limit, lookup_limit
 
 # Where the query code waits for the one page view that shows it.
@@ -170,13 +170,13 @@ def _fill_choices(form: FilingForm) -> None:
             if child.active:
                 # The page's script shows the anonymity box only for reports.
                 attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
-                categories.append(SelectChoice(child.code, child.name, attrs, optgroup=top.name))
+                categories.append(SelectChoice(child.code, local_name(child), attrs, optgroup=local_name(top)))
     form.category.choices = categories
 
     places = db.session.scalars(
         select(Unit).where(Unit.kind.in_(PLACE_KINDS), Unit.active).order_by(Unit.sort_order, Unit.id)
     )
-    form.township.choices = [placeholder] + [SelectChoice(u.code, u.name) for u in places]
+    form.township.choices = [placeholder] + [SelectChoice(u.code, local_name(u)) for u in places]
 
 
 def _uploads(form: FilingForm) -> list[Upload]:

@@ -52,7 +52,7 @@ from petitions.services import access, actions, duplicates, levels, notices, rou
 from petitions.services.filing import Filing, file_petition
 from petitions.web.admin.forms import ROLE_LABELS
 from petitions.web.citizen.routes import CLOCK_LABELS, _fill_choices, _put_errors, _uploads
-from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS
+from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS, local_name
 from petitions.web.staff import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
 
@@ -301,7 +301,7 @@ def _active_units() -> list[Unit]:
 
 def _unit_choices() -> list[SelectChoice]:
     return [SelectChoice("", _("— Please choose —"))] + [
-        SelectChoice(u.code, u.name) for u in _active_units()
+        SelectChoice(u.code, local_name(u)) for u in _active_units()
     ]
 
 

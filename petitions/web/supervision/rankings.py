@@ -24,7 +24,7 @@ from petitions.measures import stats
 from petitions.models import Role
 from petitions.services import exports
 from petitions.web import charts
-from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS
+from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS, local_name
 from petitions.web.public import cache
 from petitions.web.supervision import bp
 
@@ -85,7 +85,7 @@ def rankings():
     rows = ranked(period, measure)
     fmt = charts.formatter(measure)
     bar = charts.bar_chart(
-        [(r["unit"]["name"], r["value"]) for r in rows if r["value"] is not None],
+        [(local_name(r["unit"]), r["value"]) for r in rows if r["value"] is not None],
         title=f"{stats.LABELS[measure]} · {period.label}",
         fmt=fmt,
         max_value=1.0 if measure in stats.RATE_MEASURES else None,
@@ -97,7 +97,7 @@ def rankings():
     for unit in top:
         series.append(
             (
-                unit["name"],
+                local_name(unit),
                 [next(u[measure] for u in m["units"] if u["unit"]["code"] == unit["code"]) for m in monthly],
             )
         )
@@ -158,7 +158,7 @@ def unit_page(code: str):
             charts.line_chart(
                 [m.label for m in months],
                 [(str(stats.LABELS[n]), [r[n] for r in monthly]) for n in names],
-                title=_("%(unit)s by month", unit=units[0].name),
+                title=_("%(unit)s by month", unit=local_name(units[0])),
                 fmt=fmt or charts.number,
                 max_value=1.0 if fmt else None,
             )

@@ -52,7 +52,20 @@ def test_chinese_pages_use_full_width_punctuation(app):
     act(petition, "assign", "jtj-leader", handler="jtj-handler")
     act(petition, "reply", "jtj-handler", text="已安排施工队修补路面。")
     no = petition.tracking_no
+    returned, _ = file(title="小区垃圾无人清运")
+    act(returned, "return", "jtj-handler", reason="此事属于环卫部门职责。")
+    from petitions.services import ratings
+
+    replied, _ = file(title="路灯不亮")
+    act(replied, "accept", "jtj-handler")
+    act(replied, "assign", "jtj-leader", handler="jtj-handler")
+    act(replied, "reply", "jtj-leader", text="已更换路灯。")
+    token = ratings.link_token(replied)
     pages = [
+        (None, "get", f"/rate/{token}", None),
+        (None, "post", f"/rate/{token}", {}),
+        (None, "get", f"/rate/{token}/review", None),
+        (None, "post", f"/rate/{token}/review", {}),
         (None, "get", "/", None),
         (None, "get", "/file", None),
         (None, "post", "/file", {}),
@@ -64,7 +77,13 @@ def test_chinese_pages_use_full_width_punctuation(app):
         (None, "get", "/public/", None),
         (None, "get", "/rate", None),
         (None, "post", "/rate", {}),
+        ("intake", "get", "/staff/intake", None),
         ("intake", "get", "/staff/intake/new", None),
+        ("intake", "get", f"/staff/petitions/{returned.tracking_no}", None),
+        ("supervisor", "get", "/supervision/units/jtj", None),
+        ("admin", "get", "/admin/users", None),
+        ("admin", "get", "/admin/security", None),
+        ("admin", "get", "/admin/open311", None),
         ("intake", "post", "/staff/intake/new", {"channel": "visit"}),
         ("intake", "get", "/staff/queue", None),
         ("jtj-handler", "get", f"/staff/petitions/{no}", None),
@@ -88,7 +107,7 @@ def test_chinese_pages_use_full_width_punctuation(app):
         if method == "get":
             response = client.get(path)
         else:
-            form = client.get(path if path != "/file" or who else "/file").get_data(as_text=True)
+            form = client.get(path).get_data(as_text=True)
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
             response = client.post(path, data={"csrf_token": token, **data})
         text = visible_text(response.get_data(as_text=True))

@@ -43,6 +43,7 @@ _IN_EVERY_DOCUMENT = """
     }));
   });
   window.__xfCheck = async (when) => {
+    if (!window.axe) { window.__xfLoadAxe(); }
     const result = await window.axe.run(document, {resultTypes: ["violations"]});
     const root = document.documentElement;
     return {
@@ -77,6 +78,10 @@ _IN_EVERY_DOCUMENT = """
 """
 
 
+def _axe_loader() -> str:
+    return "window.__xfLoadAxe = function () {\n" + AXE_JS.read_text(encoding="utf-8") + "\n};"
+
+
 @dataclass
 class PageChecks:
     base_url: str
@@ -102,7 +107,9 @@ class PageChecks:
         context.expose_binding("__xfStarted", lambda _src, doc: self.started.add(doc))
         context.expose_binding("__xfReport", lambda _src, data: self._take(json.loads(data)))
         context.expose_binding("__xfCsp", lambda _src, data: self.csp.append(data))
-        context.add_init_script(path=str(AXE_JS))
+        # axe-core is compiled in every document but runs only when a check begins: the pages'
+        # own scripts are not held up by it.
+        context.add_init_script(script=_axe_loader())
         context.add_init_script(script=_IN_EVERY_DOCUMENT % {"base": json.dumps(self.base_url + "/")})
         page.on("console", self._console)
         # Not the static files: they stay cached and fast (a routed request skips the cache).

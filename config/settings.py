@@ -182,6 +182,17 @@ class Settings:
     # process (the admin area forgets them at once in its own process).
     reference_cache_seconds: int = 60
 
+    # Proxies in front of the app that may be trusted to say who the client is (werkzeug's
+    # ProxyFix reads that many X-Forwarded-For/-Proto/-Host hops). 0: none, the default; the
+    # client address is the connection's. Behind one HTTPS proxy: 1.
+    trusted_proxies: int = 0
+    # Every page: everything from this site only, nothing inline, never in a frame.
+    content_security_policy: str = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
     # ---------------------------------------------------------------- messages and jobs
     notify: Notify = field(default_factory=Notify)
     schedule: Schedule = field(default_factory=Schedule)
@@ -238,6 +249,7 @@ class Settings:
             "token_ttl_hours": _env_int(env, "TOKEN_TTL_HOURS", default.token_ttl_hours),
             "session_cookie_secure": _env_bool(env, "SESSION_COOKIE_SECURE", default.session_cookie_secure),
             "open311_max_bytes": _env_int(env, "OPEN311_MAX_BYTES", default.open311_max_bytes),
+            "trusted_proxies": _env_int(env, "TRUSTED_PROXIES", default.trusted_proxies),
             "twilio": Twilio(
                 account_sid=_env(env, "TWILIO_ACCOUNT_SID", ""),
                 auth_token=_env(env, "TWILIO_AUTH_TOKEN", ""),

@@ -33,6 +33,8 @@ def _unit(code: str, name: str, kind: str, parent: Unit | None, order: int, load
         unit = Unit(code=code, name=name, kind=kind, parent=parent, sort_order=order, active=True)
         db.session.add(unit)
         loaded.units += 1
+    if unit.name_en is None:  # an English name, also for a county loaded before there were any
+        unit.name_en = demo.UNIT_NAMES_EN.get(code)
     return unit
 
 
@@ -43,6 +45,9 @@ def _user(username: str, name: str, role: str, unit: Unit | None, password_hash:
         user.password_hash = password_hash
         db.session.add(user)
         loaded.users += 1
+    elif user.name == f"{name}（负责人）":
+        # Demo leaders once carried their role in their name, which notices printed twice.
+        user.name = name
     return user
 
 
@@ -74,6 +79,8 @@ def load(password: str) -> Loaded:
             parent = Category(code=top["code"], name=top["name"], kind=first_kind, sort_order=top_order)
             db.session.add(parent)
             loaded.categories += 1
+        if parent.name_en is None:
+            parent.name_en = demo.CATEGORY_NAMES_EN.get(top["code"])
         for child_order, (code, name, kind, keywords, handled_by, limits) in enumerate(top["children"]):
             category = db.session.scalar(select(Category).where(Category.code == code))
             if category is None:
@@ -92,12 +99,14 @@ def load(password: str) -> Loaded:
                 db.session.flush()
                 loaded.categories += 1
                 loaded.rules += _rules_for(category, handled_by, units, places)
+            if category.name_en is None:
+                category.name_en = demo.CATEGORY_NAMES_EN.get(code)
     db.session.flush()
 
     for username, name, role, unit_code in demo.STAFF_ACCOUNTS:
         _user(username, name, role, units.get(unit_code) if unit_code else None, password_hash, loaded)
     for index, unit in enumerate(units.values()):
-        leader = _user(f"{unit.code}-leader", _person(2 * index) + "（负责人）", Role.LEADER.value, unit, password_hash, loaded)
+        leader = _user(f"{unit.code}-leader", _person(2 * index), Role.LEADER.value, unit, password_hash, loaded)
         _user(f"{unit.code}-handler", _person(2 * index + 1), Role.HANDLER.value, unit, password_hash, loaded)
         if unit.leader_id is None:
             db.session.flush()

@@ -122,6 +122,8 @@ class Unit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The English name, where one is given (shown with ?lang=en; the Chinese name otherwise).
+    name_en: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # The 单位负责人 who signs; also found as users with role leader in the unit.
@@ -138,7 +140,7 @@ class Unit(db.Model):
     leader: Mapped[User | None] = relationship(foreign_keys=[leader_id], post_update=True)
 
     def to_public(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "kind": self.kind}
+        return {"code": self.code, "name": self.name, "name_en": self.name_en, "kind": self.kind}
 
 
 class Category(db.Model):
@@ -150,6 +152,8 @@ class Category(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The English name, where one is given (shown with ?lang=en; the Chinese name otherwise).
+    name_en: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     keywords: Mapped[str] = mapped_column(Text, default="")

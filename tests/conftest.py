@@ -287,12 +287,27 @@ def _browser():
 
 
 @pytest.fixture()
-def page(_browser, live_server):
+def page_checks(live_server):
+    """What the `page` fixture checks on every page (tests/browser_support.py)."""
+    from tests.browser_support import PageChecks
+
+    return PageChecks(live_server)
+
+
+@pytest.fixture()
+def page(_browser, live_server, page_checks):
+    """A browser page on the live server; every document it visits is checked with axe-core, for
+    sideways scrolling and for content security policy violations, and any finding fails the test."""
     context = _browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 420, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(15_000)
+    page_checks.install(context, pg)
     yield pg
+    page_checks.check_now()
     context.close()
+    problems = page_checks.problems()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 # ---------------------------------------------------------------- helpers for tests

@@ -62,6 +62,7 @@ def test_citizen_registers_files_looks_up_and_finds_it_again(page, db, tmp_path)
 
     # File a petition with a photo. Name and number are already filled in.
     page.get_by_role("navigation").get_by_role("link", name="我要信访").click()
+    page.wait_for_load_state()  # the page's script decides what is hidden: let it run first
     assert page.get_by_label("您的姓名").input_value() == "周桂兰"
     assert page.get_by_label("您的手机号码").input_value() == "13800138000"
     # The anonymity box is offered only with a report of misconduct.

@@ -162,7 +162,7 @@ def test_intake_handler_and_leader_take_a_petition_to_a_signed_reply(page, db):
     page.goto("/staff/inbox")
     draft = page.locator(f"#draft-{tracking_no}")
     assert "已安排施工队" in draft.locator("textarea").input_value()
-    draft.get_by_role("button", name="签发答复意见").click()
+    draft.get_by_role("button", name="签发承办人起草的稿件").click()
     page.wait_for_url(re.compile(r"/staff/inbox$"))
     assert _status(tracking_no) == "replied"
     _open_petition(page, tracking_no)

@@ -306,7 +306,7 @@ def test_lookup_with_the_code_shows_status_unit_deadline_and_timeline(client, db
     assert response.headers["Cache-Control"] == "no-store"
     assert "已转送责任单位" in html  # status
     assert "县房产服务中心" in html  # unit
-    assert "决定是否受理" in html and "法定期限" in html  # deadline
+    assert "决定是否受理" in html and "法定时限" in html  # deadline
     assert "您的信访事项已登记。" in html and "您的信访事项已转送县房产服务中心。" in html  # timeline
     assert "现场.png" in html  # attachments by name
     assert code not in html, "the code is never echoed back"

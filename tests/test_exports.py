@@ -268,3 +268,32 @@ def test_the_measures_export_streams_from_a_served_request(app, march, demo_user
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[-1][3] == "7"
+
+
+@pytest.mark.parametrize(
+    ("lang", "channel", "status"), [("zh_CN", "网上信访", "正在办理"), ("en", "Web", "Being handled")]
+)
+def test_petitions_export_has_words_not_codes_in_the_language_of_the_page(client, demo_user, lang, channel, status):
+    bulk(2, "jtj")
+    login(client, demo_user("supervisor"))
+    for fmt in ("csv", "xlsx"):
+        response = client.get(f"/supervision/export/petitions?format={fmt}&unit=jtj&lang={lang}")
+        if fmt == "csv":
+            rows = read_csv(response)
+        else:
+            rows = [list(r) for r in load_workbook(io.BytesIO(response.get_data()), read_only=True).active.values]
+        assert rows[0][0] == ("信访编号" if lang == "zh_CN" else "Tracking number")
+        assert rows[1][2] == channel and rows[1][6] == status, rows[1]
+        assert "web" not in rows[1] and "in_progress" not in rows[1]
+
+
+def test_exports_name_their_charset_once(client, demo_user):
+    login(client, demo_user("supervisor"))
+    for path in ("/supervision/export/petitions?format=csv", "/supervision/export/measures?format=csv"):
+        response = client.get(path)
+        response.get_data()  # the stream runs to its end inside the request
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8", response.headers["Content-Type"]
+    response = client.get("/supervision/export/petitions?format=xlsx")
+    response.get_data()
+    xlsx = response.headers["Content-Type"]
+    assert xlsx == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -83,6 +83,8 @@ def test_every_notice_renders_as_pdf_with_its_chinese_text_extractable(app, kind
     text = _pdf_text(pdf)
     assert "县交通运输局" in text
     assert petition.tracking_no in text
+    # The page footer carries the tracking number too (taken from the document: no inline style).
+    assert f"{petition.tracking_no}　第 1 页" in text
     assert jtj.leader.name in text
     assert notices.TITLES[notices.NoticeKind(kind)] in text
     assert "2026年11月22日" in text  # issued: local day, not the UTC one
@@ -101,7 +103,7 @@ def test_every_notice_renders_as_html(app, kind):
     assert petition.tracking_no in html
     assert "王建国" in html
     assert "2026年11月22日" in html
-    assert "window.print()" not in html  # the bare document has no controls
+    assert "data-print" not in html  # the bare document has no controls
 
 
 def test_each_kind_says_what_the_rules_require(app):
@@ -192,7 +194,7 @@ def test_staff_print_view_and_pdf(app, client, demo_user):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "县交通运输局" in html and petition.tracking_no in html and leader.name in html
-    assert "window.print()" in html
+    assert "data-print" in html and "<style" not in html and "onclick" not in html
     assert f"/staff/petitions/{petition.tracking_no}/notices/acceptance.pdf" in html
 
     pdf = client.get(f"/staff/petitions/{petition.tracking_no}/notices/acceptance.pdf")
@@ -276,3 +278,59 @@ def test_a_withheld_reporter_is_not_named(app):
     with app.test_request_context():
         html = notices.render_notice_html("reply", petition, citizen=notices.WITHHELD, **FACTS["reply"])
     assert "张三" not in html and "信访人：" in html
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "rights"),
+    [
+        (
+            "reply",
+            "张三：\n经现场核查，该路段已修复。\n如对本答复意见不服，可自收到本意见书之日起30日内向县人民政府请求复查。",
+            "请求复查",
+        ),
+        ("reply", "尊敬的张三先生您好！\n经现场核查，该路段已修复。", "请求复查"),
+        (
+            "review",
+            "张三：\n经复查，原答复意见予以维持。\n如不服本复查意见，可在三十日内申请复核。",
+            "请求复核",
+        ),
+        ("re-review", "您好：\n经复核，予以维持。\n本复核意见为最终意见。", "最终意见"),
+    ],
+)
+def test_the_letter_says_the_salutation_and_the_rights_once(app, kind, text, rights):
+    """A unit that writes its own salutation or review-rights sentence does not get them twice."""
+    petition = _file()
+    with app.test_request_context():
+        html = notices.render_notice_html(kind, petition, text=text)
+    body = re.sub(r"<[^>]+>", "", html)
+    assert body.count("张三：") == 1  # the letter's own salutation, once
+    assert body.count(rights) == 1
+    assert "经" in body and "予以维持" in body or "已修复" in body  # the unit's own words stay
+
+
+def test_a_paragraph_that_only_looks_like_a_salutation_stays(app):
+    petition = _file()
+    notice = notices.build_notice("reply", petition, text="经核查：\n路面已修复。")
+    assert notice.paragraphs[1:] == ["经核查：", "路面已修复。"]
+
+
+def test_the_signing_leader_is_named_once_with_the_role_once(app):
+    petition = _file()
+    with app.test_request_context():
+        html = notices.render_notice_html("acceptance", petition)
+    leader = _unit("jtj").leader
+    assert "负责人" not in leader.name  # a name is a name: the role is the notice's to say
+    assert re.search(rf"负责人：{leader.name}</p>", html)
+    assert html.count("负责人") == 1 + html.count("本机关负责人")
+
+
+def test_reply_forms_say_what_the_letter_adds(app, client, demo_user):
+    petition = _file()
+    _accept(petition)
+    actions.perform(petition, "assign", demo_user("jtj-leader"), petition.version, handler="jtj-handler")
+    for username in ("jtj-handler", "jtj-leader"):
+        login(client, app, demo_user(username))
+        html = client.get(f"/staff/petitions/{petition.tracking_no}").get_data(as_text=True)
+        form = re.search(r'<details class="action[^"]*" id="action-reply".*?</details>', html, re.S).group(0)
+        assert "答复意见书会自动加上对信访人的称呼" in form
+        assert 'aria-describedby="reply-text-hint"' in form

@@ -88,15 +88,52 @@ def test_public_and_ranking_pages_draw_charts_without_personal_data(page, db):
     assert "路灯坏了一个月" in page.content()
     assert_clean(page.content())
 
+    # The list of published petitions: each title a heading right under the page's own.
+    page.goto("/public/petitions")
+    assert page.get_by_role("heading", level=2, name="路灯不亮").first.is_visible()
+    assert_clean(page.content())
+
     page.goto("/login?next=/supervision/rankings")
     page.fill("input[name=username]", "supervisor")
     page.fill("input[name=password]", "petition-demo")
     page.locator("form button[type=submit]").last.click()
     page.wait_for_url("**/supervision/rankings")
     page.select_option("select#measure", "received")
-    page.locator("form.form button[type=submit]").first.click()
+    page.locator("form.filters button[type=submit]").first.click()
     page.wait_for_url("**measure=received**")
     assert marks(page, "svg.chart rect.bar") >= 1
     assert marks(page, "svg.chart polyline.line") >= 1
     assert page.locator("table.measures").get_by_text("县交通运输局").is_visible()
     assert_clean(page.content())
+
+
+SVG_TEXT_PX = """() => Array.from(document.querySelectorAll("svg.chart")).flatMap((svg) => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Array.from(svg.querySelectorAll("text")).map((t) => parseFloat(t.getAttribute("font-size")) * scale);
+})"""
+
+
+@pytest.mark.parametrize(("width", "smallest", "largest"), [(360, 12, 24), (1280, 12, 24)])
+def test_charts_keep_readable_text_on_a_phone_and_a_desk(page, db, width, smallest, largest):
+    seed_published()
+    cache.clear()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/public/")
+    sizes = page.evaluate(SVG_TEXT_PX)
+    assert len(sizes) > 20
+    assert min(sizes) >= smallest, sorted(sizes)[:5]
+    assert max(sizes) <= largest, sorted(sizes)[-5:]
+    for box in page.locator("svg.chart").evaluate_all("els => els.map(e => e.getBoundingClientRect().right)"):
+        assert box <= width
+
+
+def test_an_empty_chart_says_no_data(page, db):
+    cache.clear()
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto("/login?next=/supervision/rankings%3Fmeasure%3Dsatisfaction_rate%26period%3D2025")
+    page.fill("input[name=username]", "supervisor")
+    page.fill("input[name=password]", "petition-demo")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/supervision/rankings**")
+    assert "本期暂无数据。" in page.locator("svg.chart text.no-data").first.text_content()
+    assert page.locator("svg.chart rect.bar").count() == 0

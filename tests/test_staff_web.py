@@ -582,3 +582,46 @@ def test_inbox_decides_extensions(as_):
     db.session.expire_all()
     clock = db.session.get(Petition, petition.id).open_clock
     assert clock.extended_days == 10
+
+
+# ---------------------------------------------------------------- out of scope after an action
+
+
+def test_a_returned_petition_keeps_its_reason_and_the_returner_lands_on_its_queue(as_):
+    """The unit returns it: the handler lands on their queue with a message (not a 404); the intake
+    queue shows that it was returned, by which unit and why, and does not pre-select that unit."""
+    petition, _code = file(title="小区垃圾无人清运")  # routed to 县交通运输局 by its rule
+    assert petition.unit.code == "jtj"
+    handler = as_("jtj-handler")
+    response = _post(handler, petition.tracking_no, "return", reason="此事属于环卫部门职责，请转城管局。")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/staff/")
+    landed = handler.get(response.headers["Location"], follow_redirects=True)
+    html = landed.get_data(as_text=True)
+    assert landed.status_code == 200 and landed.request.path == "/staff/queue"
+    assert "已完成：退回信访局。" in html and f"{petition.tracking_no} 已不在本单位办理。" in html
+
+    intake = as_("intake").get("/staff/intake").get_data(as_text=True)
+    case = re.search(rf'<article class="case" id="case-{petition.tracking_no}">.*?</article>', intake, re.S).group(0)
+    returned = re.search(r'<div class="warning returned"[^>]*>.*?</div>', case, re.S).group(0)
+    assert "县交通运输局于" in returned and "退回" in returned and "此事属于环卫部门职责，请转城管局。" in returned
+    assert user("jtj-handler").name in returned
+    # The rule still names 县交通运输局, marked as the unit that returned it, and it is not pre-selected.
+    assert "（已退回）" in case
+    selected = re.findall(r'<option value="([^"]*)" selected>', case)
+    assert "jtj" not in selected
+
+
+def test_every_action_that_ends_the_actors_scope_lands_on_their_queue(as_):
+    """Re-routing by the bureau keeps the intake officer's scope: they stay on the petition."""
+    petition, _code = file()
+    intake = as_("intake")
+    response = _post(intake, petition.tracking_no, "route", unit="zjj")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/staff/petitions/{petition.tracking_no}")
+    # The unit it left no longer sees it: a leader's own action elsewhere is not in question, but
+    # a late look at the page is a 404 in the staff layout, not the citizen's.
+    gone = as_("jtj-handler").get(f"/staff/petitions/{petition.tracking_no}")
+    assert gone.status_code == 404
+    page = gone.get_data(as_text=True)
+    assert 'class="site-nav staff-nav"' in page and "返回我的工作页" in page

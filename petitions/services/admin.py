@@ -42,10 +42,11 @@ MAX_DAYS = 365
 Entity = Unit | Category | RoutingRule | User
 
 _SNAPSHOT_COLUMNS: dict[type, tuple[str, ...]] = {
-    Unit: ("code", "name", "kind", "parent_id", "leader_id", "address", "phone", "sort_order", "active"),
+    Unit: ("code", "name", "name_en", "kind", "parent_id", "leader_id", "address", "phone", "sort_order", "active"),
     Category: (
         "code",
         "name",
+        "name_en",
         "kind",
         "parent_id",
         "keywords",
@@ -122,6 +123,7 @@ class UnitData:
     code: str
     name: str
     kind: str
+    name_en: str = ""
     parent_id: int | None = None
     leader_id: int | None = None
     address: str = ""
@@ -168,6 +170,7 @@ def save_unit(actor: User, unit: Unit | None, data: UnitData) -> Unit:
     unit = unit or Unit()
     unit.code = code
     unit.name = _clean(data.name)
+    unit.name_en = _clean(data.name_en) or None
     unit.kind = data.kind
     unit.parent = parent
     unit.leader = leader
@@ -186,6 +189,7 @@ class CategoryData:
     code: str
     name: str
     kind: str
+    name_en: str = ""
     parent_id: int | None = None
     keywords: str = ""
     description: str = ""
@@ -261,6 +265,7 @@ def save_category(actor: User, category: Category | None, data: CategoryData) ->
     category = category or Category()
     category.code = code
     category.name = _clean(data.name)
+    category.name_en = _clean(data.name_en) or None
     category.kind = data.kind
     category.parent = parent
     category.keywords = _clean(data.keywords)

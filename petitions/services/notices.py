@@ -14,8 +14,10 @@ language the officer's screen is in. Only the print view's controls are translat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -132,6 +134,30 @@ def _paragraphs(text: str) -> list[str]:
     return [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
+# What the letter itself says, and the unit's own text must not say again: the salutation before
+# it, and after it the sentence on asking for review (复查/复核) or on the opinion being final.
+_GREETING = re.compile(r"^(尊敬的)?\s*(?P<who>[^，,：:！!。]{0,16}?)\s*(先生|女士|同志)?\s*(您好|你好)?\s*[：:，,！!]?$")
+_RIGHTS = re.compile(
+    r"不服.{0,40}(请求|申请|提出).{0,8}(复查|复核)"
+    r"|(复查|复核).{0,12}(自收到|之日起).{0,12}(30|三十)日"
+    r"|最终意见|不再受理"
+)
+
+
+def _own_words(text: str, names: set[str]) -> list[str]:
+    """The paragraphs of the unit's text without a salutation to the citizen or a review-rights
+    sentence of its own: the letter adds both, once (the reply form says so)."""
+    paragraphs = _paragraphs(text)
+    if paragraphs:
+        first = _GREETING.match(paragraphs[0])
+        if first and (
+            first.group("who") in names | {"信访人", ""}
+            and (first.group("who") or "您好" in paragraphs[0] or "你好" in paragraphs[0])
+        ):
+            paragraphs = paragraphs[1:]
+    return [p for p in paragraphs if not _RIGHTS.search(p)]
+
+
 def build_notice(
     kind: NoticeKind | str,
     petition: Petition,
@@ -172,6 +198,8 @@ def build_notice(
     unit_name = _name(unit)
     matter = f"{chinese_date(petition.created_at, tz)}提出的“{petition.title}”信访事项（信访编号：{petition.tracking_no}）"
     filed = f"你于{matter}"
+    addressee = citizen or citizen_name(petition)
+    names = {addressee, citizen_name(petition)}
     paragraphs: list[str]
     rights = ""
     if kind is NoticeKind.ACCEPTANCE:
@@ -181,7 +209,7 @@ def build_notice(
             f"{filed}，本机关已收悉。经审查，该事项属于本机关职责范围，"
             "依据《信访工作条例》有关规定，决定予以受理。",
             f"本机关将自受理之日起{days}日内办理完毕，并出具书面答复意见。",
-            *_paragraphs(text or ""),
+            *_own_words(text or "", names),
         ]
         rights = "办理期间，你可凭信访编号和查询码查询办理进展。"
     elif kind is NoticeKind.NON_ACCEPTANCE:
@@ -190,7 +218,7 @@ def build_notice(
             f"{filed}，本机关已收悉。经审查，{str(reason).strip().rstrip('。')}。"
             "依据《信访工作条例》有关规定，本机关决定不予受理。",
             f"你所反映的事项，可以{way.rstrip('。')}。",
-            *_paragraphs(text or ""),
+            *_own_words(text or "", names),
         ]
         rights = "特此告知。"
     elif kind is NoticeKind.EXTENSION:
@@ -198,11 +226,11 @@ def build_notice(
         paragraphs = [
             f"{filed}，本机关已依法受理。因{str(reason).strip().rstrip('。')}，"
             f"经本机关负责人批准，办理期限延长{days}日，本机关将于{due}前办结并书面答复。",
-            *_paragraphs(text or ""),
+            *_own_words(text or "", names),
         ]
         rights = "特此告知。"
     elif kind is NoticeKind.REPLY:
-        paragraphs = [f"{filed}，本机关已依法受理并办理完毕。现答复如下：", *_paragraphs(text or "")]
+        paragraphs = [f"{filed}，本机关已依法受理并办理完毕。现答复如下：", *_own_words(text or "", names)]
         rights = (
             f"如对本答复意见不服，可自收到本意见书之日起{settings().limit('review_request').statutory}日内"
             f"向{(superior or DEFAULT_SUPERIOR).strip()}请求复查。"
@@ -210,7 +238,7 @@ def build_notice(
     elif kind is NoticeKind.REVIEW:
         paragraphs = [
             f"你对于{matter}的答复意见不服，请求复查。本机关经复查，意见如下：",
-            *_paragraphs(text or ""),
+            *_own_words(text or "", names),
         ]
         rights = (
             f"如对本复查意见不服，可自收到本意见书之日起{settings().limit('rereview_request').statutory}日内"
@@ -219,7 +247,7 @@ def build_notice(
     else:  # RE_REVIEW
         paragraphs = [
             f"你对于{matter}的复查意见不服，请求复核。本机关经复核，意见如下：",
-            *_paragraphs(text or ""),
+            *_own_words(text or "", names),
         ]
         rights = "本复核意见为最终意见。信访人对复核意见不服，仍以同一事实和理由提出信访请求的，不再受理。"
 
@@ -228,7 +256,7 @@ def build_notice(
         title=TITLES[kind],
         tracking_no=petition.tracking_no,
         petition_title=petition.title,
-        citizen=citizen or citizen_name(petition),
+        citizen=addressee,
         unit_name=unit_name,
         leader_name=_name(leader),
         filed_on=chinese_date(petition.created_at, tz),
@@ -239,19 +267,26 @@ def build_notice(
 
 
 def render_notice_html(
-    kind: NoticeKind | str, petition: Petition, *, controls: dict | None = None, **facts
+    kind: NoticeKind | str,
+    petition: Petition,
+    *,
+    controls: dict | None = None,
+    stylesheet: str | None = None,
+    **facts,
 ) -> str:
     """The notice as a standalone HTML document. `controls` adds the print view's buttons
-    (its keys: `pdf_url`, `back_url`); without it the document is bare, as printed."""
+    (its keys: `pdf_url`, `back_url`); without it the document is bare, as printed. Its style
+    is static/notice.css (the site's URL, or `stylesheet`), never inline."""
     notice = build_notice(kind, petition, **facts)
-    return render_template("notices/notice.html", notice=notice, controls=controls)
+    return render_template("notices/notice.html", notice=notice, controls=controls, stylesheet=stylesheet)
 
 
 def render_notice_pdf(kind: NoticeKind | str, petition: Petition, **facts) -> bytes:
     """The notice as a PDF, with the Noto CJK glyphs it uses embedded (its text extractable)."""
     from weasyprint import HTML
 
-    html = render_notice_html(kind, petition, **facts)
+    css = (Path(current_app.static_folder) / "notice.css").as_uri()
+    html = render_notice_html(kind, petition, stylesheet=css, **facts)
     return HTML(string=html, base_url=current_app.root_path).write_pdf()
 
 

@@ -122,6 +122,14 @@ def petition_for_token(token: str) -> tuple[Petition, int]:
     return petition, reply_no
 
 
+def link_token(petition: Petition) -> str | None:
+    """The signed token of the SMS link (rate, or ask for review) for the petition's latest reply."""
+    reply = actions.latest_issued(petition)
+    if reply is None:
+        return None
+    return _serializer().dumps([petition.tracking_no, REPLY_NO[reply.kind]])
+
+
 def rate_by_token(token: str, score: str, comment: str = "") -> Petition:
     petition, reply_no = petition_for_token(token)
     return rate(petition, score, comment, actor=CodeHolder(petition.id), channel="sms", reply_no=reply_no)

@@ -15,10 +15,12 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitions.domain.errors import DomainError
 from petitions.extensions import settings
 from petitions.web import inputs
+from petitions.web.presenters import local_name
 
 
 def select_locale() -> str:
@@ -72,6 +74,22 @@ _HTTP_CODES = {
 }
 
 
+STAFF_AREAS = ("/staff/", "/supervision/", "/admin/")
+
+
+def error_page(status: int, message: str) -> str:
+    """The error page, in the staff layout for a staff member on a staff page (citizen's otherwise)."""
+    from flask_login import current_user
+
+    staff_layout = (
+        request.path.startswith(STAFF_AREAS)
+        and current_user.is_authenticated
+        and current_user.is_staff
+        and current_user.active
+    )
+    return render_template("error.html", status=status, message=message, staff_layout=staff_layout)
+
+
 def register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -81,18 +99,14 @@ def register_errors(app: Flask) -> None:
             return shape(exc.status, str(exc.message), headers)
         if wants_json():
             return json_error(exc.status, exc.code, str(exc.message), exc.text_fields(), headers=headers)
-        return (
-            render_template("error.html", status=exc.status, message=str(exc.message)),
-            exc.status,
-            headers or {},
-        )
+        return error_page(exc.status, str(exc.message)), exc.status, headers or {}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         message = _("This page has expired. Please go back, reload it and try again.")
         if wants_json():
             return json_error(400, "csrf", message)
-        return render_template("error.html", status=400, message=message), 400
+        return error_page(400, message), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -119,7 +133,7 @@ def register_errors(app: Flask) -> None:
             return shape(status, str(message), headers)
         if wants_json():
             return json_error(status, _HTTP_CODES.get(status, "error"), message, headers=headers)
-        response = app.make_response((render_template("error.html", status=status, message=message), status))
+        response = app.make_response((error_page(status, message), status))
         response.headers.update(headers)
         return response
 
@@ -143,6 +157,9 @@ def register_template_helpers(app: Flask) -> None:
             return ""
         return format_datetime(value.astimezone(tz), fmt, rebase=False)
 
+    # {{ unit | named }}: a unit's or category's name in the page's language.
+    app.add_template_filter(local_name, "named")
+
     @app.context_processor
     def inject() -> dict:
         return {
@@ -155,9 +172,36 @@ def register_template_helpers(app: Flask) -> None:
         g.request_path = request.path
 
 
+def register_security_headers(app: Flask) -> None:
+    """Every response: the content security policy (no inline script or style, never framed),
+    no framing for older browsers, no content sniffing, no full URLs sent to other sites."""
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", settings().content_security_policy)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, the client address (rate limits, lockouts, logs) and the
+    scheme are the ones the proxies forwarded; with 0 the forwarded headers are ignored."""
+    hops = app.extensions["settings"].trusted_proxies
+    if hops < 0:
+        raise ValueError("TRUSTED_PROXIES must be 0 or more")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
 def init_app(app: Flask) -> None:
-    """The web glue every face shares: the input layer, error pages and JSON errors, template
-    helpers. Before the blueprints: their <int:…> rules take the input layer's converter."""
+    """The web glue every face shares: the proxies trusted, the input layer, error pages and
+    JSON errors, template helpers, the security headers. Before the blueprints: their <int:…>
+    rules take the input layer's converter."""
+    trust_proxies(app)
     inputs.init_app(app)
     register_errors(app)
     register_template_helpers(app)
+    register_security_headers(app)

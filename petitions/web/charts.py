@@ -16,6 +16,14 @@ from markupsafe import Markup, escape
 
 PALETTE = ("#1f5fa8", "#c0392b", "#2e8b57", "#d68910", "#7d3c98", "#17808a", "#5d6d7e")
 FONT = "font-family=\"'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif\""
+# Drawn for a phone: a 360-px screen shows a chart at about its own size (328 px of 360), so
+# its text is about these sizes there (never under 12 px); site.css shows it at most 480 px wide.
+WIDTH = 360
+TEXT = 15
+SMALL = 14
+TITLE = 17
+# A rough width of a character, as a share of the font size (CJK take a whole em).
+CHAR_EM = 0.62
 _ids = count(1)
 
 Formatter = Callable[[float], str]
@@ -31,6 +39,10 @@ def number(value: float) -> str:
 
 def _fmt(value: float | None, fmt: Formatter) -> str:
     return "—" if value is None else fmt(value)
+
+
+def _text_width(text: str, size: float) -> float:
+    return sum(size if ord(ch) > 0x2E80 else size * CHAR_EM for ch in text)
 
 
 def _nice_max(value: float) -> float:
@@ -55,8 +67,24 @@ def _open(width: int, height: int, title: str, desc: str) -> tuple[str, list[str
         f'width="100%" preserveAspectRatio="xMinYMin meet" aria-labelledby="{uid}-t {uid}-d" {FONT}>',
         f'<title id="{uid}-t">{escape(title)}</title>',
         f'<desc id="{uid}-d">{escape(desc)}</desc>',
+        f'<text class="chart-title" x="0" y="{TITLE + 2}" font-size="{TITLE}" font-weight="bold">{escape(title)}</text>',
     ]
     return uid, parts
+
+
+def _no_data(title: str, width: int) -> Markup:
+    """A chart with nothing to draw says so, rather than showing bare axes."""
+    from flask_babel import gettext
+
+    words = gettext("No data for this period.")
+    height = TITLE + 64
+    _uid, parts = _open(width, height, title, words)
+    parts.append(
+        f'<rect class="no-data-box" x="0" y="{TITLE + 12}" width="{width}" height="44" fill="#f3f4f6" stroke="#c7ccd4"/>'
+        f'<text class="no-data" x="{width / 2:.1f}" y="{TITLE + 40}" font-size="{TEXT}" text-anchor="middle">'
+        f"{escape(words)}</text></svg>"
+    )
+    return Markup("".join(parts))
 
 
 def bar_chart(
@@ -66,46 +94,52 @@ def bar_chart(
     fmt: Formatter = number,
     max_value: float | None = None,
     color: str = PALETTE[0],
-    width: int = 640,
+    width: int = WIDTH,
 ) -> Markup:
-    """Horizontal bars, one per (label, value): unit names are long, so labels sit on the left."""
-    row, top, label_w, value_w = 26, 34, 190, 70
-    height = top + row * max(len(items), 1) + 28
-    plot_w = width - label_w - value_w
+    """Horizontal bars, one per (label, value), each under its label: unit names are long, and a
+    phone has no room for a column of them beside the bars."""
     values = [v for _, v in items if v is not None]
+    if not values:
+        return _no_data(title, width)
+    label_h, bar_h, gap = TEXT + 4, 16, 12
+    row = label_h + bar_h + gap
+    top = TITLE + 16
+    value_w = max(_text_width(_fmt(v, fmt), SMALL) for _, v in items) + 8
+    plot_w = float(int(width - value_w - 2))
     upper = max_value if max_value is not None else _nice_max(max(values, default=0.0))
+    axis_y = top + row * len(items)
+    height = axis_y + SMALL + 12
     desc = "；".join(f"{label}：{_fmt(v, fmt)}" for label, v in items)
     _uid, parts = _open(width, height, title, desc)
-    parts.append(f'<text x="0" y="18" font-size="15" font-weight="bold">{escape(title)}</text>')
-    axis_y = top + row * max(len(items), 1)
-    # Axis with ticks at quarters of the range.
     parts.append(
-        f'<line class="axis" x1="{label_w}" y1="{top - 4}" x2="{label_w}" y2="{axis_y}" stroke="#555"/>'
-        f'<line class="axis" x1="{label_w}" y1="{axis_y}" x2="{label_w + plot_w}" y2="{axis_y}" stroke="#555"/>'
+        f'<line class="axis" x1="1" y1="{top - 4}" x2="1" y2="{axis_y}" stroke="#555"/>'
+        f'<line class="axis" x1="1" y1="{axis_y}" x2="{1 + plot_w:.1f}" y2="{axis_y}" stroke="#555"/>'
     )
-    for i in range(5):
-        x = label_w + plot_w * i / 4
+    # Ticks at the ends and the middle: room for them on a phone.
+    for i in range(3):
+        x = 1 + plot_w * i / 2
+        anchor = ("start", "middle", "end")[i]
         parts.append(
-            f'<text class="tick" x="{x:.1f}" y="{axis_y + 18}" font-size="11" text-anchor="middle">'
-            f"{escape(fmt(upper * i / 4))}</text>"
+            f'<text class="tick" x="{x:.1f}" y="{axis_y + SMALL + 6}" font-size="{SMALL}" text-anchor="{anchor}">'
+            f"{escape(fmt(upper * i / 2))}</text>"
         )
     for i, (label, value) in enumerate(items):
         y = top + i * row
         parts.append(
-            f'<text class="chart-label" x="{label_w - 6}" y="{y + row / 2 + 4:.1f}" font-size="13" '
-            f'text-anchor="end">{escape(label)}</text>'
+            f'<text class="chart-label" x="4" y="{y + TEXT}" font-size="{TEXT}">{escape(label)}</text>'
         )
+        bar_y = y + label_h
         if value is not None:
             w = 0.0 if upper == 0 else max(0.0, min(value / upper, 1.0)) * plot_w
             parts.append(
-                f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}">'
+                f'<rect class="bar" x="1" y="{bar_y}" width="{w:.1f}" height="{bar_h}" fill="{color}">'
                 f"<title>{escape(label)}：{escape(fmt(value))}</title></rect>"
             )
-            vx = label_w + w + 4
+            vx = 1 + w + 4
         else:
-            vx = label_w + 4
+            vx = 5
         parts.append(
-            f'<text class="value" x="{vx:.1f}" y="{y + row / 2 + 4:.1f}" font-size="12">'
+            f'<text class="value" x="{vx:.1f}" y="{bar_y + bar_h - 3}" font-size="{SMALL}">'
             f"{escape(_fmt(value, fmt))}</text>"
         )
     parts.append("</svg>")
@@ -119,15 +153,23 @@ def line_chart(
     title: str,
     fmt: Formatter = number,
     max_value: float | None = None,
-    width: int = 640,
-    height: int = 260,
+    width: int = WIDTH,
+    height: int = 220,
 ) -> Markup:
-    """One line per (name, values); a None breaks the line instead of dropping it to zero."""
-    left, right, top, bottom = 56, 16, 34, 58
-    plot_w, plot_h = width - left - right, height - top - bottom
+    """One line per (name, values); a None breaks the line instead of dropping it to zero. The
+    legend lists the lines one under another, below the axis."""
     values = [v for _, vs in series for v in vs if v is not None]
+    if not values:
+        return _no_data(title, width)
     upper = max_value if max_value is not None else _nice_max(max(values, default=0.0))
+    tick_w = max(_text_width(fmt(upper * i / 4), SMALL) for i in range(5))
+    # Room for half a month label beyond each end of the axis (the labels are centred).
+    half_label = max((_text_width(label, SMALL) for label in x_labels), default=0) / 2
+    left, right, top = max(tick_w + 8, half_label), max(10, half_label), TITLE + 18
+    plot_w, plot_h = width - left - right, height - top - SMALL - 14
     n = max(len(x_labels), 1)
+    legend_top = top + plot_h + SMALL + 22
+    full_height = legend_top + 20 * len(series)
 
     def xy(i: int, v: float) -> tuple[float, float]:
         x = left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
@@ -138,31 +180,30 @@ def line_chart(
         f"{name}：" + "，".join(f"{x_labels[i]} {_fmt(v, fmt)}" for i, v in enumerate(vs))
         for name, vs in series
     )
-    _uid, parts = _open(width, height, title, desc)
-    parts.append(f'<text x="0" y="18" font-size="15" font-weight="bold">{escape(title)}</text>')
+    _uid, parts = _open(width, full_height, title, desc)
     parts.append(
-        f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#555"/>'
-        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#555"/>'
+        f'<line class="axis" x1="{left:.1f}" y1="{top}" x2="{left:.1f}" y2="{top + plot_h}" stroke="#555"/>'
+        f'<line class="axis" x1="{left:.1f}" y1="{top + plot_h}" x2="{left + plot_w:.1f}" y2="{top + plot_h}" stroke="#555"/>'
     )
     for i in range(5):
         y = top + plot_h - plot_h * i / 4
         parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
+            f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{left + plot_w:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text class="tick" x="{left - 4:.1f}" y="{y + 4:.1f}" font-size="{SMALL}" text-anchor="end">'
             f"{escape(fmt(upper * i / 4))}</text>"
         )
     # Labels that would run into each other are thinned out (every second, third, ... one).
     # (Their class is not "label": the site's form labels are bigger and bold.)
     spacing = plot_w / (n - 1) if n > 1 else plot_w
-    widest = max((len(label) for label in x_labels), default=0) * 11 * 0.62 + 8
+    widest = max((_text_width(label, SMALL) for label in x_labels), default=0) + 8
     step = max(1, math.ceil(widest / spacing))
     for i, label in enumerate(x_labels):
         if i % step:
             continue
         x, _ = xy(i, 0)
         parts.append(
-            f'<text class="chart-label" x="{x:.1f}" y="{top + plot_h + 18}" font-size="11" text-anchor="middle">'
-            f"{escape(label)}</text>"
+            f'<text class="chart-label" x="{x:.1f}" y="{top + plot_h + SMALL + 6}" font-size="{SMALL}" '
+            f'text-anchor="middle">{escape(label)}</text>'
         )
     for s, (name, vs) in enumerate(series):
         color = PALETTE[s % len(PALETTE)]
@@ -187,11 +228,11 @@ def line_chart(
                 f'<polyline class="line" fill="none" stroke="{color}" stroke-width="2" points="{" ".join(seg)}">'
                 f"<title>{escape(name)}</title></polyline>"
             )
-        # Legend below the axis labels.
-        lx = left + s * 150
+        # The legend: one line per series, below the axis labels.
+        ly = legend_top + 20 * s
         parts.append(
-            f'<rect class="legend" x="{lx}" y="{height - 18}" width="12" height="12" fill="{color}"/>'
-            f'<text x="{lx + 16}" y="{height - 8}" font-size="12">{escape(name)}</text>'
+            f'<rect class="legend" x="1" y="{ly - 11}" width="12" height="12" fill="{color}"/>'
+            f'<text x="18" y="{ly}" font-size="{SMALL}">{escape(name)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

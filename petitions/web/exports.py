@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -161,15 +161,25 @@ def reader_facts(user: User) -> SimpleNamespace:
     )
 
 
-def petition_rows(user: User, flt: PetitionFilter) -> Iterator[Sequence[Any]]:
-    """Header, then one row per petition, read from the database in batches."""
+def petition_rows(
+    user: User, flt: PetitionFilter, labels: Mapping[str, Mapping[str, Any]] | None = None
+) -> Iterator[Sequence[Any]]:
+    """Header, then one row per petition, read from the database in batches. `labels` gives the
+    words for the codes of a column ({"channel": {...}, "status": {...}}, in the reader's language)."""
     reader = reader_facts(user)
     stmt = petitions_query(user, flt).execution_options(yield_per=BATCH)
     tz = ZoneInfo(settings().timezone)
-    return _petition_rows(reader, stmt, tz)
+    # The words, as text now: the rows are written after the request's context has gone.
+    named = {column: {code: str(word) for code, word in words.items()} for column, words in (labels or {}).items()}
+    return _petition_rows(reader, stmt, tz, named)
 
 
-def _petition_rows(reader: SimpleNamespace, stmt: Select, tz: ZoneInfo) -> Iterator[Sequence[Any]]:
+def _petition_rows(
+    reader: SimpleNamespace, stmt: Select, tz: ZoneInfo, named: Mapping[str, Mapping[str, str]]
+) -> Iterator[Sequence[Any]]:
+    def word(column: str, code: str | None) -> str:
+        return named.get(column, {}).get(code, code) if code else ""
+
     yield [str(h) for h in PETITION_HEADERS]
     for r in db.session.execute(stmt):
         # The staff pages' rule for contact details, applied to this row's facts.
@@ -184,11 +194,11 @@ def _petition_rows(reader: SimpleNamespace, stmt: Select, tz: ZoneInfo) -> Itera
         yield [
             r[0],
             _local(r[1], tz),
-            r[2],
+            word("channel", r[2]),
             r[3],
             r[4],
             r[5] or "",
-            r[6],
+            word("status", r[6]),
             r[7],
             _local(r[8], tz),
             _local(r[9], tz),

@@ -12,6 +12,7 @@ from petitions.extensions import settings
 from petitions.models import UnitKind
 from petitions.services import reference
 from petitions.services.filing import Upload
+from petitions.web.presenters import local_name
 
 PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
 # The filing service names fields as the API does; the forms spell some of them differently.
@@ -28,9 +29,9 @@ def filing_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
             for child in (c for c in everything if c.parent_id == top.id and c.active):
                 # The page's script shows the anonymity box only for reports.
                 attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
-                categories.append(SelectChoice(child.code, child.name, attrs, optgroup=top.name))
+                categories.append(SelectChoice(child.code, local_name(child), attrs, optgroup=local_name(top)))
         places = [placeholder] + [
-            SelectChoice(u.code, u.name) for u in reference.units() if u.kind in PLACE_KINDS and u.active
+            SelectChoice(u.code, local_name(u)) for u in reference.units() if u.kind in PLACE_KINDS and u.active
         ]
         g.filing_choices = (categories, places)
     return g.filing_choices

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -18,7 +18,18 @@ from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
 from petitions.domain.events import EVENT_TYPES, event_type
 from petitions.extensions import db
-from petitions.models import Clock, Event, ExtensionRequest, Petition, Rating, Reply, Role, Unit, User
+from petitions.models import (
+    Channel,
+    Clock,
+    Event,
+    ExtensionRequest,
+    Petition,
+    Rating,
+    Reply,
+    Role,
+    Unit,
+    User,
+)
 from petitions.services import access, clocks, duplicates, records
 from petitions.services.records import Record
 
@@ -32,6 +43,29 @@ STATUS_LABELS = _lazy(wf.STATUS_LABELS)
 LEVEL_LABELS = _lazy(clock_rules.LEVEL_LABELS)
 CLOCK_LABELS = _lazy({name: kind.label for name, kind in clock_rules.KINDS.items()})
 EVENT_LABELS = _lazy({name: t.label for name, t in EVENT_TYPES.items()})
+# How a petition came in, in words (the staff page, exports).
+CHANNEL_NAMES = {
+    Channel.WEB.value: _l("Web"),
+    Channel.LETTER.value: _l("Letter"),
+    Channel.PHONE.value: _l("Phone call"),
+    Channel.VISIT.value: _l("Visit in person"),
+    Channel.API.value: _l("Mobile app or another system (API)"),
+    Channel.OPEN311.value: _l("Open311 client"),
+}
+
+
+def local_name(thing: Any) -> str:
+    """A unit's or a category's name in the reader's language: its English name when the page
+    is in English and one is given, its Chinese name otherwise (a model or a dict of one)."""
+    if thing is None:
+        return ""
+    if isinstance(thing, dict):
+        name, name_en = thing.get("name") or "", thing.get("name_en")
+    else:
+        name, name_en = thing.name or "", getattr(thing, "name_en", None)
+    if name_en and str(get_locale() or "").startswith("en"):
+        return name_en
+    return name
 
 
 def status_label(status: str) -> str:
@@ -49,7 +83,7 @@ def event_text(event: Event) -> str:
         return event.text or event.type
     template = gettext(kind.citizen_text)
     if "%(unit)s" in kind.citizen_text:
-        template = template % {"unit": event.unit.name if event.unit is not None else ""}
+        template = template % {"unit": local_name(event.unit)}
     text = template
     # Reasons and replies that the citizen is meant to read travel in the event text.
     if event.text and kind.shows_text:
@@ -66,7 +100,9 @@ def public_timeline(petition: Petition) -> list[dict[str, Any]]:
 
 
 def unit_ref(unit: Unit | None) -> dict[str, str] | None:
-    return {"code": unit.code, "name": unit.name, "kind": unit.kind} if unit is not None else None
+    if unit is None:
+        return None
+    return {"code": unit.code, "name": unit.name, "name_en": unit.name_en, "kind": unit.kind}
 
 
 def user_ref(user: User | None) -> dict[str, Any] | None:
@@ -102,7 +138,11 @@ def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, 
     return {
         "tracking_no": petition.tracking_no,
         "title": petition.title,
-        "category": {"code": petition.category.code, "name": petition.category.name},
+        "category": {
+            "code": petition.category.code,
+            "name": petition.category.name,
+            "name_en": petition.category.name_en,
+        },
         "township": unit_ref(petition.township),
         "status": petition.status,
         "status_label": status_label(petition.status),
@@ -210,6 +250,7 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
         "category": {
             "code": petition.category.code,
             "name": petition.category.name,
+            "name_en": petition.category.name_en,
             "kind": petition.category.kind,
         },
         "township": unit_ref(petition.township),

@@ -57,6 +57,7 @@ def _days(label) -> IntegerField:
 class UnitForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Please enter a code.")), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")), Length(max=100)])
+    name_en = StringField(_l("English name (optional)"), validators=[Optional(), Length(max=100)])
     kind = SelectField(_l("Kind"), choices=list(UNIT_KIND_LABELS.items()))
     parent_id = SelectField(_l("Parent unit"), coerce=_int_or_none)
     leader_id = SelectField(_l("Signing leader"), coerce=_int_or_none)
@@ -69,6 +70,7 @@ class UnitForm(FlaskForm):
 class CategoryForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Please enter a code.")), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")), Length(max=100)])
+    name_en = StringField(_l("English name (optional)"), validators=[Optional(), Length(max=100)])
     kind = SelectField(_l("Kind of petition"), choices=list(CATEGORY_KIND_LABELS.items()))
     parent_id = SelectField(_l("Parent category"), coerce=_int_or_none)
     keywords = TextAreaField(_l("Keywords (comma-separated)"), validators=[Optional(), Length(max=2000)])

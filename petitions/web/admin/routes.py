@@ -149,6 +149,7 @@ def _unit_data(form: UnitForm) -> changes.UnitData:
     return changes.UnitData(
         code=form.code.data or "",
         name=form.name.data or "",
+        name_en=form.name_en.data or "",
         kind=form.kind.data,
         parent_id=_none(form.parent_id.data),
         leader_id=_none(form.leader_id.data),
@@ -228,6 +229,7 @@ def _category_data(form: CategoryForm) -> changes.CategoryData:
     return changes.CategoryData(
         code=form.code.data or "",
         name=form.name.data or "",
+        name_en=form.name_en.data or "",
         kind=form.kind.data,
         parent_id=_none(form.parent_id.data),
         keywords=form.keywords.data or "",

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -45,6 +46,18 @@ def last_day(value: datetime | None) -> str:
         return ""
     local = value.astimezone(ZoneInfo(settings().timezone)) - timedelta(microseconds=1)
     return format_date(local.date(), "yyyy-MM-dd")
+
+
+@bp.app_template_global("deadline")
+def deadline(due_at: datetime | None, statutory_due_at: datetime | None = None) -> str:
+    """A time limit as citizens and staff both read it: its last day, and the statutory one's."""
+    if due_at is None:
+        return ""
+    date = last_day(due_at)
+    legal = last_day(statutory_due_at) if statutory_due_at is not None else date
+    if legal == date:
+        return _("at the latest on %(date)s", date=date)
+    return _("at the latest on %(date)s (legal limit: %(legal)s)", date=date, legal=legal)
 
 
 @bp.context_processor
@@ -202,9 +215,19 @@ def filed():
 # ---------------------------------------------------------------- look-up
 
 
+def _tracking_no(raw: str | None) -> str:
+    """A tracking number as people copy it (grouped with spaces, in lower case), made plain."""
+    return re.sub(r"\s", "", raw or "").upper()
+
+
 @bp.get("/track")
 def track():
-    return render_template("citizen/track.html", form=LookupForm(), view=None)
+    """The look-up form; the SMS link (/track?no=XF…) comes with the tracking number filled in."""
+    form = LookupForm()
+    number = _tracking_no(request.args.get("no"))[:20]
+    if number:
+        form.tracking_no.data = number
+    return render_template("citizen/track.html", form=form, view=None)
 
 
 @bp.post("/track")
@@ -214,7 +237,7 @@ def track_submit():
     if not form.validate():
         return _no_store(current_app.make_response((render_template("citizen/track.html", form=form), 422)))
     # People copy the numbers as the result page groups them: "XF 20261122 123456", "1234 5678".
-    tracking_no = re.sub(r"\s", "", form.tracking_no.data or "").upper()
+    tracking_no = _tracking_no(form.tracking_no.data)
     code = re.sub(r"\s", "", form.code.data or "")
     try:
         petition, _holder = code_holder(tracking_no, code)

@@ -16,15 +16,17 @@ from petitions.domain.privacy import mask_text
 from petitions.extensions import db
 from petitions.measures import stats
 from petitions.models import Category, CategoryKind, Petition, Reply, ReplyKind, RoutingRule, Unit, UnitKind
+from petitions.web.presenters import local_name
 
 PAGE_SIZE = 20
 PLACE_KINDS = (UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value)
 
 
 def catalogue() -> list[dict[str, Any]]:
-    """Top-level subjects with their categories: kind, responsible unit(s), limits, committed speed-up."""
+    """Top-level subjects with their categories: kind, responsible unit(s), limits, committed speed-up;
+    names in the reader's language (cache it per language)."""
     rules = db.session.execute(
-        select(RoutingRule.category_id, RoutingRule.township_id, Unit.name, Unit.kind, Unit.code)
+        select(RoutingRule.category_id, RoutingRule.township_id, Unit.name, Unit.name_en, Unit.kind, Unit.code)
         .join(Unit, Unit.id == RoutingRule.unit_id)
         .where(RoutingRule.active.is_(True), Unit.active.is_(True), RoutingRule.category_id.is_not(None))
     ).all()
@@ -44,12 +46,12 @@ def catalogue() -> list[dict[str, Any]]:
                 continue
             found = by_category.get(cat.id, []) or by_category.get(top.id, [])
             per_place = any(r.township_id is not None and r.kind in PLACE_KINDS for r in found)
-            units = sorted({r.name for r in found if r.township_id is None or r.kind not in PLACE_KINDS})
+            units = sorted({local_name(r) for r in found if r.township_id is None or r.kind not in PLACE_KINDS})
             limits = stats.category_limits(cat)
             items.append(
                 {
                     "code": cat.code,
-                    "name": cat.name,
+                    "name": local_name(cat),
                     "kind": cat.kind,
                     "per_place": per_place,
                     "units": units,
@@ -58,7 +60,7 @@ def catalogue() -> list[dict[str, Any]]:
                     "committed_speedup": stats.committed_speedup(cat),
                 }
             )
-        result.append({"code": top.code, "name": top.name, "categories": items})
+        result.append({"code": top.code, "name": local_name(top), "categories": items})
     return result
 
 
@@ -89,14 +91,19 @@ def _public_item(petition: Petition, reply: Reply, *, full: bool) -> dict[str, A
         "id": petition.id,
         "title": mask_text(petition.title, names=names, addresses=addresses),
         "content": content,
-        "category": petition.category.name,
-        "township": petition.township.name,
-        "unit": reply.unit.name if reply.unit else (petition.unit.name if petition.unit else ""),
+        # Names with their English ones: the page shows them in its language (| named).
+        "category": _names(petition.category),
+        "township": _names(petition.township),
+        "unit": _names(reply.unit or petition.unit),
         "filed_at": petition.created_at,
         "replied_at": reply.issued_at,
         "reply": mask_text(reply.text or "", names=names, addresses=addresses),
         "status": petition.status,
     }
+
+
+def _names(thing: Unit | Category | None) -> dict[str, str | None]:
+    return {"name": thing.name if thing else "", "name_en": thing.name_en if thing else None}
 
 
 def published(page: int = 1, per_page: int = PAGE_SIZE) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from petitions.domain.clocks import now
 from petitions.measures import stats
 from petitions.web import charts
+from petitions.web.presenters import local_name
 from petitions.web.public import cache, published
 from petitions.web.public.blueprint import bp
 
@@ -44,7 +45,7 @@ def unit_charts(data: dict, measures=CHART_MEASURES) -> list:
     active = [row for row in data["units"] if row["received"] or row["closed"] or row["overdue"]]
     result = []
     for measure in measures:
-        items = [(row["unit"]["name"], row[measure]) for row in active]
+        items = [(local_name(row["unit"]), row[measure]) for row in active]
         if not items:
             continue
         result.append(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from flask_wtf.file import MultipleFileField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
@@ -24,7 +25,9 @@ CHANNEL_LABELS = {
 
 
 class StaffFilingForm(FilingForm):
-    """The citizen's filing form, plus how the petition came in and the address as told."""
+    """The citizen's filing form, plus how the petition came in and the address as told; its
+    labels speak to the officer who fills it in, about the citizen. (Fields in the page's order,
+    which is also the order of the error summary.)"""
 
     channel = SelectField(
         _l("How did the petition come in?"),
@@ -32,7 +35,18 @@ class StaffFilingForm(FilingForm):
         validate_choice=False,
         default=Channel.VISIT.value,
     )
+    category = SelectField(_l("Category of the matter"), validate_choice=False)
+    township = SelectField(_l("Township or area concerned"), validate_choice=False)
+    title = StringField(_l("Title"))
+    content = TextAreaField(_l("The matter, as the citizen told or wrote it"))
+    attachments = MultipleFileField(_l("Scans or photos of the letter and documents (optional)"))
+    contact_name = StringField(_l("The citizen's name"))
+    contact_phone = StringField(_l("The citizen's mobile number"))
     address = StringField(_l("The citizen's address (optional)"))
+    anonymous = BooleanField(_l("The citizen files this report anonymously"))
+    public_consent = BooleanField(
+        _l("The citizen agrees that the bureau may publish the petition and its reply, without name or phone number.")
+    )
 
 
 class ActionForm(FlaskForm):

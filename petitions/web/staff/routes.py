@@ -17,6 +17,7 @@ from flask import (
     current_app,
     flash,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -40,16 +41,26 @@ from petitions.models import (
     Attachment,
     CategoryKind,
     Clock,
+    Event,
     ExtensionRequest,
     Petition,
+    Rating,
     Role,
     User,
 )
 from petitions.services import access, actions, clocks, duplicates, notices, records, reference, suggest
 from petitions.services.filing import Filing, file_petition
 from petitions.web import once, presenters
+from petitions.web.admin.forms import ROLE_LABELS
 from petitions.web.forms import fill_filing_choices, put_errors, uploads
-from petitions.web.presenters import CLOCK_LABELS, EVENT_LABELS, LEVEL_LABELS, STATUS_LABELS
+from petitions.web.presenters import (
+    CHANNEL_NAMES,
+    CLOCK_LABELS,
+    EVENT_LABELS,
+    LEVEL_LABELS,
+    STATUS_LABELS,
+    local_name,
+)
 from petitions.web.staff.blueprint import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
 
@@ -85,8 +96,9 @@ ACTION_LABELS = {
     "decline": _l("Do not accept"),
     "assign": _l("Assign a handler"),
     "note": _l("Add an internal note"),
-    "reply": _l("Issue the reply"),
-    "sign-reply": _l("Sign and issue the reply"),
+    # A leader's own reply is issued at once; signing issues the handler's draft.
+    "reply": _l("Write and issue the reply yourself"),
+    "sign-reply": _l("Sign and issue the handler's draft"),
     "request-extension": _l("Ask for an extension"),
     "approve-extension": _l("Approve the extension"),
     "reject-extension": _l("Reject the extension"),
@@ -94,8 +106,8 @@ ACTION_LABELS = {
     "urge": _l("Urge the unit"),
     "answer-on-spot": _l("Answer on the spot and close"),
     "merge": _l("Merge into the earlier petition"),
-    "review-reply": _l("Issue the review opinion"),
-    "rereview-reply": _l("Issue the re-review opinion"),
+    "review-reply": _l("Write and issue the review opinion yourself"),
+    "rereview-reply": _l("Write and issue the re-review opinion yourself"),
     "follow-up": _l("Record a follow-up"),
 }
 # A handler's reply is a draft for the leader to sign.
@@ -120,6 +132,17 @@ FIELD_LABELS = {
     ("answer-on-spot", "text"): _l("The answer given to the citizen"),
     ("register", "category"): _l("Category"),
     ("register", "township"): _l("Township or area"),
+}
+# What the letter adds around a reply's text, said beside the field (答复意见书 and opinions).
+LETTER_HINT = _l(
+    "The letter adds the salutation to the citizen, the opening that names the petition and, at the "
+    "end, the sentence on asking for review (or that the opinion is final): write only the reply itself."
+)
+FIELD_HINTS = {
+    ("reply", "text"): LETTER_HINT,
+    ("sign-reply", "text"): LETTER_HINT,
+    ("review-reply", "text"): LETTER_HINT,
+    ("rereview-reply", "text"): LETTER_HINT,
 }
 # Actions that cannot be undone get a red button.
 GRAVE = {"decline", "merge", "close", "return", "reject-extension"}
@@ -175,12 +198,14 @@ def _endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _staff_context() -> dict:
-    if not current_user.is_authenticated or not current_user.is_staff:
+    """What the staff layout needs, on every staff-facing page (staff, supervision, administration)."""
+    if not has_request_context() or not current_user.is_authenticated or not current_user.is_staff:
         return {}
     user = _user()
     return {
+        "role_labels": ROLE_LABELS,
         "inbox_count": _inbox_count(user),
         "level_labels": LEVEL_LABELS,
         "status_labels": STATUS_LABELS,
@@ -246,7 +271,7 @@ def _page(stmt):
 
 def _unit_choices() -> list[SelectChoice]:
     return [SelectChoice("", _("— Please choose —"))] + [
-        SelectChoice(u.code, u.name) for u in reference.units() if u.active
+        SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active
     ]
 
 
@@ -322,6 +347,7 @@ def _action_forms(
             {
                 "field": form[name],
                 "label": FIELD_LABELS.get((action, name), form[name].label.text),
+                "hint": FIELD_HINTS.get((action, name)),
                 "required": name in rule.required,
             }
             for name in (*rule.required, *rule.optional)
@@ -372,19 +398,29 @@ def intake_queue():
     )
     page = _page(stmt)
     found = records.of_many(p.id for p in page.items)
+    returns = _returns([p.id for p in page.items])
     rows = []
     for petition in page.items:
         rule_unit = reference.route_for(petition.category, petition.township)
         record = found[petition.id]
+        returned = returns.get(petition.id, [])
+        # Never suggest sending it back to a unit that returned it.
+        refused = {ev.unit.code for ev in returned if ev.unit is not None}
+        candidates = [rule_unit] if rule_unit else []
+        suggestions = suggest.suggest(f"{petition.title}\n{petition.content}", petition.township)
+        candidates += [s.unit for s in suggestions if s.unit is not None]
+        preselect = next((u.code for u in candidates if u.code not in refused), "")
         rows.append(
             {
                 "petition": petition,
                 "rule_unit": rule_unit,
-                "suggestions": suggest.suggest(f"{petition.title}\n{petition.content}", petition.township),
+                "suggestions": suggestions,
+                "returned": returned[-1] if returned else None,
+                "refused": refused,
+                "preselect": preselect,
                 "duplicates": duplicates.find_possible_duplicates(petition),
                 "consultation": petition.category.kind == CategoryKind.CONSULTATION.value,
                 "clock": clock_of(petition),
-                "suggested_unit": rule_unit.code if rule_unit else "",
                 # Only what the workflow lets this user do (an administrator looks, intake acts).
                 "allowed": set(
                     wf.allowed_actions(
@@ -395,6 +431,22 @@ def intake_queue():
         )
     page_html = render_template("staff/intake.html", page=page, rows=rows, units=_unit_choices())
     return _no_store(current_app.make_response(page_html))
+
+
+def _returns(petition_ids: list[int]) -> dict[int, list[Event]]:
+    """The returns (退回) of these petitions, oldest first, with who returned them (one query)."""
+    if not petition_ids:
+        return {}
+    found: dict[int, list[Event]] = {}
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.petition_id.in_(petition_ids), Event.type == "returned")
+        .options(selectinload(Event.unit), selectinload(Event.actor))
+        .order_by(Event.at, Event.id)
+    )
+    for ev in events:
+        found.setdefault(ev.petition_id, []).append(ev)
+    return found
 
 
 # ---------------------------------------------------------------- staff entry (letters, calls, visits)
@@ -541,6 +593,34 @@ def _notices(petition: Petition, record: records.Record) -> list[dict[str, Any]]
     ]
 
 
+# Which reply a rating is of (Rating.reply_no).
+RATED_REPLY_LABELS = {
+    1: _l("Reply"),
+    2: _l("Review opinion"),
+    3: _l("Re-review opinion"),
+}
+
+
+def _ratings(user: User, petition: Petition, record: records.Record) -> list[dict[str, Any]]:
+    """The citizen's ratings of the replies, for the unit to read (a report's filer may be named in
+    a comment: then only the score is shown to those who may not know who filed it)."""
+    if not record.ratings:
+        return []
+    rows = db.session.scalars(select(Rating).where(Rating.petition_id == petition.id).order_by(Rating.id))
+    withheld = not access.sees_reporter(user, petition)
+    return [
+        {
+            "of": RATED_REPLY_LABELS.get(r.reply_no, r.reply_no),
+            "score": r.score,
+            "comment": None if withheld else r.comment,
+            "withheld": withheld and bool(r.comment),
+            "at": r.created_at,
+            "channel": r.channel,
+        }
+        for r in rows
+    ]
+
+
 def _render_petition(
     petition: Petition, posted: dict | None = None, status: int = 200, record: records.Record | None = None
 ):
@@ -556,8 +636,9 @@ def _render_petition(
             user, petition, posted, record, view["draft"]["text"] if view["draft"] else None
         ),
         notices=_notices(petition, record),
+        ratings=_ratings(user, petition, record),
         event_labels=EVENT_LABELS,
-        channel_labels=CHANNEL_LABELS,
+        channel_labels=CHANNEL_NAMES,
         citizen_windows=clock_rules.CITIZEN_WINDOWS,
         refusal=posted["message"] if posted else None,
         stale=bool(posted and posted.get("stale")),
@@ -604,9 +685,8 @@ def act(tracking_no: str, action: str):
                 field = form._fields.get(name)
                 if field is not None:
                     field.errors = [*field.errors, why]
-                errors.append(
-                    f"{FIELD_LABELS.get((action, name), field.label.text if field else name)}: {why}"
-                )
+                named = FIELD_LABELS.get((action, name), field.label.text if field else name)
+                errors.append(_("%(field)s: %(error)s", field=str(named).rstrip("?？:："), error=why))
             if exc.status == 404:
                 abort(404)
             status = exc.status
@@ -616,6 +696,12 @@ def act(tracking_no: str, action: str):
                 return redirect(url_for("staff.intake_queue"), 303)
             if back == "inbox":
                 return redirect(url_for("staff.inbox"), 303)
+            db.session.expire_all()
+            after = db.session.scalar(select(Petition).where(Petition.tracking_no == tracking_no))
+            if after is None or not access.can_view(user, after):
+                # Out of this user's hands now (returned, routed elsewhere): back to their queue.
+                flash(_("%(no)s is no longer with your unit.", no=tracking_no), "ok")
+                return redirect(url_for("staff.index"), 303)
             return redirect(url_for("staff.petition", tracking_no=tracking_no), 303)
     if back in ("intake", "inbox"):
         flash(_("%(no)s: not done. %(why)s", no=tracking_no, why=message), "error")
@@ -670,5 +756,5 @@ def inbox():
         request_ = db.session.get(ExtensionRequest, pending) if pending is not None else None
         form = _prepare(ActionForm(formdata=None), p)
         extensions.append({"petition": p, "extension": request_, "form": form, "clock": clock_of(p)})
-    page = render_template("staff/inbox.html", drafts=drafts, extensions=extensions)
+    page = render_template("staff/inbox.html", drafts=drafts, extensions=extensions, letter_hint=LETTER_HINT)
     return _no_store(current_app.make_response(page))

@@ -29,6 +29,7 @@ class UnitRow:
     unit_id: int | None
     code: str
     name: str
+    name_en: str | None = None
     open: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
     cards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CARD_LEVELS, 0))
 
@@ -71,26 +72,26 @@ def build(at: datetime | None = None) -> Board:
     supervised = clock_rules.SUPERVISED
     units: dict[int | None, UnitRow] = {}
 
-    def row_for(unit_id: int | None, code: str, name: str) -> UnitRow:
+    def row_for(unit_id: int | None, code: str, name: str, name_en: str | None) -> UnitRow:
         if unit_id not in units:
-            units[unit_id] = UnitRow(unit_id, code, name)
+            units[unit_id] = UnitRow(unit_id, code, name, name_en)
         return units[unit_id]
 
     open_counts = db.session.execute(
-        select(Clock.unit_id, Unit.code, Unit.name, Clock.level, func.count())
+        select(Clock.unit_id, Unit.code, Unit.name, Unit.name_en, Clock.level, func.count())
         .outerjoin(Unit, Unit.id == Clock.unit_id)
         .where(Clock.stopped_at.is_(None), Clock.kind.in_(supervised))
-        .group_by(Clock.unit_id, Unit.code, Unit.name, Clock.level)
+        .group_by(Clock.unit_id, Unit.code, Unit.name, Unit.name_en, Clock.level)
     ).all()
-    for unit_id, code, name, level, count in open_counts:
-        row_for(unit_id, code or "", name or "").open[level] = count
+    for unit_id, code, name, name_en, level, count in open_counts:
+        row_for(unit_id, code or "", name or "", name_en).open[level] = count
     card_counts = db.session.execute(
-        select(Card.unit_id, Unit.code, Unit.name, Card.level, func.count())
+        select(Card.unit_id, Unit.code, Unit.name, Unit.name_en, Card.level, func.count())
         .outerjoin(Unit, Unit.id == Card.unit_id)
-        .group_by(Card.unit_id, Unit.code, Unit.name, Card.level)
+        .group_by(Card.unit_id, Unit.code, Unit.name, Unit.name_en, Card.level)
     ).all()
-    for unit_id, code, name, level, count in card_counts:
-        row_for(unit_id, code or "", name or "").cards[level] = count
+    for unit_id, code, name, name_en, level, count in card_counts:
+        row_for(unit_id, code or "", name or "", name_en).cards[level] = count
 
     ordered = sorted(
         units.values(),
@@ -108,6 +109,7 @@ def build(at: datetime | None = None) -> Board:
             Clock.level,
             Clock.due_at,
             Unit.name,
+            Unit.name_en,
         )
         .join(Petition, Petition.id == Clock.petition_id)
         .outerjoin(Unit, Unit.id == Clock.unit_id)
@@ -125,8 +127,9 @@ def build(at: datetime | None = None) -> Board:
             "due_at": due,
             "overdue_days": max(0, (at - as_utc(due)).days),
             "unit": unit or "",
+            "unit_en": unit_en,
         }
-        for no, title, version, kind, level, due, unit in oldest
+        for no, title, version, kind, level, due, unit, unit_en in oldest
     ]
 
     failed = db.session.execute(

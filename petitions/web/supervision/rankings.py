@@ -23,6 +23,7 @@ from flask_login import current_user
 from petitions.measures import stats
 from petitions.models import Role
 from petitions.web import charts, exports
+from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS, local_name
 from petitions.web.public import cache
 from petitions.web.supervision.blueprint import bp
 
@@ -83,7 +84,7 @@ def rankings():
     rows = ranked(period, measure)
     fmt = charts.formatter(measure)
     bar = charts.bar_chart(
-        [(r["unit"]["name"], r["value"]) for r in rows if r["value"] is not None],
+        [(local_name(r["unit"]), r["value"]) for r in rows if r["value"] is not None],
         title=f"{stats.LABELS[measure]} · {period.label}",
         fmt=fmt,
         max_value=1.0 if measure in stats.RATE_MEASURES else None,
@@ -95,7 +96,7 @@ def rankings():
     for unit in top:
         series.append(
             (
-                unit["name"],
+                local_name(unit),
                 [next(u[measure] for u in m["units"] if u["unit"]["code"] == unit["code"]) for m in monthly],
             )
         )
@@ -156,7 +157,7 @@ def unit_page(code: str):
             charts.line_chart(
                 [m.label for m in months],
                 [(str(stats.LABELS[n]), [r[n] for r in monthly]) for n in names],
-                title=_("%(unit)s by month", unit=units[0].name),
+                title=_("%(unit)s by month", unit=local_name(units[0])),
                 fmt=fmt or charts.number,
                 max_value=1.0 if fmt else None,
             )
@@ -179,8 +180,9 @@ def unit_page(code: str):
 
 
 def _download(rows, fmt: str, name: str) -> Response:
+    # content_type, not mimetype: the charset is in it already and must not be added twice.
     response = Response(
-        stream_with_context(exports.stream(rows, fmt, name)), mimetype=exports.CONTENT_TYPES[fmt]
+        stream_with_context(exports.stream(rows, fmt, name)), content_type=exports.CONTENT_TYPES[fmt]
     )
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
@@ -206,4 +208,5 @@ def export_petitions():
     fmt = exports.parse_format(request.args.get("format"))
     flt = exports.PetitionFilter.parse(request.args)
     stamp = stats.current_period("month").label
-    return _download(exports.petition_rows(user, flt), fmt, f"petitions-{stamp}")
+    labels = {"channel": CHANNEL_NAMES, "status": STATUS_LABELS}
+    return _download(exports.petition_rows(user, flt, labels), fmt, f"petitions-{stamp}")

@@ -197,6 +197,9 @@ GUARDS: dict[str, Guard] = {
         None if not s.rating_open else N_("The citizen may still rate this reply.")
     ),
     "has_reply": lambda s: None if s.has_reply else N_("There is no reply to follow up yet."),
+    "rating_pending": lambda s: (
+        None if (s.has_reply and not s.rated and s.rating_open) else N_("There is no reply left to rate.")
+    ),
     "not_report": lambda s: (
         None
         if not s.is_report
@@ -423,6 +426,92 @@ def allowed_actions(role: str, scopes: Iterable[str], state: State) -> list[str]
     """The actions this actor may take now, in table order (what a page offers, nothing else)."""
     scopes = set(scopes)
     return [a for a in ACTIONS if decide(a, role, scopes, state).allowed]
+
+
+# ---------------------------------------------------------------- what happens next
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """Who moves a petition on from here, by which actions, said to staff and to the citizen.
+    `when`: a guard name (GUARDS) the state must pass, or None; the first row that matches wins."""
+
+    status: str
+    who: tuple[str, ...]
+    actions: tuple[str, ...]
+    staff: str
+    citizen: str
+    when: str | None = None
+
+
+# fmt: off
+NEXT_STEPS: tuple[NextStep, ...] = (
+    NextStep(REGISTERED, (INTAKE,), ("route", "answer-on-spot", "merge"),
+             N_("The intake office sends it to the unit responsible, or answers it on the spot."),
+             N_("The petition bureau is checking your petition and will send it to the office responsible.")),
+    NextStep(ROUTED, (HANDLER, LEADER), ("accept", "decline", "return"),
+             N_("The unit decides whether to accept it: its handler or leader accepts it, declines it "
+                "with the proper channel, or returns it to the intake office if it is not the unit's."),
+             N_("The office responsible is deciding whether to accept your petition.")),
+    NextStep(ACCEPTED, (LEADER,), ("assign",),
+             N_("The unit's leader names the handler."),
+             N_("Your petition has been accepted and the office responsible is handling it.")),
+    NextStep(IN_PROGRESS, (LEADER,), ("approve-extension", "reject-extension"),
+             N_("The unit's leader decides on the request for more time."),
+             N_("The office responsible is handling your petition and will reply in writing."),
+             when="extension_pending"),
+    NextStep(IN_PROGRESS, (LEADER,), ("sign-reply",),
+             N_("The unit's leader signs the reply draft (or corrects it), and the reply goes to the citizen."),
+             N_("The office responsible is handling your petition and will reply in writing."),
+             when="draft_pending"),
+    NextStep(IN_PROGRESS, (HANDLER, LEADER), ("reply",),
+             N_("The handler writes the reply; the unit's leader signs it."),
+             N_("The office responsible is handling your petition and will reply in writing.")),
+    NextStep(REPLIED, (INTAKE, LEADER), ("close",),
+             N_("The citizen is done with the reply: the intake office or the unit's leader closes the petition."),
+             N_("The petition will now be closed."),
+             when="citizen_done"),
+    NextStep(REPLIED, (CITIZEN,), ("rate", "review-request"),
+             N_("The citizen rates the reply and may ask the superior unit for a review; "
+                "after a satisfied rating or when the days for asking pass, the petition is closed."),
+             N_("Please rate the reply. If you disagree with it, you may ask the superior unit to review it.")),
+    NextStep(UNDER_REVIEW, (LEADER,), ("sign-reply",),
+             N_("The superior unit's leader signs the review opinion, and it goes to the citizen."),
+             N_("The superior unit is reviewing your petition and will give its opinion in writing."),
+             when="draft_pending"),
+    NextStep(UNDER_REVIEW, (HANDLER, LEADER), ("review-reply", "rereview-reply"),
+             N_("The superior unit's handler writes the review opinion; its leader signs it."),
+             N_("The superior unit is reviewing your petition and will give its opinion in writing.")),
+    NextStep(REVIEW_REPLIED, (INTAKE, LEADER), ("close",),
+             N_("The citizen is done with the opinion: the intake office or the reviewing unit's leader "
+                "closes the petition."),
+             N_("The petition will now be closed."),
+             when="citizen_done"),
+    NextStep(REVIEW_REPLIED, (CITIZEN,), ("rate", "rereview-request"),
+             N_("The citizen rates the review opinion and may ask for a re-review; "
+                "after a satisfied rating or when the days for asking pass, the petition is closed."),
+             N_("Please rate the review opinion. If you still disagree, you may ask for a re-review.")),
+    NextStep(NOT_ACCEPTED, (INTAKE, LEADER), ("close",),
+             N_("The intake office or the unit's leader closes the petition; the citizen has been told "
+                "the reason and where to turn."),
+             N_("Your petition was not accepted here; the reason and where to turn are given above.")),
+    NextStep(CLOSED, (CITIZEN,), ("rate",),
+             N_("The petition is closed; the citizen may still rate the reply."),
+             N_("The petition is closed. You may still rate the reply."),
+             when="rating_pending"),
+    NextStep(CLOSED, (), (),
+             N_("The petition is closed; nothing is left to do."),
+             N_("The petition is closed.")),
+)
+# fmt: on
+
+
+def next_step(state: State) -> NextStep:
+    """What happens next to a petition in `state`, and who does it (the first matching row)."""
+    for step in NEXT_STEPS:
+        if step.status == state.status and (step.when is None or GUARDS[step.when](state) is None):
+            return step
+    raise LookupError(state.status)
 
 
 def missing_fields(rule: Rule, fields: dict[str, object]) -> list[str]:

@@ -53,6 +53,38 @@ CHANNEL_NAMES = {
     Channel.OPEN311.value: _l("Open311 client"),
 }
 
+# Who moves a petition on (petitions.domain.workflow.NEXT_STEPS), in words.
+WHO_LABELS = {
+    wf.INTAKE: _l("the intake office"),
+    wf.HANDLER: _l("the handler"),
+    wf.LEADER: _l("the unit's leader"),
+    wf.CITIZEN: _l("the citizen"),
+}
+
+
+def next_step(user: User, petition: Petition, state: wf.State, record: Record | None = None) -> dict[str, Any]:
+    """What happens next and who does it, for staff: the people by name where the petition
+    names them, and whether it is this user's to do."""
+    step = wf.next_step(state)
+    reviewing = state.status in (wf.UNDER_REVIEW, wf.REVIEW_REPLIED)
+    unit = access.reviewer_unit(petition) if reviewing else petition.unit
+    who = []
+    for role in step.who:
+        if role == wf.HANDLER and petition.handler is not None and not reviewing:
+            who.append(gettext("%(who)s %(name)s", who=WHO_LABELS[role], name=petition.handler.name))
+        elif role in (wf.HANDLER, wf.LEADER) and unit is not None:
+            who.append(gettext("%(who)s (%(unit)s)", who=WHO_LABELS[role], unit=local_name(unit)))
+        else:
+            who.append(str(WHO_LABELS[role]))
+    mine = set(wf.allowed_actions(user.role, access.scopes(user, petition, record), state)) & set(step.actions)
+    return {
+        "text": gettext(step.staff),
+        "who": who,
+        "roles": list(step.who),
+        "actions": list(step.actions),
+        "yours": bool(mine),
+    }
+
 
 def local_name(thing: Any) -> str:
     """A unit's or a category's name in the reader's language: its English name when the page
@@ -166,6 +198,7 @@ def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, 
         "can_request_review": wf.decide("review-request", wf.CITIZEN, owner, state).allowed
         or wf.decide("rereview-request", wf.CITIZEN, owner, state).allowed,
         "review_due_at": window.due_at if window is not None and state.window_open else None,
+        "next_step": gettext(wf.next_step(state).citizen),
     }
 
 
@@ -329,6 +362,7 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
             for c in petition.clocks
         ],
         "actions": wf.allowed_actions(user.role, access.scopes(user, petition, record), state),
+        "next_step": next_step(user, petition, state, record),
         "possible_duplicates": [],
     }
     if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):

@@ -203,6 +203,7 @@ class CitizenView(ApiOut):
     rating: dict[str, Any] | None = Field(description="the citizen's rating of the reply, once given")
     can_rate: bool
     can_request_review: bool
+    next_step: str = Field(description="what happens next, in words")
 
 
 # ---------------------------------------------------------------- staff tokens

@@ -131,6 +131,16 @@ class DuplicateOut(ApiOut):
     status: str
 
 
+class NextStepOut(ApiOut):
+    """What happens next to the petition and who does it"""
+
+    text: str
+    who: list[str] = Field(description="who moves it on, in words (by name where the petition names them)")
+    roles: list[str] = Field(description="their roles: intake, handler, leader, citizen")
+    actions: list[str] = Field(description="the actions that move it on")
+    yours: bool = Field(description="whether the caller may take one of them now")
+
+
 class StaffView(ApiOut):
     """The petition as a staff member may see it"""
 
@@ -166,6 +176,7 @@ class StaffView(ApiOut):
     attachments: list[AttachmentOut]
     clocks: list[ClockOut]
     actions: list[str] = Field(description="the actions the caller may take now")
+    next_step: NextStepOut
     possible_duplicates: list[DuplicateOut] = Field(
         description="for intake: earlier petitions this may repeat"
     )

@@ -7,6 +7,9 @@ the area does not even show that it exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,6 +34,7 @@ from petitions.web.admin.forms import (
     UnitForm,
     UserForm,
 )
+from petitions.web.forms import put_errors
 
 PER_PAGE = 50
 
@@ -53,16 +57,6 @@ def labels() -> dict:
         "category_kinds": CATEGORY_KIND_LABELS,
         "roles": ROLE_LABELS,
     }
-
-
-def _put_errors(form, exc: ValidationFailed) -> None:
-    """Each domain message beside its field; one without a field goes above the form."""
-    for name, why in exc.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*list(field.errors), str(why)]
-        else:
-            form.form_errors.append(str(why))
 
 
 def _none(value: int | None) -> int | None:
@@ -109,8 +103,21 @@ def _page(stmt):
     return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
 
 
-def _render_form(template: str, form, status: int = 200, **context):
-    return render_template(template, form=form, **context), status
+def _form_page(form, save: Callable[[], Any], done: Callable[[Any], tuple[str, str]], **page: Any):
+    """An administration form: a valid post is saved through the service and goes back to the
+    list (`done(saved)`: the message and where to); a refusal puts each message beside its field
+    and changes nothing (422). `page`: the title, subject, back link and history shown."""
+    if form.validate_on_submit():
+        try:
+            saved = save()
+        except ValidationFailed as exc:
+            put_errors(form, exc)
+        else:
+            message, to = done(saved)
+            flash(message, "success")
+            return redirect(to)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/form.html", form=form, **page), status
 
 
 # ------------------------------------------------------------------ home
@@ -176,16 +183,13 @@ def units():
 def unit_new():
     form = UnitForm()
     _unit_choices(form, None)
-    if form.validate_on_submit():
-        try:
-            unit = changes.save_unit(current_user, None, _unit_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Unit “%(name)s” created.", name=unit.name), "success")
-            return redirect(url_for("admin.units", q=unit.code))
-    status = 422 if form.is_submitted() else 200
-    return _render_form("admin/form.html", form, status, title=_l("New unit"), back=url_for("admin.units"))
+    return _form_page(
+        form,
+        lambda: changes.save_unit(current_user, None, _unit_data(form)),
+        lambda unit: (_("Unit “%(name)s” created.", name=unit.name), url_for("admin.units", q=unit.code)),
+        title=_l("New unit"),
+        back=url_for("admin.units"),
+    )
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
@@ -193,19 +197,10 @@ def unit_edit(unit_id: int):
     unit = db.get_or_404(Unit, unit_id)
     form = UnitForm(obj=unit)
     _unit_choices(form, unit)
-    if form.validate_on_submit():
-        try:
-            changes.save_unit(current_user, unit, _unit_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Unit “%(name)s” saved.", name=unit.name), "success")
-            return redirect(url_for("admin.units", q=unit.code))
-    status = 422 if form.is_submitted() else 200
-    return _render_form(
-        "admin/form.html",
+    return _form_page(
         form,
-        status,
+        lambda: changes.save_unit(current_user, unit, _unit_data(form)),
+        lambda saved: (_("Unit “%(name)s” saved.", name=saved.name), url_for("admin.units", q=saved.code)),
         title=_l("Edit unit"),
         subject=unit.name,
         back=url_for("admin.units"),
@@ -273,17 +268,15 @@ def categories():
 def category_new():
     form = CategoryForm()
     _category_form_choices(form, None)
-    if form.validate_on_submit():
-        try:
-            category = changes.save_category(current_user, None, _category_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Category “%(name)s” created.", name=category.name), "success")
-            return redirect(url_for("admin.categories", q=category.code))
-    status = 422 if form.is_submitted() else 200
-    return _render_form(
-        "admin/form.html", form, status, title=_l("New category"), back=url_for("admin.categories")
+    return _form_page(
+        form,
+        lambda: changes.save_category(current_user, None, _category_data(form)),
+        lambda saved: (
+            _("Category “%(name)s” created.", name=saved.name),
+            url_for("admin.categories", q=saved.code),
+        ),
+        title=_l("New category"),
+        back=url_for("admin.categories"),
     )
 
 
@@ -292,19 +285,13 @@ def category_edit(category_id: int):
     category = db.get_or_404(Category, category_id)
     form = CategoryForm(obj=category)
     _category_form_choices(form, category)
-    if form.validate_on_submit():
-        try:
-            changes.save_category(current_user, category, _category_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Category “%(name)s” saved.", name=category.name), "success")
-            return redirect(url_for("admin.categories", q=category.code))
-    status = 422 if form.is_submitted() else 200
-    return _render_form(
-        "admin/form.html",
+    return _form_page(
         form,
-        status,
+        lambda: changes.save_category(current_user, category, _category_data(form)),
+        lambda saved: (
+            _("Category “%(name)s” saved.", name=category.name),
+            url_for("admin.categories", q=category.code),
+        ),
         title=_l("Edit category"),
         subject=category.name,
         back=url_for("admin.categories"),
@@ -374,17 +361,12 @@ def rules():
 def rule_new():
     form = RuleForm()
     _rule_form_choices(form)
-    if form.validate_on_submit():
-        try:
-            changes.save_rule(current_user, None, _rule_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Routing rule created."), "success")
-            return redirect(url_for("admin.rules"))
-    status = 422 if form.is_submitted() else 200
-    return _render_form(
-        "admin/form.html", form, status, title=_l("New routing rule"), back=url_for("admin.rules")
+    return _form_page(
+        form,
+        lambda: changes.save_rule(current_user, None, _rule_data(form)),
+        lambda saved: (_("Routing rule created."), url_for("admin.rules")),
+        title=_l("New routing rule"),
+        back=url_for("admin.rules"),
     )
 
 
@@ -393,19 +375,10 @@ def rule_edit(rule_id: int):
     rule = db.get_or_404(RoutingRule, rule_id)
     form = RuleForm(obj=rule)
     _rule_form_choices(form)
-    if form.validate_on_submit():
-        try:
-            changes.save_rule(current_user, rule, _rule_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Routing rule saved."), "success")
-            return redirect(url_for("admin.rules"))
-    status = 422 if form.is_submitted() else 200
-    return _render_form(
-        "admin/form.html",
+    return _form_page(
         form,
-        status,
+        lambda: changes.save_rule(current_user, rule, _rule_data(form)),
+        lambda saved: (_("Routing rule saved."), url_for("admin.rules")),
         title=_l("Edit routing rule"),
         back=url_for("admin.rules"),
         history=_history("routing_rule", rule.id),
@@ -448,16 +421,16 @@ def users():
 def user_new():
     form = UserForm()
     _user_form_choices(form)
-    if form.validate_on_submit():
-        try:
-            user = changes.save_user(current_user, None, _user_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Account “%(name)s” created.", name=user.username), "success")
-            return redirect(url_for("admin.users", q=user.username))
-    status = 422 if form.is_submitted() else 200
-    return _render_form("admin/form.html", form, status, title=_l("New account"), back=url_for("admin.users"))
+    return _form_page(
+        form,
+        lambda: changes.save_user(current_user, None, _user_data(form)),
+        lambda saved: (
+            _("Account “%(name)s” created.", name=saved.username),
+            url_for("admin.users", q=saved.username),
+        ),
+        title=_l("New account"),
+        back=url_for("admin.users"),
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -468,19 +441,13 @@ def user_edit(user_id: int):
     if request.method == "GET":
         form.password.data = ""
     _user_form_choices(form)
-    if form.validate_on_submit():
-        try:
-            changes.save_user(current_user, user, _user_data(form))
-        except ValidationFailed as exc:
-            _put_errors(form, exc)
-        else:
-            flash(_("Account “%(name)s” saved.", name=user.username), "success")
-            return redirect(url_for("admin.users", q=user.username))
-    status = 422 if form.is_submitted() else 200
-    return _render_form(
-        "admin/form.html",
+    return _form_page(
         form,
-        status,
+        lambda: changes.save_user(current_user, user, _user_data(form)),
+        lambda saved: (
+            _("Account “%(name)s” saved.", name=user.username),
+            url_for("admin.users", q=user.username),
+        ),
         title=_l("Edit account"),
         subject=user.username,
         back=url_for("admin.users"),

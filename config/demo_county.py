@@ -279,7 +279,7 @@ CATEGORY_NAMES_EN: dict[str, str] = {
     "zx-bs": "How to get things done",
 }
 
-# Demo accounts: all share this password (config.settings.Config.DEMO_PASSWORD).
+# Demo accounts: all share this password (config.settings.Settings.demo_password).
 STAFF_ACCOUNTS: list[tuple[str, str, str, str | None]] = [
     # username, name, role, unit code
     ("admin", "系统管理员", "admin", "xfj"),

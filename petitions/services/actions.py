@@ -390,15 +390,8 @@ def _draft(petition: Petition, ctx: Context) -> Change:
     return Change(text=text, unit_id=unit.id if unit else None, data={"kind": kind})
 
 
-def _issued(petition: Petition, reply: Reply, at: datetime) -> None:
-    if reply.kind == ReplyKind.REPLY:
-        petition.replied_at = at
-
-
-def _issue(petition: Petition, ctx: Context) -> Change:
-    text = _text(ctx.fields, "text")
-    kind = KIND_BY_ROUND[ctx.record.review_round]
-    unit = _answer_unit(petition, ctx.rule)
+def _issue_now(petition: Petition, ctx: Context, kind: str, unit: Unit | None, text: str) -> None:
+    """A reply written and signed by the same person at once (a leader's own reply, on the spot)."""
     reply = Reply(
         petition=petition,
         kind=kind,
@@ -412,6 +405,18 @@ def _issue(petition: Petition, ctx: Context) -> Change:
     )
     db.session.add(reply)
     _issued(petition, reply, ctx.at)
+
+
+def _issued(petition: Petition, reply: Reply, at: datetime) -> None:
+    if reply.kind == ReplyKind.REPLY:
+        petition.replied_at = at
+
+
+def _issue(petition: Petition, ctx: Context) -> Change:
+    text = _text(ctx.fields, "text")
+    kind = KIND_BY_ROUND[ctx.record.review_round]
+    unit = _answer_unit(petition, ctx.rule)
+    _issue_now(petition, ctx, kind, unit, text)
     return Change(text=text, unit_id=unit.id if unit else None, data={"kind": kind})
 
 
@@ -494,19 +499,7 @@ def _extension_reject(petition: Petition, ctx: Context) -> Change:
 def _on_spot(petition: Petition, ctx: Context) -> Change:
     text = _text(ctx.fields, "text")
     unit = petition.unit or (ctx.user.unit if ctx.user else None)
-    reply = Reply(
-        petition=petition,
-        kind=ReplyKind.REPLY,
-        unit=unit,
-        draft_text=text,
-        text=text,
-        drafted_by_id=ctx.actor.id,
-        drafted_at=ctx.at,
-        signed_by_id=ctx.actor.id,
-        issued_at=ctx.at,
-    )
-    db.session.add(reply)
-    _issued(petition, reply, ctx.at)
+    _issue_now(petition, ctx, ReplyKind.REPLY, unit, text)
     return Change(text=text, unit_id=unit.id if unit else None)
 
 

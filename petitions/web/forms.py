@@ -11,7 +11,7 @@ from petitions.domain.errors import ValidationFailed
 from petitions.extensions import settings
 from petitions.models import UnitKind
 from petitions.services import reference
-from petitions.services.filing import Upload
+from petitions.services.filing import Filing, Upload
 from petitions.web.presenters import local_name
 
 PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
@@ -60,3 +60,20 @@ def uploads(form) -> list[Upload]:
         # One byte more than allowed is enough to know a file is too large.
         found.append(Upload(filename=storage.filename, data=storage.stream.read(limit + 1)))
     return found
+
+
+def filing_of(form, **extra) -> Filing:
+    """The filing a web filing form describes; `extra`: what only one face adds (the staff
+    entry's channel and address, the channels each face offers)."""
+    return Filing(
+        title=form.title.data,
+        content=form.content.data,
+        category=form.category.data,
+        township=form.township.data,
+        contact_name=form.contact_name.data,
+        contact_phone=form.contact_phone.data,
+        anonymous=bool(form.anonymous.data),
+        public_consent=bool(form.public_consent.data),
+        attachments=uploads(form),
+        **extra,
+    )

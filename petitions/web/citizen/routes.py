@@ -20,13 +20,13 @@ from petitions.domain.validation import clean_filename, normalize_mobile
 from petitions.extensions import db, settings
 from petitions.models import Attachment, Channel, Petition
 from petitions.services import lockout
-from petitions.services.filing import Filing, file_petition
+from petitions.services.filing import file_petition
 from petitions.web import once
 from petitions.web.auth import end_sessions
 from petitions.web.citizen.accounts import log_in, register_citizen
 from petitions.web.citizen.blueprint import bp
 from petitions.web.citizen.forms import FilingForm, LoginForm, LookupForm, RegisterForm
-from petitions.web.forms import fill_filing_choices, put_errors, uploads
+from petitions.web.forms import filing_of, fill_filing_choices, put_errors
 from petitions.web.presenters import CLOCK_LABELS, citizen_view
 from petitions.web.ratelimits import code_holder, filing_limit, lookup_limit, register_limit
 
@@ -177,18 +177,7 @@ def file_submit():
     fill_filing_choices(form)
     if not form.validate():
         return _render_file_form(form, 422)
-    filing = Filing(
-        title=form.title.data,
-        content=form.content.data,
-        category=form.category.data,
-        township=form.township.data,
-        contact_name=form.contact_name.data,
-        contact_phone=form.contact_phone.data,
-        anonymous=bool(form.anonymous.data),
-        public_consent=bool(form.public_consent.data),
-        attachments=uploads(form),
-        offered_channels=frozenset({Channel.WEB.value}),
-    )
+    filing = filing_of(form, offered_channels=frozenset({Channel.WEB.value}))
     try:
         filed = file_petition(filing, citizen=current_user if _is_citizen() else None)
     except ValidationFailed as exc:

@@ -49,10 +49,10 @@ from petitions.models import (
     User,
 )
 from petitions.services import access, actions, clocks, duplicates, notices, records, reference, suggest
-from petitions.services.filing import Filing, file_petition
+from petitions.services.filing import file_petition
 from petitions.web import once, presenters
 from petitions.web.admin.forms import ROLE_LABELS
-from petitions.web.forms import fill_filing_choices, put_errors, uploads
+from petitions.web.forms import filing_of, fill_filing_choices, put_errors
 from petitions.web.presenters import (
     CHANNEL_NAMES,
     CLOCK_LABELS,
@@ -473,19 +473,8 @@ def intake_new_submit():
     fill_filing_choices(form)
     if not form.validate():
         return _render_entry(form, 422)
-    filing = Filing(
-        title=form.title.data,
-        content=form.content.data,
-        category=form.category.data,
-        township=form.township.data,
-        contact_name=form.contact_name.data,
-        contact_phone=form.contact_phone.data,
-        anonymous=bool(form.anonymous.data),
-        public_consent=bool(form.public_consent.data),
-        channel=form.channel.data or "",
-        address=form.address.data,
-        attachments=uploads(form),
-        offered_channels=frozenset(CHANNEL_LABELS),
+    filing = filing_of(
+        form, channel=form.channel.data or "", address=form.address.data, offered_channels=frozenset(CHANNEL_LABELS)
     )
     try:
         filed = file_petition(filing, actor=user)

@@ -94,15 +94,21 @@ def test_worker_and_cron_outlive_redis_restarted_empty(app, tmp_path):
     logs = {name: open(tmp_path / f"{name}.log", "wb") for name in ("worker", "cron")}  # noqa: SIM115
     procs = {
         name: subprocess.Popen(
-            [str(BIN / "flask"), name], env=env, cwd=ROOT, stdout=logs[name], stderr=subprocess.STDOUT,
+            [str(BIN / "flask"), name],
+            env=env,
+            cwd=ROOT,
+            stdout=logs[name],
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         for name in ("worker", "cron")
     }
     client = Redis(port=port, socket_connect_timeout=1, socket_timeout=5)
     try:
-        _wait_for("a sweep from cron, run by the worker",
-                  lambda: _finished(client, settings.rq_queue, "notifications.jobs.sweep"))
+        _wait_for(
+            "a sweep from cron, run by the worker",
+            lambda: _finished(client, settings.rq_queue, "notifications.jobs.sweep"),
+        )
 
         # Redis dies and comes back empty a few seconds later.
         os.killpg(redis.pid, signal.SIGKILL)
@@ -112,7 +118,10 @@ def test_worker_and_cron_outlive_redis_restarted_empty(app, tmp_path):
         assert client.dbsize() == 0
 
         # Cron enqueues again and the worker runs what it enqueues ...
-        _wait_for("a sweep after the restart", lambda: _finished(client, settings.rq_queue, "notifications.jobs.sweep"))
+        _wait_for(
+            "a sweep after the restart",
+            lambda: _finished(client, settings.rq_queue, "notifications.jobs.sweep"),
+        )
         # ... and RQ's scheduler is back: a job scheduled a second ahead runs.
         Queue(settings.rq_queue, connection=client).enqueue_in(
             timedelta(seconds=1), "notifications.jobs.purge_idempotency_keys"
@@ -145,9 +154,7 @@ def test_a_run_that_loses_redis_is_started_again_until_a_signal_stops_it(monkeyp
 
     waits = []
     monkeypatch.setattr(worker, "_wait_or_stop", lambda seconds: waits.append(seconds) or False)
-    outcomes = iter(
-        [RedisConnectionError("gone"), (False, True), OSError("refused"), (True, False)]
-    )
+    outcomes = iter([RedisConnectionError("gone"), (False, True), OSError("refused"), (True, False)])
 
     def run_once():
         outcome = next(outcomes)

@@ -230,7 +230,7 @@ def account(engine, received: list, ledger: Ledger, sweep_seconds: float) -> dic
         crossing = {"yellow": row.yellow_at, "red": row.due_at}.get(row.level or "")
         if crossing is not None and row.id in delivered_at and row.purpose.startswith("staff_"):
             crossing = crossing if crossing.tzinfo else crossing.replace(tzinfo=UTC)
-            delays.append((delivered_at[row.id] - crossing).total_seconds())
+            delays.append(((delivered_at[row.id] - crossing).total_seconds(), crossing))
     # How long each message waited: from the last fault for those owed before it ended (they
     # may have been held up by it), else from the moment it was owed.
     last_fault = ledger.last_fault_end()
@@ -272,7 +272,8 @@ def account(engine, received: list, ledger: Ledger, sweep_seconds: float) -> dic
         "duplicate_rows": [(i, n) for i, n in list(duplicates.items())[:20]],
         "unowed_messages": copies.get(-1, 0),
         "crossings_texted": len(delays),
-        "max_crossing_delay": max(delays, default=None),
+        "max_crossing_delay": max(delays, default=(None, None))[0],
+        "max_crossing_delay_at": max(delays, default=(None, None))[1],
         "last_delivery_after_last_fault": max(after_fault, default=None),
         "max_owed_to_delivered_after_faults": max(owed_to_sent, default=None),
         "sweep_seconds": sweep_seconds,
@@ -341,6 +342,11 @@ def print_report(report: dict, ledger: Ledger) -> None:
     print(
         f"clock crossings texted: {report['crossings_texted']}; longest delay from a crossing to its text: "
         f"{secs(report['max_crossing_delay'])}"
+        + (
+            f" (the crossing at {report['max_crossing_delay_at']:%H:%M:%S})"
+            if report["max_crossing_delay_at"]
+            else ""
+        )
     )
     print(
         f"last delivery of a message owed before the last fault ended, after it: "

@@ -353,6 +353,8 @@ def print_report(report: dict, ledger: Ledger) -> None:
         f"{secs(report['last_delivery_after_last_fault'])}; longest wait of a message owed after it: "
         f"{secs(report['max_owed_to_delivered_after_faults'])} (two sweeps: {2 * report['sweep_seconds']:.0f} s)"
     )
+    if report.get("late_rows"):
+        print(f"  late rows at the deadline (id, key, status, error): {report['late_rows']}")
     if report["lost_rows"]:
         print(f"  lost rows (id, key, status, error): {report['lost_rows']}")
     if report["duplicate_rows"]:
@@ -849,6 +851,8 @@ def soak(args) -> int:
                 time.sleep(0.5)
             again = account(engine, list(sms.accepted), ledger, args.sweep)
             report["late"] = report["lost"] - again["lost"]
+            lost_ids = {r[0] for r in again["lost_rows"]}
+            report["late_rows"] = [r for r in report["lost_rows"] if r[0] not in lost_ids]
             report["lost"], report["lost_rows"] = again["lost"], again["lost_rows"]
             report["duplicates"], report["duplicate_rows"] = again["duplicates"], again["duplicate_rows"]
         problems = verdict(report, ledger)

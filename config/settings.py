@@ -8,7 +8,8 @@ are derived from it (`flask_config`).
 
 Environment variables (README, "Configuration"): DATABASE_URL, REDIS_URL, SECRET_KEY,
 BASE_URL, TIMEZONE, TWILIO_*, RATELIMIT_*, SESSION_COOKIE_SECURE, TOKEN_TTL_HOURS,
-MAX_CONTENT_LENGTH, RQ_QUEUE, INSTANCE_PATH, LOGIN_LOCK_*, MEASURES_SETTLE_DAYS, ...
+MAX_CONTENT_LENGTH, RQ_QUEUE, INSTANCE_PATH, LOGIN_LOCK_*, MEASURES_SETTLE_DAYS, NOTIFY_*,
+SCHEDULE_SWEEP_SECONDS, ...
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in (None, ""):
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_ints(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """"30,120,600" → (30, 120, 600)."""
+    value = _env(env, name, "")
+    return tuple(int(x) for x in value.split(",") if x.strip()) if value else default
 
 
 def _query_code_keys(env: Mapping[str, str], secret_key: str) -> tuple[dict[str, bytes], str]:
@@ -97,6 +104,9 @@ class Twilio:
     account_sid: str = ""
     auth_token: str = ""
     from_: str = ""
+    # Where Twilio's REST API answers; another address only for a stand-in that speaks it
+    # (the soak benchmark's local endpoint).
+    api_url: str = "https://api.twilio.com"
 
     @property
     def configured(self) -> bool:
@@ -254,7 +264,18 @@ class Settings:
                 account_sid=_env(env, "TWILIO_ACCOUNT_SID", ""),
                 auth_token=_env(env, "TWILIO_AUTH_TOKEN", ""),
                 from_=_env(env, "TWILIO_FROM", ""),
+                api_url=_env(env, "TWILIO_API_URL", Twilio.api_url),
             ),
+            "notify": Notify(
+                quiet_start=_env(env, "NOTIFY_QUIET_START", Notify.quiet_start),
+                quiet_end=_env(env, "NOTIFY_QUIET_END", Notify.quiet_end),
+                max_attempts=_env_int(env, "NOTIFY_MAX_ATTEMPTS", Notify.max_attempts),
+                backoff=_env_ints(env, "NOTIFY_BACKOFF", Notify.backoff),
+                full_job_check_seconds=_env_int(env, "NOTIFY_FULL_JOB_CHECK_SECONDS", Notify.full_job_check_seconds),
+                sending_lease_seconds=_env_int(env, "NOTIFY_SENDING_LEASE_SECONDS", Notify.sending_lease_seconds),
+                provider_timeout=float(_env(env, "NOTIFY_PROVIDER_TIMEOUT", str(Notify.provider_timeout))),
+            ),
+            "schedule": Schedule(sweep=_env_int(env, "SCHEDULE_SWEEP_SECONDS", Schedule.sweep)),
         }
         values.update(overrides)
         keys, key_id = _query_code_keys(env, values["secret_key"])

@@ -16,6 +16,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 
 from notifications import redis_conn
 from petitions.domain.clocks import as_utc, now
@@ -30,6 +31,10 @@ CHECK_CLOCK = "notifications.jobs.check_clock"
 # still queued either has not claimed it yet or died (a killed worker leaves it "started"):
 # a second job is harmless, the claim lets one of them send.
 _ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# A scheduled job still waiting this long after its time has no RQ scheduler to move it
+# (the worker holding the scheduler's lock was killed: the lock outlives it by a minute, or
+# its scheduler died with the connection): the sweep enqueues it itself.
+SCHEDULER_GRACE = timedelta(seconds=10)
 
 
 def connection() -> Redis:
@@ -72,6 +77,8 @@ def _put(
             q.schedule_job(job, _real_time(not_before, current), pipeline=pipe)
             count += 1
         else:
+            # Out of the scheduler's hands, if it held it: one job on the queue.
+            pipe.zrem(_scheduled_key(q), job_id)
             due.append(Queue.prepare_data(DELIVER, args=(outbox_id,), job_id=job_id, retry=_retry()))
     if due:
         count += len(q.enqueue_many(due, pipeline=pipe))
@@ -112,21 +119,37 @@ def enqueue_delivery(rows: Iterable[tuple[int, datetime | None]]) -> int:
     return hand_over(rows)
 
 
-def missing_jobs(outbox_ids: list[int]) -> list[int]:
-    """Those of `outbox_ids` that no live RQ job will deliver. Raises RedisError when Redis is away.
+def _scheduled_key(q: Queue) -> str:
+    return ScheduledJobRegistry(queue=q).key
 
-    Reads only each job's status field, pipelined: cheap enough to run over a large backlog
-    every minute.
+
+def missing_jobs(outbox_ids: list[int]) -> list[int]:
+    """Those of `outbox_ids` that no live RQ job will deliver: no job, a finished, failed or
+    abandoned one, or a scheduled one left waiting past its time by more than
+    SCHEDULER_GRACE. Raises RedisError when Redis is away.
+
+    Reads only each job's status field and its time in the scheduled registry, pipelined:
+    cheap enough to run over a large backlog every minute.
     """
     if not outbox_ids:
         return []
     conn = connection()
+    scheduled_key = _scheduled_key(queue())
     with conn.pipeline(transaction=False) as pipe:
         for outbox_id in outbox_ids:
-            pipe.hget(Job.key_for(delivery_job_id(outbox_id)), "status")
-        statuses = pipe.execute()
+            job_id = delivery_job_id(outbox_id)
+            pipe.hget(Job.key_for(job_id), "status")
+            pipe.zscore(scheduled_key, job_id)
+        answers = pipe.execute()
     alive = {s.value.encode() for s in _ALIVE}
-    return [i for i, status in zip(outbox_ids, statuses, strict=True) if status not in alive]
+    overdue = (datetime.now(UTC) - SCHEDULER_GRACE).timestamp()
+    missing = []
+    for i, outbox_id in enumerate(outbox_ids):
+        status, scheduled_for = answers[2 * i], answers[2 * i + 1]
+        stalled = status == JobStatus.SCHEDULED.value.encode() and (scheduled_for or 0) < overdue
+        if status not in alive or stalled:
+            missing.append(outbox_id)
+    return missing
 
 
 def schedule_clock(clock_id: int, moments: Iterable[datetime | None]) -> int:

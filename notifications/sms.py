@@ -84,11 +84,25 @@ class ConsoleSender:
         return None  # nothing leaves the machine: printing twice is harmless
 
 
-def twilio_http_client(timeout: float):
-    """The HTTP client the Twilio client talks through (a test points it at a local stand-in)."""
+TWILIO_API_URL = "https://api.twilio.com"
+
+
+def twilio_http_client(timeout: float, api_url: str = TWILIO_API_URL):
+    """The HTTP client the Twilio client talks through: to `api_url` instead of Twilio's own
+    address when the settings name another (a local server that speaks Twilio's API)."""
     from twilio.http.http_client import TwilioHttpClient
 
-    return TwilioHttpClient(timeout=timeout)
+    base = api_url.rstrip("/")
+    if base == TWILIO_API_URL:
+        return TwilioHttpClient(timeout=timeout)
+
+    class Redirected(TwilioHttpClient):
+        def request(self, method, url, *args, **kwargs):
+            if url.startswith(TWILIO_API_URL):
+                url = base + url[len(TWILIO_API_URL) :]
+            return super().request(method, url, *args, **kwargs)
+
+    return Redirected(timeout=timeout)
 
 
 # Replaced by the tests only, to reach a local server that speaks Twilio's API.
@@ -98,10 +112,15 @@ http_client_factory = twilio_http_client
 class TwilioSender:
     name = "twilio"
 
-    def __init__(self, account_sid: str, auth_token: str, from_: str, *, timeout: float = 15):
+    def __init__(
+        self, account_sid: str, auth_token: str, from_: str, *, timeout: float = 15, api_url: str = TWILIO_API_URL
+    ):
         from twilio.rest import Client
 
-        self.client = Client(account_sid, auth_token, http_client=http_client_factory(timeout))
+        http_client = (
+            http_client_factory(timeout) if api_url == TWILIO_API_URL else http_client_factory(timeout, api_url)
+        )
+        self.client = Client(account_sid, auth_token, http_client=http_client)
         self.from_ = from_
 
     def send(self, to: str | None, body: str, *, status_callback: str | None = None, label: str = "") -> Sent:
@@ -151,9 +170,11 @@ def sender_for(settings) -> Sender:
     if not twilio.configured:
         return _console
     timeout = float(settings.notify.provider_timeout)
-    key = (twilio.account_sid, twilio.auth_token, twilio.from_, timeout, http_client_factory)
+    key = (twilio.account_sid, twilio.auth_token, twilio.from_, timeout, twilio.api_url, http_client_factory)
     if key not in _twilio:
-        _twilio[key] = TwilioSender(twilio.account_sid, twilio.auth_token, twilio.from_, timeout=timeout)
+        _twilio[key] = TwilioSender(
+            twilio.account_sid, twilio.auth_token, twilio.from_, timeout=timeout, api_url=twilio.api_url
+        )
     return _twilio[key]
 
 

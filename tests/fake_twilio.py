@@ -3,8 +3,10 @@
     POST /2010-04-01/Accounts/{sid}/Messages.json  → 201 {"sid": "SM...", "status": "queued", ...}
 
 Programmable per request: `fail_next(kind, n)` makes the next n requests answer 500, 400
-with Twilio's error 21211 (a bad number), or hang past the client's timeout. Only answered
-201s count as accepted messages (`accepted`); every request is kept in `requests`.
+with Twilio's error 21211 (a bad number), or hang past the client's timeout; `fail_share`
+makes that share of the other sends answer 500 at random; `pause()` closes the port (the
+client's connections are refused) until `resume()` opens it again. Only answered 201s count
+as accepted messages (`accepted`); every request is kept in `requests`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import base64
 import contextlib
 import itertools
 import json
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +45,10 @@ class FakeTwilio:
     # A message accepted less than this long ago is not yet in the list of sent messages.
     list_lag: float = 0.0
     lists: int = 0
+    # This share of sends (not planned otherwise) answers 500 without accepting the message.
+    fail_share: float = 0.0
+    seed: int = 0
+    port: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -71,9 +78,14 @@ class FakeTwilio:
 
     def _next(self) -> str:
         with self._lock:
-            return self.plan.pop(0) if self.plan else "ok"
+            if self.plan:
+                return self.plan.pop(0)
+            if self.fail_share and self._rng.random() < self.fail_share:
+                return "500"
+            return "ok"
 
     def start(self) -> FakeTwilio:
+        self._rng = random.Random(self.seed)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -185,33 +197,38 @@ class FakeTwilio:
                         },
                     )
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._handler = Handler
+        self._serve()
         return self
+
+    def _serve(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def pause(self) -> None:
+        """Close the port: every connection is refused until resume()."""
+        self.stop()
+
+    def resume(self) -> None:
+        if self.server is None:
+            self._serve()
 
     def stop(self) -> None:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            self.server = None
 
 
 def redirecting_http_client(base: str):
     """A factory of Twilio's own HTTP client with api.twilio.com swapped for `base`
-    (notifications.sms.http_client_factory), so that the real client reaches the stand-in."""
+    (notifications.sms.http_client_factory), so that the real client reaches the stand-in;
+    the app does the same when the setting `twilio.api_url` (TWILIO_API_URL) names it."""
+    from notifications.sms import twilio_http_client
 
-    def factory(timeout: float):
-        from twilio.http.http_client import TwilioHttpClient
-
-        class Redirected(TwilioHttpClient):
-            def request(self, method, url, *args, **kwargs):
-                if url.startswith(TWILIO_HOST):
-                    url = base.rstrip("/") + url[len(TWILIO_HOST) :]
-                return super().request(method, url, *args, **kwargs)
-
-        return Redirected(timeout=timeout)
+    def factory(timeout: float, api_url: str = ""):
+        return twilio_http_client(timeout, base)
 
     return factory
-
-
-TWILIO_HOST = "https://api.twilio.com"

@@ -95,6 +95,43 @@ def test_a_queued_job_is_not_enqueued_twice_by_the_sweep(app, db, clock, twilio,
     assert len(queueing.queue()) == 1
 
 
+def test_a_scheduled_delivery_left_past_its_time_is_enqueued_by_the_sweep(
+    app, db, clock, twilio, staff_phones, redis
+):
+    """A retry waits in RQ's scheduled registry; when no RQ scheduler runs (the worker holding
+    its lock was killed, or it died with the connection), the sweep enqueues it itself."""
+    from rq.registry import ScheduledJobRegistry
+
+    stalled, waiting = file(db), file(db)
+    clock.set(YELLOW_TIME)
+    assert jobs.sweep()["owed"] == 2
+    q = queueing.queue()
+    rows = outbox_rows(db)
+    assert len(q) == 2
+    real = datetime.now(UTC)
+    # One retry 30 s overdue in the registry, the other due in a minute.
+    for row, at in ((rows[0], real - timedelta(seconds=30)), (rows[1], real + timedelta(minutes=1))):
+        job = q.fetch_job(queueing.delivery_job_id(row.id))
+        q.remove(job)
+        q.schedule_job(job, at)
+    assert len(q) == 0
+    assert queueing.missing_jobs([rows[0].id, rows[1].id]) == [rows[0].id]
+
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 1
+    registry = ScheduledJobRegistry(queue=q)
+    deliveries = [j for j in registry.get_job_ids() if j.startswith("outbox-")]
+    assert deliveries == [queueing.delivery_job_id(rows[1].id)]
+    assert q.job_ids == [queueing.delivery_job_id(rows[0].id)]
+    run_jobs(app)
+    assert [r.status for r in outbox_rows(db, stalled.id)] == ["sent"]
+    assert [r.status for r in outbox_rows(db, waiting.id)] == ["queued"]
+    assert len(twilio.accepted) == 1
+    # Not overdue yet: the next sweep leaves the waiting one to the scheduler.
+    clock.advance(minutes=1)
+    assert jobs.sweep()["enqueued"] == 0
+
+
 def test_minute_sweeps_check_only_rows_newly_due_and_the_full_check_finds_a_lost_job(
     app, db, clock, twilio, staff_phones, redis, monkeypatch
 ):
@@ -227,7 +264,7 @@ def _worker_env(app, at: datetime, twilio) -> dict[str, str]:
         TWILIO_ACCOUNT_SID=s.twilio.account_sid,
         TWILIO_AUTH_TOKEN=s.twilio.auth_token,
         TWILIO_FROM=s.twilio.from_,
-        TWILIO_API_BASE=twilio.url,
+        TWILIO_API_URL=twilio.url,
         XF_NOW=at.isoformat(),
         PYTHONPATH=str(ROOT),
     )

@@ -3,6 +3,7 @@ console sender, the templates, and the signed status callback."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from rq.job import Job
@@ -174,3 +175,42 @@ def test_forged_or_unsigned_callback_changes_nothing(app, db, client, clock, twi
         "updated": False
     }
     assert db.session.scalar(select(Outbox.status).where(Outbox.id == row.id)) == "sent"
+
+
+def test_the_environment_sets_the_provider_address_and_the_delivery_timing():
+    from config.settings import Notify, Schedule, Settings
+
+    s = Settings.from_env(
+        {
+            "TWILIO_API_URL": "http://127.0.0.1:9999",
+            "NOTIFY_BACKOFF": "3, 5,10",
+            "NOTIFY_MAX_ATTEMPTS": "4",
+            "NOTIFY_SENDING_LEASE_SECONDS": "20",
+            "NOTIFY_PROVIDER_TIMEOUT": "2.5",
+            "NOTIFY_QUIET_START": "00:00",
+            "NOTIFY_QUIET_END": "00:00",
+            "SCHEDULE_SWEEP_SECONDS": "15",
+        }
+    )
+    assert s.twilio.api_url == "http://127.0.0.1:9999"
+    assert s.notify.backoff == (3, 5, 10)
+    assert (s.notify.max_attempts, s.notify.sending_lease_seconds, s.notify.provider_timeout) == (4, 20, 2.5)
+    assert (s.notify.quiet_start, s.notify.quiet_end) == ("00:00", "00:00")
+    assert s.schedule.sweep == 15
+    # Unset: the defaults, Twilio's own address among them.
+    d = Settings.from_env({})
+    assert d.twilio.api_url == "https://api.twilio.com"
+    assert d.notify == Notify() and d.schedule == Schedule()
+
+
+def test_the_twilio_client_talks_to_the_configured_address(app, twilio, monkeypatch):
+    """TWILIO_API_URL alone (no patched client factory) reaches a server that speaks Twilio's API."""
+    from notifications import sms
+    from tests.conftest import configure
+
+    monkeypatch.setattr(sms, "http_client_factory", sms.twilio_http_client)
+    settings = app.extensions["settings"]
+    configure(app, twilio=dataclasses.replace(settings.twilio, api_url=twilio.url))
+    sent = sms.sender_for(app.extensions["settings"]).send("13900001111", "测试")
+    assert sent.provider_id == twilio.accepted[0].outcome
+    assert twilio.bodies() == [("+8613900001111", "测试")]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from petitions.domain.clocks import now, set_clock
+from petitions.domain.clocks import set_clock
 from petitions.services import actions
 from tests.handling import act, file, user
 
@@ -59,12 +59,13 @@ def test_queue_holds_the_callers_petitions_with_filters_and_paging(client, staff
 
 
 def test_queue_level_filter(client, staff_token):
-    start = now()
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 2 March 2026, 10:00 in the bureau
     set_clock(lambda: start)
     late, _ = file(title="逾期的件")
     set_clock(lambda: start + timedelta(days=6))
     fresh, _ = file(title="新来的件")
-    # The accept limit of jtys-dl is 3 days committed: the first is overdue, the second is new.
+    # The accept limit of jtys-dl is 3 calendar days committed: the first, due at the end of
+    # Thursday 5 March, is overdue on Sunday 8 March; the second, filed then, is new.
 
     def numbers(level):
         token = staff_token("jtj-leader")  # tokens expire: one per moment

@@ -220,8 +220,21 @@ def _cleanup(app) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolate(request, app, redis_url):
+def _isolate(request):
     from petitions.domain.clocks import set_clock
+
+    set_clock(RunningClock(pinned_start() or datetime.now(UTC)))
+    try:
+        if request.node.get_closest_marker("pure"):
+            # The domain's and the formulas' own tests: no app, no database, no Redis.
+            yield
+        else:
+            yield from _isolated(request.getfixturevalue("app"), request.getfixturevalue("redis_url"))
+    finally:
+        set_clock(None)
+
+
+def _isolated(app, redis_url):
     from petitions.services import calendar, reference
 
     # Every test starts from the seeded reference data, not from what a cache kept.
@@ -230,13 +243,11 @@ def _isolate(request, app, redis_url):
     settings = app.extensions["settings"]
     redis = _redis_client(redis_url)
     redis.flushdb()
-    set_clock(RunningClock(pinned_start() or datetime.now(UTC)))
     ctx = app.app_context()
     ctx.push()
     try:
         yield
     finally:
-        set_clock(None)
         app.extensions["settings"] = settings
         ctx.pop()
         with app.app_context():

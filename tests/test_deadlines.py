@@ -13,6 +13,8 @@ from petitions.domain import calendar as d
 from petitions.domain import clocks as c
 from petitions.domain.clocks import Thresholds, as_utc
 
+pytestmark = pytest.mark.pure
+
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = d.load_calendar()
 

@@ -13,6 +13,8 @@ from petitions.domain.privacy import (
     mask_text,
 )
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize(
     "typed",

@@ -1,0 +1,36 @@
+"""The tests' server clock: it starts at the moment XF_TEST_NOW names (CI runs the calendar
+tests again at awkward dates with it), or at the real time, and runs on from there."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from petitions.domain.clocks import now
+from tests.conftest import XF_TEST_NOW, RunningClock, pinned_start
+
+
+@pytest.mark.pure
+def test_xf_test_now_is_local_time_in_the_bureau_unless_it_says_otherwise():
+    assert pinned_start("") is None
+    assert pinned_start("2026-12-31T23:59") == datetime(2026, 12, 31, 15, 59, tzinfo=UTC)
+    assert pinned_start("2028-02-29T00:30") == datetime(2028, 2, 28, 16, 30, tzinfo=UTC)
+    assert pinned_start("2027-03-01T00:05+00:00") == datetime(2027, 3, 1, 0, 5, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        pinned_start("31/12/2026")
+
+
+@pytest.mark.pure
+def test_the_clock_runs_on_from_its_start():
+    start = datetime(2026, 2, 14, 9, 30, tzinfo=UTC)
+    clock = RunningClock(start)
+    first = clock()
+    assert start <= first < start + timedelta(seconds=5)
+    assert clock() >= first
+
+
+@pytest.mark.calendar
+def test_every_test_starts_on_the_server_clock_at_xf_test_now():
+    expected = pinned_start() if XF_TEST_NOW else datetime.now(UTC)
+    assert abs(now() - expected) < timedelta(minutes=1)

@@ -10,6 +10,8 @@ from petitions.domain.clocks import set_clock
 from petitions.services import actions
 from tests.handling import act, file, user
 
+pytestmark = pytest.mark.calendar
+
 
 def _auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}

@@ -3,7 +3,7 @@ the ranking, each against figures worked out by hand (petitions.measures.stats).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -218,3 +218,93 @@ def test_ranking_shares_ranks_and_puts_nothing_last():
     low = rank_rows([row("a", 3, "overdue"), row("b", 1, "overdue"), row("c", 2, "overdue")], {}, "overdue")
     assert [r["unit"]["code"] for r in low] == ["b", "c", "a"]
     assert "overdue" in stats.LOWER_IS_BETTER and "received" not in stats.LOWER_IS_BETTER
+
+
+def test_refusals_name_the_field_and_say_why():
+    cases = {
+        "2028-13": "The period must be a month (2026-10), a quarter (2026-Q3) or a year (2026).",
+        "2029": "That period has not begun yet.",
+        "2028-Q2": "That period has not begun yet.",
+    }
+    for text, why in cases.items():
+        with pytest.raises(ValidationFailed) as refused:
+            period(text)
+        assert str(refused.value.message) == why
+        assert list(refused.value.fields) == ["period"]
+    with pytest.raises(ValidationFailed) as refused:
+        period("2028-13")
+    assert str(refused.value.fields["period"]) == "Use YYYY-MM, YYYY-Qn or YYYY."
+    with pytest.raises(ValidationFailed) as refused:
+        stats.parse_measure("bogus")
+    assert str(refused.value.message) == "Unknown measure." and list(refused.value.fields) == ["measure"]
+    assert (
+        stats.parse_measure(None) == "on_time_closure_rate" and stats.parse_measure("received") == "received"
+    )
+
+
+def test_every_period_is_counted_in_local_days():
+    # The bureau's year begins at 16:00 UTC the day before; so do its quarters and months.
+    year = period("2027")
+    assert year.start == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    assert year.end == datetime(2027, 12, 31, 16, 0, tzinfo=UTC)
+    assert year.previous().start == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
+    assert year.months()[0].start == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    assert period("2027-Q2").start == datetime(2027, 3, 31, 16, 0, tzinfo=UTC)
+    # Half an hour into 2028 in the bureau (still 2027 in UTC): 2028 has begun.
+    new_year = datetime(2027, 12, 31, 16, 30, tzinfo=UTC)
+    assert period("2028", new_year).label == "2028" and period("2028-01", new_year).label == "2028-01"
+
+
+def test_figures_round_days_to_two_places_and_sums_add_up_row_by_row():
+    assert _Sums(handled=3, handled_days=10.0).figures()["avg_handling_days"] == 3.33
+    jan = month_no(date(2027, 1, 1))
+    rows = [
+        (1, "accepted", jan, None, None, None, None, 2, None, None),
+        (1, "accepted", jan, None, None, None, None, 3, None, None),
+        (1, "declined", jan, None, None, None, None, 1, None, None),
+        (1, "declined", jan, None, None, None, None, 2, None, None),
+        (1, "closed", jan, None, None, None, True, 1, None, None),
+        (1, "closed", jan, None, None, None, True, 2, None, None),
+        (1, "handled", jan, None, None, None, None, 1, 4.0, 0.5),
+        (1, "handled", jan, None, None, None, None, 1, None, None),
+        (1, "handled", jan, None, None, None, None, 2, 6.0, 0.25),
+        (1, "yellow_card", jan, None, None, None, None, 1, None, None),
+        (1, "yellow_card", jan, None, None, None, None, 2, None, None),
+        (1, "red_card", jan, None, None, None, None, 2, None, None),
+        (1, "red_card", jan, None, None, None, None, 1, None, None),
+        (1, "replied", jan, None, jan, "satisfied", None, 1, None, None),
+    ]
+    january = period("2027-01", datetime(2027, 6, 1, tzinfo=UTC))
+    s = _add_up(rows, january, datetime(2027, 6, 1, tzinfo=UTC))[1]
+    assert (s.accepted, s.not_accepted, s.closed, s.closed_late) == (5, 3, 3, 3)
+    assert (s.handled, s.handled_days, s.speedup_sum) == (4, 10.0, 0.75)
+    assert (s.yellow_cards, s.red_cards) == (3, 3)
+    # At the very end of the month it has ended: only its own ratings count.
+    late = [(1, "replied", jan, None, jan + 1, "satisfied", None, 1, None, None)]
+    assert _add_up(late, january, january.end)[1].rated == 0
+    assert _add_up(late, january, january.end - timedelta(seconds=1))[1].rated == 1
+
+
+def test_ranking_details():
+    rows = [
+        {"unit": {"code": "a"}, "m": 0.33336},
+        {"unit": {"code": "b"}, "m": None},
+        {"unit": {"code": "c"}, "m": -0.5},
+        {"unit": {"code": "d"}, "m": 0.1},
+    ]
+    ranked = rank_rows(rows, {"a": {"m": 0.1}}, "m")
+    # The change is rounded to four places; the row itself comes along; a negative figure is
+    # ranked, the missing one is last and unranked, and ranks go on after it.
+    assert ranked[0]["change"] == 0.2334
+    assert [r["row"] for r in ranked] == [rows[0], rows[3], rows[2], rows[1]]
+    assert [(r["unit"]["code"], r["rank"]) for r in ranked] == [("a", 1), ("d", 2), ("c", 3), ("b", None)]
+    lower = rank_rows(
+        [
+            {"unit": {"code": "x"}, "overdue": None},
+            {"unit": {"code": "y"}, "overdue": 0},
+            {"unit": {"code": "z"}, "overdue": 0},
+        ],
+        {},
+        "overdue",
+    )
+    assert [(r["unit"]["code"], r["rank"]) for r in lower] == [("y", 1), ("z", 1), ("x", None)]

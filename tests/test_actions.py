@@ -18,6 +18,8 @@ from petitions.services.access import CodeHolder
 from petitions.web.presenters import citizen_view, staff_view
 from tests.handling import act, as_citizen, file, snapshot, user
 
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture(autouse=True)
 def _english(app):

@@ -4,9 +4,12 @@ request and response schemas generated from the validating models."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import unavailable
 
 API_MD = Path(__file__).resolve().parent.parent.parent / "shared" / "api.md"
 ROW = re.compile(r"^\|\s*`(GET|POST|PUT|PATCH|DELETE) (/[^`?\s]*)(?:\?[^`]*)?`\s*\|")
@@ -15,7 +18,7 @@ ROW = re.compile(r"^\|\s*`(GET|POST|PUT|PATCH|DELETE) (/[^`?\s]*)(?:\?[^`]*)?`\s
 def contract_endpoints() -> list[tuple[str, str]]:
     """(method, path) of every row of the Public and Staff tables of api.md."""
     if not API_MD.exists():
-        pytest.skip(f"{API_MD} is not here")
+        unavailable(f"{API_MD} is not here (the shared documents are laid beside the clone)")
     found, section = [], None
     for line in API_MD.read_text(encoding="utf-8").splitlines():
         if line.startswith("## "):
@@ -77,3 +80,15 @@ def test_query_parameters_of_the_contract_are_documented(client):
     assert {"status", "level", "unit", "q", "page", "per_page"} <= params("/api/v1/queue")
     assert "period" in params("/api/v1/stats/units")
     assert "code" in params("/api/v1/petitions/{tracking_no}")
+
+
+def test_a_missing_contract_skips_outside_ci_and_fails_in_ci(monkeypatch, tmp_path):
+    import tests.conftest as conftest
+
+    monkeypatch.setattr(sys.modules[__name__], "API_MD", tmp_path / "api.md")
+    monkeypatch.setattr(conftest, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="api.md is not here"):
+        contract_endpoints()
+    monkeypatch.setattr(conftest, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="required in CI: .*api.md is not here"):
+        contract_endpoints()

@@ -17,6 +17,8 @@ from petitions.models import IdempotencyKey, Petition
 from petitions.services import idempotency
 from tests.test_api_public import count, filing
 
+pytestmark = pytest.mark.calendar
+
 
 def post(client, body, key, token=None):
     headers = {"Idempotency-Key": key}

@@ -15,6 +15,8 @@ from petitions.domain.clocks import set_clock
 from petitions.models import Attachment, Petition, Role, User
 from tests.conftest import configure
 
+pytestmark = pytest.mark.calendar
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

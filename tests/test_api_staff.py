@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from petitions.domain.clocks import now, set_clock
+from petitions.domain.clocks import set_clock
 from petitions.services import actions
-from tests.handling import act, file
+from tests.handling import act, file, user
+
+pytestmark = pytest.mark.calendar
 
 
 def _auth(token: str) -> dict:
@@ -59,12 +61,13 @@ def test_queue_holds_the_callers_petitions_with_filters_and_paging(client, staff
 
 
 def test_queue_level_filter(client, staff_token):
-    start = now()
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 2 March 2026, 10:00 in the bureau
     set_clock(lambda: start)
     late, _ = file(title="逾期的件")
     set_clock(lambda: start + timedelta(days=6))
     fresh, _ = file(title="新来的件")
-    # The accept limit of jtys-dl is 3 days committed: the first is overdue, the second is new.
+    # The accept limit of jtys-dl is 3 calendar days committed: the first, due at the end of
+    # Thursday 5 March, is overdue on Sunday 8 March; the second, filed then, is new.
 
     def numbers(level):
         token = staff_token("jtj-leader")  # tokens expire: one per moment
@@ -107,8 +110,11 @@ def test_staff_view_within_rights(client, staff_token):
     assert r.status_code == 200 and "已电话联系" not in r.get_data(as_text=True)
 
 
-def test_report_filer_hidden_from_units_but_not_from_discipline_or_bureau(client, staff_token):
-    p, _ = file(title="举报东城街道干部吃拿卡要", category="jjkg-zf", phone="13811112222", name="赵六")
+def test_report_filer_hidden_from_units_but_not_from_discipline_or_bureau(app, client, staff_token):
+    home = "青山县东城街道幸福路12号3单元"
+    p, _ = file(
+        title="举报东城街道干部吃拿卡要", category="jjkg-zf", phone="13811112222", name="赵六", address=home
+    )
     assert p.unit.code == "jw"
     act(p, "accept", "jw-handler")
     act(p, "assign", "jw-leader", handler="jw-handler")
@@ -123,9 +129,19 @@ def test_report_filer_hidden_from_units_but_not_from_discipline_or_bureau(client
     for username in ("jw-handler", "intake"):
         view, _ = contact(username)
         assert view["contact"]["name"] == "赵六" and view["contact"]["phone"] == "13811112222"
+        assert view["address"] == "青山县东城街道幸福路12号3单元"
     view, raw = contact("gov-leader")  # the superior unit reviewing it
     assert view["contact"] == {"name": None, "phone": None, "hidden": True, "anonymous": False}
-    assert "赵六" not in raw and "13811112222" not in raw and "2222" not in raw
+    assert view["address"] is None
+    assert "赵六" not in raw and "13811112222" not in raw and "2222" not in raw and "幸福路" not in raw
+    # Nor on the unit's staff page.
+    web = app.test_client()
+    with web.session_transaction() as session:
+        session["_user_id"] = str(user("gov-leader").id)
+        session["_fresh"] = True
+    page = web.get(f"/staff/petitions/{p.tracking_no}")
+    assert page.status_code == 200
+    assert p.tracking_no in page.get_data(as_text=True) and "幸福路" not in page.get_data(as_text=True)
     assert (
         client.get(
             f"/api/v1/petitions/{p.tracking_no}", headers=_auth(staff_token("dongcheng-leader"))

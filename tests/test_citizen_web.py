@@ -17,6 +17,8 @@ from petitions.models import Attachment, Event, Petition, Role, User
 from petitions.services.filing import find_for_citizen
 from tests.conftest import configure
 
+pytestmark = pytest.mark.calendar
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MB = 1024 * 1024

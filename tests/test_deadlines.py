@@ -13,6 +13,8 @@ from petitions.domain import calendar as d
 from petitions.domain import clocks as c
 from petitions.domain.clocks import Thresholds, as_utc
 
+pytestmark = pytest.mark.pure
+
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = d.load_calendar()
 
@@ -182,3 +184,67 @@ def test_quiet_hours_span_midnight():
     assert q.after_quiet_hours(local(2026, 3, 2, 22, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
     assert q.after_quiet_hours(local(2026, 3, 3, 1, 0), TZ, start, end) == local(2026, 3, 3, 8, 0)
     assert q.after_quiet_hours(local(2026, 3, 3, 12, 0), TZ, start, end) == local(2026, 3, 3, 12, 0)
+
+
+def test_the_shipped_calendar_as_loaded():
+    cal = d.load_calendar()
+    assert cal.knows(2026) and cal.knows(2027) and not cal.knows(2028)
+    assert cal.provisional == frozenset({2027})
+    assert not cal.is_workday(date(2026, 2, 16))  # 春节
+    assert cal.is_workday(date(2026, 2, 14))  # 调休 Saturday
+    assert date(2027, 2, 5) in cal.holidays and not cal.workdays & {date(2027, 2, 6)}
+    assert len(cal.holidays) == 33 + 13 and len(cal.workdays) == 6
+    assert [y["year"] for y in d.read_year_files()] == [2026, 2027]
+
+
+def test_calendar_data_is_read_as_given_and_checked():
+    cal = d.WorkCalendar.from_data(
+        [
+            {"year": 2030, "holidays": ["2030-01-01"], "workdays": ["2030-01-05"]},
+            {"year": "2031", "provisional": True, "holidays": ["2031-01-01"]},
+        ]
+    )
+    assert cal.holidays == frozenset({date(2030, 1, 1), date(2031, 1, 1)})
+    assert cal.workdays == frozenset({date(2030, 1, 5)})
+    assert cal.years == frozenset({2030, 2031}) and cal.provisional == frozenset({2031})
+    with pytest.raises(ValueError, match="2030-02-01 listed under 2031"):
+        d.WorkCalendar.from_data([{"year": 2031, "holidays": ["2030-02-01"]}])
+    with pytest.raises(ValueError, match=r"both holiday and workday: \[datetime.date\(2030, 1, 5\)\]"):
+        d.WorkCalendar.from_data([{"year": 2030, "holidays": ["2030-01-05"], "workdays": ["2030-01-05"]}])
+
+
+def test_limits_and_days_refuse_what_is_not_a_limit():
+    assert c.Limit(0, 0).unit == d.CALENDAR and c.Limit(15, 5, d.WORKING).committed == 5
+    for bad in [dict(statutory=-1, committed=0), dict(statutory=0, committed=-1)]:
+        with pytest.raises(ValueError, match="a limit cannot be negative"):
+            c.Limit(**bad)
+    with pytest.raises(ValueError, match="unknown day unit 'weeks'"):
+        c.Limit(1, 1, "weeks")
+    with pytest.raises(ValueError, match="unknown day unit 'weeks'"):
+        d.add_days(date(2026, 3, 2), 1, "weeks", CAL)
+    with pytest.raises(ValueError, match="a limit cannot be negative"):
+        d.add_days(date(2026, 3, 2), -1, d.WORKING, CAL)
+    # Working days: Monday 2 March plus 7 is Wednesday 11 March.
+    assert d.add_days(date(2026, 3, 2), 7, d.WORKING, CAL) == date(2026, 3, 11)
+
+
+def test_times_come_back_in_utc():
+    assert c.as_utc(datetime(2026, 3, 2, 10, 0)) == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert c.as_utc(datetime(2026, 3, 2, 10, 0)).tzinfo is UTC
+    assert c.as_utc(local(2026, 3, 2, 10, 0)).tzinfo is UTC
+    assert d.end_of_day(date(2026, 3, 2), TZ).tzinfo is UTC
+
+
+def test_a_one_day_extension_and_a_bureau_west_of_utc():
+    due = local(2026, 3, 19, 0, 0)
+    # One more day after 18 March: Thursday 19 March.
+    assert c.extended_due(due, 1, d.CALENDAR, CAL, TZ) == local(2026, 3, 20, 0, 0)
+    ny = ZoneInfo("America/New_York")
+    ny_due = datetime(2026, 3, 19, 0, 0, tzinfo=ny)  # the end of 18 March in New York
+    assert c.extended_due(ny_due, 1, d.CALENDAR, CAL, ny) == datetime(2026, 3, 20, 0, 0, tzinfo=ny)
+
+
+def test_a_calendar_limit_rolls_to_the_next_workday_unless_told_not_to():
+    # One day from 30 April 2026 ends on 1 May (劳动节, off until the 5th).
+    assert d.add_days(date(2026, 4, 30), 1, d.CALENDAR, CAL) == date(2026, 5, 6)
+    assert d.add_days(date(2026, 4, 30), 1, d.CALENDAR, CAL, roll=False) == date(2026, 5, 1)

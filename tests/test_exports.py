@@ -18,6 +18,8 @@ from petitions.models import Category, Petition, Unit
 from tests.test_stats import march  # noqa: F401
 from tests.test_stats_pages import login
 
+pytestmark = pytest.mark.calendar
+
 NOW = datetime(2026, 4, 10, 4, 0, tzinfo=UTC)
 _seq = itertools.count(1)
 

@@ -10,6 +10,8 @@ from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.models import Clock, Event, Petition, RoutingRule
 from petitions.services.filing import Filing, file_petition, find_for_citizen
 
+pytestmark = pytest.mark.calendar
+
 
 def _filing(**over) -> Filing:
     base = dict(

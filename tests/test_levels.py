@@ -164,3 +164,30 @@ def test_admin_edits_the_calendar(app, db, client, demo_user):
     assert 2027 in workcalendar.current().provisional
     # A year without data says so.
     assert 'data-calendar="unknown"' in client.get("/admin/calendar?year=2030").get_data(as_text=True)
+
+
+def test_the_configured_rule_gives_the_yellow_moment_worked_out_by_hand(app, db, clock, demo_user):
+    """The bureau's rule as configured (Settings.thresholds): yellow at 20% of the time left."""
+    petition = file(db)  # Monday 2 March 2026, 10:00 in the bureau
+    p = actions.load(petition.tracking_no, lock=False)
+    actions.perform(p, "accept", demo_user("dongcheng-leader"), p.version)
+    handle = _open_clock(db, petition.id)
+    # 20 calendar days from Tuesday 3 March end on Sunday 22, rolled to Monday 23: due at its
+    # end, 2026-03-24 00:00 local. Its time is 21 days 14 hours (518 h); 20% of it, 103.6 h,
+    # is left at Thursday 19 March 16:24 local (3 days left would come later, half the time
+    # has long passed). At 25% it would be Wednesday 18 March, 14:30.
+    assert (handle.kind, handle.allowed_days, handle.day_unit) == ("handle", 20, "calendar")
+    assert handle.due_at == datetime(2026, 3, 23, 16, 0, tzinfo=UTC)
+    assert handle.yellow_at == datetime(2026, 3, 19, 8, 24, tzinfo=UTC)
+    clock.set(datetime(2026, 3, 18, 6, 30, tzinfo=UTC))
+    assert jobs.sweep()["yellow"] == 0
+    assert clocks.running_status(actions.load(petition.tracking_no, lock=False)).level == "green"
+    clock.set(datetime(2026, 3, 19, 8, 23, tzinfo=UTC))
+    assert jobs.sweep()["yellow"] == 0
+    clock.set(datetime(2026, 3, 19, 8, 24, tzinfo=UTC))
+    assert jobs.sweep()["yellow"] == 1
+    assert _open_clock(db, petition.id).level == "yellow"
+    # The pure rule with the configured thresholds: a 30-day clock turns yellow with 6 days left.
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    configured = app.extensions["settings"].thresholds
+    assert rules.yellow_from(start, start + timedelta(days=30), configured) == datetime(2026, 3, 25, tzinfo=UTC)

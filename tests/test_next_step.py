@@ -13,6 +13,8 @@ from petitions.domain import workflow as wf
 from tests.handling import act, as_citizen, file, user
 from tests.test_admin import _csrf
 
+pytestmark = pytest.mark.calendar
+
 # ---------------------------------------------------------------- the table against the rules
 
 SUB_STATES = [

@@ -13,6 +13,8 @@ from petitions.models import Event, Open311Key, Petition
 from tests.conftest import configure
 from tests.handling import act
 
+pytestmark = pytest.mark.calendar
+
 BASE = "/open311/v2"
 KEY = "demo-open311-key"
 NAME_FIRST, NAME_LAST, PHONE, EMAIL = "三丰", "欧阳", "13912345678", "ouyang@example.cn"

@@ -145,6 +145,31 @@ def test_staff_texts_wait_for_the_end_of_quiet_hours(app, db, clock, twilio, sta
     assert len(twilio.accepted) == 1
 
 
+def test_an_urging_at_night_reaches_the_leader_in_the_morning(app, db, clock, twilio, demo_user, staff_phones):
+    petition = file(db, phone=CITIZEN)
+    # Monday 2 March, 23:00 in the bureau: the supervisor urges; the unit leader sleeps.
+    clock.set(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    _do(db, petition, "urge", "supervisor", demo_user, text="请于三日内办结并报告。")
+    (row,) = [r for r in outbox_rows(db, petition.id) if r.staff]
+    assert (row.purpose, row.recipient_user_id) == ("staff_urge", staff_phones["dongcheng-leader"])
+    run_jobs(app)
+    (row,) = [r for r in outbox_rows(db, petition.id) if r.staff]
+    # Held until 08:00 on Tuesday 3 March (00:00 UTC), nothing sent in the night.
+    assert (row.status, row.attempts) == ("queued", 0)
+    assert row.next_attempt_at == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
+    assert "+8613800000002" not in [to for to, _ in twilio.bodies()]
+    clock.set(datetime(2026, 3, 2, 23, 59, tzinfo=UTC))  # 07:59
+    jobs.sweep()
+    run_jobs(app)
+    assert "+8613800000002" not in [to for to, _ in twilio.bodies()]
+    clock.set(datetime(2026, 3, 3, 0, 0, 30, tzinfo=UTC))  # 08:00:30
+    jobs.sweep()
+    run_jobs(app)
+    assert [to for to, _ in twilio.bodies()].count("+8613800000002") == 1
+    (row,) = [r for r in outbox_rows(db, petition.id) if r.staff]
+    assert row.status == "sent"
+
+
 def test_citizen_texts_are_not_held_at_night(app, db, clock, demo_user):
     clock.set(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # 23:00 local
     petition = file(db, phone=CITIZEN)

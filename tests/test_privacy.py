@@ -13,6 +13,8 @@ from petitions.domain.privacy import (
     mask_text,
 )
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize(
     "typed",
@@ -66,3 +68,15 @@ def test_empty_and_detection():
     assert mask_text("") == ""
     assert contains_personal_data("call 13912345678")
     assert not contains_personal_data(mask_text("call 13912345678, id 11010519491231002X, a@b.cn"))
+
+
+def test_longest_contact_details_first_and_short_ones_left_alone():
+    # Sorted by length, not by text ("幸福路12号" sorts after "城关镇幸福路12号" as text, "小明"
+    # after "乐小明"): the full address and the full name go first.
+    text = "住城关镇幸福路12号，幸福路12号有积水。联系人乐小明。"
+    masked = mask_text(text, addresses=["幸福路12号", "城关镇幸福路12号"], names=["小明", "乐小明"])
+    assert masked == "住[地址已隐去]，[地址已隐去]有积水。联系人某某。"
+    # The shortest that are replaced: an address of four characters, a name of two.
+    assert mask_text("家住幸福小区，张三", addresses=["幸福小区"], names=["张三"]) == "家住[地址已隐去]，某某"
+    assert mask_text("家住幸福村，张", addresses=["幸福村"], names=["张"]) == "家住幸福村，张"
+    assert mask_text("家住幸福小区", addresses=["  幸福小区  ", None, ""], names=[None, ""]) == "家住[地址已隐去]"

@@ -14,6 +14,8 @@ from petitions.measures import facts
 from petitions.models import Category, Event, Petition, Reply, Unit
 from petitions.web.public import cache
 
+pytestmark = pytest.mark.calendar
+
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)
 PHONE = "13912345678"
 ID_NO = "11010519491231002X"

@@ -81,6 +81,21 @@ def test_rate_through_the_api_once(client, demo_user):
     assert _db.session.scalar(select(Rating.score).where(Rating.petition_id == p.id)) == "basically_satisfied"
 
 
+def test_a_rated_reply_is_no_longer_offered_for_rating(client, demo_user):
+    p, code = replied(demo_user)
+    look_up = f"/api/v1/petitions/{p.tracking_no}?code={code}"
+    before = client.get(look_up).get_json()
+    assert (before["can_rate"], before["can_request_review"], before["rating"]) == (True, True, None)
+    url = f"/api/v1/petitions/{p.tracking_no}/rating"
+    assert client.post(url, json={"code": code, "score": "unsatisfied", "comment": "没修"}).status_code == 200
+    after = client.get(look_up).get_json()
+    # Unsatisfied: still replied, review may be asked for; the rating is not offered again.
+    assert after["status"] == "replied"
+    assert after["can_rate"] is False
+    assert after["can_request_review"] is True
+    assert (after["rating"]["score"], after["rating"]["comment"]) == ("unsatisfied", "没修")
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
@@ -162,27 +177,16 @@ def test_forged_expired_and_superseded_links_are_refused(client, app, demo_user)
     with pytest.raises(NotFound):
         ratings.rate_by_token(forged, "satisfied")
     old = rating_token(p.tracking_no, 1)
-    # itsdangerous dates the token by the wall clock: age it by signing in the past.
-    signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=RATING_SALT)
-    signer.signer_kwargs = {}
-    expired = _signed_at(signer, [p.tracking_no, 1], datetime.now(UTC) - timedelta(days=31))
+    # A link is dated by the server clock: one signed 31 days ago has expired.
+    advance(days=-31)
+    expired = rating_token(p.tracking_no, 1)
+    advance(days=31)
     with pytest.raises(Conflict):
         ratings.rate_by_token(expired, "satisfied")
     with pytest.raises(Conflict):
         ratings.rate_by_token(rating_token(p.tracking_no, 2), "satisfied")  # not the reply to rate
     assert counts(p) == before
     assert ratings.rate_by_token(old, "satisfied").id == p.id
-
-
-def _signed_at(serializer, payload, when: datetime) -> str:
-    import itsdangerous.timed as timed
-
-    original = timed.TimestampSigner.get_timestamp
-    timed.TimestampSigner.get_timestamp = lambda self: int(when.timestamp())
-    try:
-        return serializer.dumps(payload)
-    finally:
-        timed.TimestampSigner.get_timestamp = original
 
 
 def _csrf(response) -> str:

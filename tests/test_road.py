@@ -16,6 +16,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
+from petitions.domain.clocks import now
 from petitions.extensions import db
 from petitions.models import Event, Petition
 from petitions.services import actions
@@ -32,7 +33,7 @@ def test_the_road_through_the_api(postgres, client, staff_token):
         name: staff_token(name)
         for name in ("intake", "jtj-handler", "jtj-leader", "gov-leader", "zjj-handler")
     }
-    before = datetime.now().astimezone().replace(microsecond=0)  # answers give whole seconds
+    before = now().replace(microsecond=0)  # answers give whole seconds
 
     r = client.post(
         "/api/v1/petitions",
@@ -112,7 +113,7 @@ def test_the_road_through_the_api(postgres, client, staff_token):
     times = [datetime.fromisoformat(e["at"]) for e in view["timeline"]]
     assert times == sorted(times)
     assert all(t.utcoffset().total_seconds() == 8 * 3600 for t in times)
-    after = datetime.now().astimezone()
+    after = now()
     assert before <= times[0] and times[-1] <= after
     texts = " ".join(e["text"] for e in view["timeline"])
     assert "需协调供水管线迁改" in texts and "加装警示标志" in texts and "维持原答复" in texts

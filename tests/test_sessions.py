@@ -13,6 +13,8 @@ from petitions.models import User
 from petitions.services import admin as changes
 from tests.test_citizen_web import csrf, log_in, make_citizen
 
+pytestmark = pytest.mark.calendar
+
 PASSWORD = "petition-demo"
 
 

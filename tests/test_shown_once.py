@@ -17,6 +17,8 @@ from petitions.models import ShownOnce
 from tests.test_citizen_web import filing_data, post_filing, shown_numbers
 from tests.test_staff_web import _entry, _login
 
+pytestmark = pytest.mark.calendar
+
 
 def cookie_of(client) -> str:
     return client.get_cookie("session").value

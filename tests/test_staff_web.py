@@ -18,6 +18,8 @@ from petitions.services.filing import Filing, Upload, file_petition
 from tests.handling import act, file, snapshot, user
 from tests.test_browser_citizen import tiny_png
 
+pytestmark = pytest.mark.calendar
+
 STALE_ZH = "其他人刚刚修改了此信访事项，请刷新后重试。"
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from petitions.extensions import db
 from petitions.services import actions
 from tests.handling import act, file, user
+
+pytestmark = pytest.mark.calendar
 
 FILING_MAX = 8
 ACTION_MAX = 10

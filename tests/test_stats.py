@@ -433,3 +433,31 @@ def test_settled_months_give_the_same_measures(march):
     facts.rebuild()
     assert _db.session.query(SettledMonth).count() == 0
     assert stats.unit_measures(stats.parse_period("2026-03")) == live["2026-03"]
+
+
+def test_basically_satisfied_counts_as_satisfied(march):
+    """满意率 = (satisfied + basically satisfied) / rated: P6, replied in March and unrated in the
+    fixture, is rated 基本满意. jtj's March replies are then rated satisfied (P1), unsatisfied (P3)
+    and basically satisfied (P6): 2 of 3 satisfied, 1 of 3 unsatisfied."""
+    from petitions.models import MeasureMonth
+
+    p6 = _db.session.scalar(
+        select(Petition).where(Petition.status == "replied", Petition.unit_id == march.unit("jtj").id)
+    )
+    march.rating(p6, "jtj", "basically_satisfied", local(3, 22))
+    facts.rebuild()
+    _db.session.commit()
+
+    def jtj(label: str) -> dict:
+        rows = stats.unit_measures(stats.parse_period(label))["units"]
+        return next(row for row in rows if row["unit"]["code"] == "jtj")
+
+    expected = {"rated": 3, "participation_rate": 1.0, "satisfaction_rate": 0.6667, "dissatisfaction_rate": 0.3333}
+    live = jtj("2026-03")
+    assert {k: live[k] for k in expected} == expected
+    # The same from the months' sums kept once March has settled.
+    set_clock(lambda: datetime(2026, 6, 1, 4, 0, tzinfo=UTC))
+    assert "2026-03" in stats.settle()
+    assert _db.session.query(MeasureMonth).count() > 0
+    kept = jtj("2026-03")
+    assert {k: kept[k] for k in expected} == expected

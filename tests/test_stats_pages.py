@@ -8,6 +8,8 @@ import pytest
 from petitions.web.public import cache
 from tests.test_stats import march  # noqa: F401  (the hand-built month)
 
+pytestmark = pytest.mark.calendar
+
 
 def login(client, user) -> None:
     with client.session_transaction() as sess:

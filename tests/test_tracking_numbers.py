@@ -16,6 +16,8 @@ from petitions.models import Event, Petition
 from petitions.services import tracking
 from petitions.services.filing import Filing, file_petition
 
+pytestmark = pytest.mark.calendar
+
 
 def _filing(title: str = "路灯不亮") -> Filing:
     return Filing(

@@ -22,6 +22,8 @@ from petitions.models import Attachment, Petition
 from tests.handling import file, user
 from tests.test_citizen_web import PNG, csrf, filing_data, post_filing
 
+pytestmark = pytest.mark.calendar
+
 NUL, ESC, DEL, C1, RLO, ISOLATE = "\x00", "\x1b", "\x7f", "\x85", "\u202e", "\u2066"
 BAD_CHARS = [NUL, ESC, DEL, C1, RLO, ISOLATE]
 REFUSED_ZH = "请求中含有不允许的字符"

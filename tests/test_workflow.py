@@ -9,6 +9,8 @@ import pytest
 from config.limits import TIME_LIMITS
 from petitions.domain import workflow as wf
 
+pytestmark = pytest.mark.pure
+
 # Who is bound to the petition how (workflow scopes). A citizen is only ever "the owner"
 # or nobody; staff always have "any" plus their unit's bond, if any.
 BONDS = {

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import String, and_, cast, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement, Select
@@ -54,8 +54,16 @@ def citizen_link(tracking_no: str) -> str:
     return f"{base_url()}/track?no={tracking_no}"
 
 
+class ServerTimeSigner(TimestampSigner):
+    """Dates a link by the server clock (petitions.domain.clocks.now), not the wall clock, so that
+    its age is counted on the same time as the rating window it opens."""
+
+    def get_timestamp(self) -> int:
+        return int(now().timestamp())
+
+
 def rating_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings().secret_key, salt=RATING_SALT)
+    return URLSafeTimedSerializer(settings().secret_key, salt=RATING_SALT, signer=ServerTimeSigner)
 
 
 def rating_token(tracking_no: str, reply_no: int) -> str:

@@ -278,7 +278,11 @@ class Petition(db.Model):
         CheckConstraint(_in("status", Status), name="status"),
         CheckConstraint(_in("channel", Channel), name="channel"),
         Index("ix_petitions_unit_status", "unit_id", "status"),
-        Index("ix_petitions_status_created", "status", "created_at"),
+        # The queues' keyset pages (petitions.services.queues): intake's oldest first, the
+        # others soonest due first, in all or in one unit.
+        Index("ix_petitions_status_created", "status", "created_at", "id"),
+        Index("ix_petitions_due_id", "due_at", "id"),
+        Index("ix_petitions_unit_due", "unit_id", "due_at", "id"),
         # The measures: petitions closed in a period, per unit (an index-only scan).
         Index(
             "ix_petitions_closed_at",
@@ -321,7 +325,7 @@ class Petition(db.Model):
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The due time of the clock running now (denormalised from clocks for queues).
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     category: Mapped[Category] = relationship()
     township: Mapped[Unit | None] = relationship(foreign_keys=[township_id])
@@ -767,6 +771,8 @@ class Reply(db.Model):
     __table_args__ = (
         CheckConstraint(_in("kind", ReplyKind), name="kind"),
         Index("ix_replies_petition_kind", "petition_id", "kind"),
+        # The public page's latest published replies, newest first.
+        Index("ix_replies_issued_at", "issued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -190,11 +190,13 @@ def _cleanup(app) -> None:
 @pytest.fixture(autouse=True)
 def _isolate(request, app, redis_url):
     from petitions.domain.clocks import set_clock
+    from petitions.measures import shared
     from petitions.services import calendar, reference
 
     # Every test starts from the seeded reference data, not from what a cache kept.
     reference.invalidate()
     calendar.invalidate()
+    shared.clear_local()
     settings = app.extensions["settings"]
     redis = _redis_client(redis_url)
     redis.flushdb()

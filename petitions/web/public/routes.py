@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from petitions.domain.clocks import now
-from petitions.measures import stats
+from petitions.measures import shared, stats
 from petitions.web import charts
 from petitions.web.presenters import local_name
 from petitions.web.public import cache, published
@@ -15,7 +15,7 @@ from petitions.web.public.blueprint import bp
 
 # The measures the public page draws; the table shows them all.
 CHART_MEASURES = ("on_time_closure_rate", "satisfaction_rate", "received")
-TREND_MONTHS = 12
+TREND_MONTHS = shared.TREND_MONTHS
 
 
 @bp.app_template_filter("measure")
@@ -28,16 +28,12 @@ def _months() -> list[stats.Period]:
 
 
 def _measures(period: stats.Period) -> dict:
-    return cache.cached(("measures", period.label), lambda: stats.unit_measures(period))
+    """The period's measures, shared by every process (petitions.measures.shared)."""
+    return shared.measures(period)
 
 
 def _trend() -> dict:
-    def compute() -> dict:
-        months = _months()
-        data = [_measures(m)["total"] for m in months]
-        return {"labels": [m.label for m in months], "totals": data}
-
-    return cache.cached(("trend", _months()[-1].label), compute)
+    return shared.trend(TREND_MONTHS)
 
 
 def unit_charts(data: dict, measures=CHART_MEASURES) -> list:
@@ -91,7 +87,7 @@ def index():
     data = _measures(period)
     locale = str(get_locale())
     catalogue = cache.cached(("catalogue", locale), published.catalogue)
-    latest = cache.cached(("published", 1, 5), lambda: published.published(1, 5))
+    latest = {"items": shared.cached("published-latest:5", lambda: published.latest(5))}
     return render_template(
         "public/index.html",
         period=period,

@@ -283,6 +283,13 @@ class Petition(db.Model):
         Index("ix_petitions_status_created", "status", "created_at", "id"),
         Index("ix_petitions_due_id", "due_at", "id"),
         Index("ix_petitions_unit_due", "unit_id", "due_at", "id"),
+        # The petition page's "merged here" (the few petitions merged into this one).
+        Index(
+            "ix_petitions_duplicate_of",
+            "duplicate_of_id",
+            postgresql_where=text("duplicate_of_id IS NOT NULL"),
+            sqlite_where=text("duplicate_of_id IS NOT NULL"),
+        ),
         # The queues' text search on PostgreSQL: the two-character pieces of the text
         # (petitions.services.queues; the function is the migration's). SQLite has a LIKE.
         Index(

@@ -4,7 +4,9 @@ Revision ID: 7b1e5c3d9a40
 Revises: 65c2278943b6
 Create Date: 2026-12-02 10:40:00
 
-The handler's queue walks (due_at, id), intake's (status, created_at, id). On PostgreSQL the
+The handler's queue walks (due_at, id), intake's (status, created_at, id); the petition
+page finds what was merged into a petition by duplicate_of_id; the public page reads the
+latest replies by issued_at. On PostgreSQL the
 search narrows by the two-character pieces of the text through a GIN index on
 petition_bigrams(lower(tracking_no || ' ' || title || ' ' || content)): pg_trgm cannot serve
 a two-character Chinese word (its pattern yields no trigram), bigrams can.
@@ -38,6 +40,11 @@ def upgrade():
         batch_op.create_index('ix_petitions_due_id', ['due_at', 'id'], unique=False)
         batch_op.create_index('ix_petitions_status_created', ['status', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_petitions_unit_due', ['unit_id', 'due_at', 'id'], unique=False)
+        batch_op.create_index(
+            'ix_petitions_duplicate_of', ['duplicate_of_id'], unique=False,
+            postgresql_where=sa.text('duplicate_of_id IS NOT NULL'),
+            sqlite_where=sa.text('duplicate_of_id IS NOT NULL'),
+        )
     with op.batch_alter_table('replies', schema=None) as batch_op:
         batch_op.create_index('ix_replies_issued_at', ['issued_at'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
@@ -52,6 +59,7 @@ def downgrade():
     with op.batch_alter_table('replies', schema=None) as batch_op:
         batch_op.drop_index('ix_replies_issued_at')
     with op.batch_alter_table('petitions', schema=None) as batch_op:
+        batch_op.drop_index('ix_petitions_duplicate_of')
         batch_op.drop_index('ix_petitions_unit_due')
         batch_op.drop_index('ix_petitions_status_created')
         batch_op.drop_index('ix_petitions_due_id')

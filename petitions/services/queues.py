@@ -14,11 +14,12 @@ characters up (pg_trgm's trigrams cannot serve a two-character word such as å™ªé
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text, true, tuple_
 
 from petitions.extensions import db, settings
 from petitions.models import Petition
@@ -116,35 +117,58 @@ def keyset_page(
     after: Cursor | None = None,
     *,
     nullable: bool = False,
+    branches: Sequence[Any] = (),
     options: tuple = (),
     count: bool = True,
 ) -> Page:
     """One page of `stmt` (a SELECT of Petition with its filters; `options` load what the
-    page shows) in the
-    order of `key` (nulls last when `nullable`) and the id, after `after`.
+    page shows) in the order of `key` (nulls last when `nullable`) and the id, after `after`.
 
-    At most two statements for the rows (the second only where the page reaches from the
-    dated rows into the undated ones) and one for the capped count."""
-    column = key
+    `branches` (access.visible_branches) split the rows into disjoint parts, each read in
+    order from its own index and merged here: a unit's petitions and the few it reviews,
+    rather than one OR that no index answers. Per branch at most two statements for the rows
+    (the second only where the page reaches from the dated rows into the undated ones) and
+    one for the capped count."""
     rows: list[Any] = []
-    base = stmt
-    stmt = stmt.options(*options)
-    want = per_page + 1
+    for branch in branches or (true(),):
+        rows += _branch_rows(stmt.where(branch).options(*options), key, per_page + 1, after, nullable)
+    if len(branches) > 1:
+        rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
+    counted, capped = 0, False
+    if count:
+        cap = settings().queue_count_cap
+        parts = [capped_count(stmt.where(branch)) for branch in branches or (true(),)]
+        counted = sum(n for n, _over in parts)
+        capped = any(over for _n, over in parts) or counted > cap
+        counted = min(counted, cap)
+    return Page(items=rows, next=next_cursor, count=counted, capped=capped)
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _order(key: datetime | None, ident: int) -> tuple:
+    if key is None:
+        return (1, _LAST, ident)
+    return (0, key if key.tzinfo else key.replace(tzinfo=UTC), ident)
+
+
+def _branch_rows(stmt: Select, key: Any, want: int, after: Cursor | None, nullable: bool) -> list[Any]:
+    rows: list[Any] = []
     if after is None or after.key is not None:
-        dated = stmt.where(column.is_not(None)) if nullable else stmt
+        dated = stmt.where(key.is_not(None)) if nullable else stmt
         if after is not None:
-            dated = dated.where(tuple_(column, Petition.id) > tuple_(_key_value(column, after.key), after.id))
-        rows = list(db.session.scalars(dated.order_by(column, Petition.id).limit(want)).unique())
+            dated = dated.where(tuple_(key, Petition.id) > tuple_(_key_value(key, after.key), after.id))
+        rows = list(db.session.scalars(dated.order_by(key, Petition.id).limit(want)).unique())
     if nullable and len(rows) < want:
-        undated = stmt.where(column.is_(None))
+        undated = stmt.where(key.is_(None))
         if after is not None and after.key is None:
             undated = undated.where(Petition.id > after.id)
         rows += list(db.session.scalars(undated.order_by(Petition.id).limit(want - len(rows))).unique())
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    next_cursor = str(Cursor(getattr(rows[-1], column.key), rows[-1].id)) if more else None
-    counted, capped = capped_count(base) if count else (0, False)
-    return Page(items=rows, next=next_cursor, count=counted, capped=capped)
+    return rows
 
 
 def capped_count(stmt: Select) -> tuple[int, bool]:

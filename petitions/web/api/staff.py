@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
-from sqlalchemy import and_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from petitions.domain import clocks as clock_rules
@@ -309,7 +309,8 @@ register_staff_view(staff_petition, StaffView)
 )
 def queue(query: QueueQuery):
     user = bearer_user()
-    stmt = access.visible_petitions_query(user)
+    stmt = select(Petition)
+    branches = access.visible_branches(user)
     if query.status is not None:
         stmt = stmt.where(Petition.status == query.status)
     if query.unit:
@@ -334,10 +335,10 @@ def queue(query: QueueQuery):
     per_page = query.per_page
     if after is None and query.page > 1:
         # Numbered pages reach only the first rows (a short OFFSET); beyond, follow `next`.
-        found = _offset_page(stmt, query.page, per_page)
+        found = _offset_page(stmt.where(or_(*branches)), query.page, per_page)
     else:
         found = queues.keyset_page(
-            stmt, Petition.due_at, per_page, after, nullable=True, options=QUEUE_LOADS
+            stmt, Petition.due_at, per_page, after, nullable=True, branches=branches, options=QUEUE_LOADS
         )
     return QueueOut(
         items=[_queue_item(p, user) for p in found.items],

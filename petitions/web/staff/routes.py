@@ -281,9 +281,13 @@ def _after() -> queues.Cursor | None:
         abort(404)
 
 
-def _page(stmt, key, *, nullable: bool = False) -> queues.Page:
-    """One keyset page of `stmt` in the order of `key` (nulls last) and the id."""
-    return queues.keyset_page(stmt, key, _per_page(), _after(), nullable=nullable, options=LIST_LOADS)
+def _page(user: User, stmt, key, *, nullable: bool = False) -> queues.Page:
+    """One keyset page of the petitions of `stmt` that `user` may see, in the order of `key`
+    (nulls last) and the id."""
+    return queues.keyset_page(
+        stmt, key, _per_page(), _after(), nullable=nullable, branches=access.visible_branches(user),
+        options=LIST_LOADS,
+    )
 
 
 def _unit_choices() -> list[SelectChoice]:
@@ -407,8 +411,8 @@ def _fields_of(action: str, form: ActionForm) -> dict[str, str]:
 @bp.get("/intake")
 def intake_queue():
     user = _require(INTAKE_ROLES)
-    stmt = access.visible_petitions_query(user).where(Petition.status == wf.REGISTERED)
-    page = _page(stmt, Petition.created_at)
+    stmt = select(Petition).where(Petition.status == wf.REGISTERED)
+    page = _page(user, stmt, Petition.created_at)
     found = records.of_many(p.id for p in page.items)
     returns = _returns([p.id for p in page.items])
     rows = []
@@ -533,7 +537,7 @@ def queue():
     status = request.args.get("status", "open")
     level = request.args.get("level", "")
     q = (request.args.get("q") or "").strip()[:100]
-    stmt = access.visible_petitions_query(user)
+    stmt = select(Petition)
     if status == "open":
         stmt = stmt.where(Petition.status.not_in(CLOSED_STATUSES))
     elif status in wf.STATUSES:
@@ -546,7 +550,7 @@ def queue():
         level = ""
     if q:
         stmt = queues.search(stmt, q)
-    page = _page(stmt, Petition.due_at, nullable=True)
+    page = _page(user, stmt, Petition.due_at, nullable=True)
     rows = [{"petition": p, "clock": clock_of(p)} for p in page.items]
     return _no_store(
         current_app.make_response(

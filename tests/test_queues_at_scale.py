@@ -205,3 +205,28 @@ def test_the_search_is_a_like_with_the_bigram_condition_on_postgresql_only(app):
     sql = str(queues.search(select(Petition.id), "噪音").compile(db.engine))
     assert "LIKE" in sql.upper()
     assert ("petition_bigrams" in sql) == is_postgres()
+
+
+def test_a_units_queue_merges_its_own_petitions_with_those_it_reviews(app, client, staff_token):
+    from petitions.models import ReviewRequest, Unit
+
+    petitions = _many(9)
+    _tie_and_blank(petitions)
+    dongcheng = db.session.scalar(select(Unit.id).where(Unit.code == "dongcheng"))
+    own, reviewed = petitions[:5], petitions[5:8]
+    db.session.execute(update(Petition).where(Petition.id.in_([p.id for p in own])).values(unit_id=dongcheng))
+    for p in reviewed:
+        db.session.add(ReviewRequest(petition_id=p.id, kind="review", reason="不服", unit_id=dongcheng))
+    db.session.commit()
+    headers = _auth(staff_token("dongcheng-handler"))
+    seen, after = [], None
+    while True:
+        url = "/api/v1/queue?per_page=2" + (f"&after={after}" if after else "")
+        body = client.get(url, headers=headers).get_json()
+        seen += [i["tracking_no"] for i in body["items"]]
+        assert body["total"] == 8
+        if not body["more"]:
+            break
+        after = body["next"]
+    mine = {p.tracking_no for p in own + reviewed}
+    assert seen == [n for n in _expected_by_due() if n in mine]

@@ -159,7 +159,9 @@ def _order(key: datetime | None, ident: int) -> tuple:
 def _branch_rows(stmt: Select, key: Any, want: int, after: Cursor | None, nullable: bool) -> list[Any]:
     rows: list[Any] = []
     if after is None or after.key is not None:
-        dated = stmt.where(key.is_not(None)) if nullable else stmt
+        # "IS TRUE": a filter, not an index condition, so that a search's bitmap is not
+        # ANDed with every dated row's (the dated rows come first in the index anyway).
+        dated = stmt.where(key.is_not(None).is_(true())) if nullable else stmt
         if after is not None:
             dated = dated.where(tuple_(key, Petition.id) > tuple_(_key_value(key, after.key), after.id))
         rows = list(db.session.scalars(dated.order_by(key, Petition.id).limit(want)).unique())

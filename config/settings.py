@@ -183,7 +183,7 @@ class Settings:
     # scheduled job is late); each process keeps what it read for public_cache_seconds.
     # A process that finds nothing takes a lock for public_lock_seconds and computes it; the
     # others wait for its answer up to public_wait_seconds, then compute it themselves.
-    public_cache_seconds: int = 5
+    public_cache_seconds: int = 30
     public_shared_seconds: int = 7 * 24 * 3600
     public_lock_seconds: int = 120
     public_wait_seconds: float = 20.0

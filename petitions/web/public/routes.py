@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from petitions.domain.clocks import now
 from petitions.measures import shared, stats
@@ -84,8 +85,16 @@ def index():
         if request.args.get("period")
         else stats.current_period()
     )
-    data = _measures(period)
     locale = str(get_locale())
+    if current_user.is_authenticated:
+        return _index_page(period, locale)
+    # What an anonymous visitor reads is the same for everyone: each process keeps the page
+    # as it rendered it (the charts and the table of every unit) for public_cache_seconds.
+    return cache.cached(("page", locale, request.full_path), lambda: _index_page(period, locale))
+
+
+def _index_page(period: stats.Period, locale: str) -> str:
+    data = _measures(period)
     catalogue = cache.cached(("catalogue", locale), published.catalogue)
     latest = {"items": shared.cached("published-latest:5", lambda: published.latest(5))}
     return render_template(

@@ -94,6 +94,17 @@ def test_the_cursor_reads_back_what_it_wrote():
     assert queues.Cursor.parse(str(queues.Cursor(at, 42))) == queues.Cursor(at, 42)
     assert queues.Cursor.parse("n-7") == queues.Cursor(None, 7)
     assert queues.Cursor.parse("") is None
+    # An id beyond the database's integers is past every row, not an error.
+    assert queues.Cursor.parse("n-999999999999") == queues.Cursor(None, 2**31 - 1)
+
+
+def test_a_cursor_past_every_row_answers_an_empty_page(app, client, staff_token):
+    _many(2)
+    headers = _auth(staff_token("intake"))
+    for after in ("n-999999999999", "9999999999999999-999999999999", "0-0"):
+        body = client.get(f"/api/v1/queue?per_page=100&after={after}", headers=headers)
+        assert body.status_code == 200, after
+    assert client.get("/api/v1/queue?after=n-999999999999", headers=headers).get_json()["items"] == []
 
 
 def _staff_client(app, username: str):

@@ -35,6 +35,8 @@ _SEARCH_GRAMS_QUALIFIED = (
 CURSOR_PATTERN = r"^(?:[0-9]{1,16}|n)-[0-9]{1,12}$"
 _CURSOR_RE = re.compile(CURSOR_PATTERN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Ids are 32-bit integers: a cursor's id beyond them is past every row.
+_ID_MAX = 2**31 - 1
 
 
 class BadCursor(ValueError):
@@ -61,10 +63,11 @@ class Cursor:
         if not _CURSOR_RE.match(value):
             raise BadCursor(value)
         key, _, ident = value.partition("-")
+        row_id = min(int(ident), _ID_MAX)
         if key == "n":
-            return cls(None, int(ident))
+            return cls(None, row_id)
         micros = int(key)
-        return cls(datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000), int(ident))
+        return cls(datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000), row_id)
 
 
 @dataclass

@@ -703,6 +703,10 @@ def main(argv: list[str] | None = None) -> int:
                 env,
             )
 
+        # The public figures, as `flask cron`'s job leaves them in Redis (it runs on start, then
+        # every few minutes): visitors read them, they never compute them.
+        run_step("public figures", [str(BIN / "flask"), "refresh-public-measures"], env)
+
         db = sql_engine(database)
         with db.connect() as conn:
             petitions_before = conn.execute(text("SELECT count(*) FROM petitions")).scalar_one()

@@ -97,6 +97,8 @@ class Schedule:
     close_unrated: int = 600
     settle_measures: int = 3600
     purge_idempotency_keys: int = 3600
+    # The public measures shared by every web process are computed anew this often.
+    refresh_public_measures: int = 300
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,17 @@ class Settings:
     open311_default_days: int = 90
     open311_max_requests: int = 1000
     open311_max_bytes: int = 64 * 1024
-    # The public page's measures are kept this long by each process.
+    # The public pages' figures, shared by every web process in Redis: a value stays there
+    # public_shared_seconds (long past its refresh, so that a visitor never waits while the
+    # scheduled job is late); each process keeps what it read for public_cache_seconds.
+    # A process that finds nothing takes a lock for public_lock_seconds and computes it; the
+    # others wait for its answer up to public_wait_seconds, then compute it themselves.
     public_cache_seconds: int = 30
+    public_shared_seconds: int = 7 * 24 * 3600
+    public_lock_seconds: int = 120
+    public_wait_seconds: float = 20.0
+    # Staff queues count their rows up to this many (a capped count: "1,000+").
+    queue_count_cap: int = 1000
     # Categories, units, routing rules and the working calendar are kept this long by each
     # process (the admin area forgets them at once in its own process).
     reference_cache_seconds: int = 60

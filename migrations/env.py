@@ -91,6 +91,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if conf_args.get("include_object") is None:
+            # Indexes the models declare for one database only (petitions.models).
+            from petitions.models import schema_objects_of
+
+            conf_args["include_object"] = schema_objects_of(connection.dialect.name)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

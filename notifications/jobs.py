@@ -17,7 +17,7 @@ from flask import current_app, has_app_context
 from notifications import outbox
 from notifications import sweep as sweeping
 from petitions.extensions import db
-from petitions.measures import stats
+from petitions.measures import shared, stats
 from petitions.services import idempotency, ratings
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,12 @@ def close_unrated() -> int:
 def settle_measures() -> list[str]:
     """Add up the months whose measures can no longer change (petitions.measures.stats.settle)."""
     return stats.settle()
+
+
+@job
+def refresh_public_measures() -> list[str]:
+    """Compute the public figures anew in Redis, before visitors need them (petitions.measures.shared)."""
+    return shared.refresh_hot()
 
 
 @job

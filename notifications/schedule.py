@@ -31,6 +31,12 @@ def register(scheduler: CronScheduler, settings: Settings) -> None:
         jobs.settle_measures, queue, interval=every.settle_measures, job_timeout=1800, result_ttl=3600,
         name="settle-measures",
     )
+    # The public page's and the stats API's figures, shared by every web process, are
+    # computed anew here so that no visitor waits for them.
+    scheduler.register(
+        jobs.refresh_public_measures, queue, interval=every.refresh_public_measures, job_timeout=600,
+        result_ttl=300, ttl=every.refresh_public_measures, name="refresh-public-measures",
+    )
     # Stored answers of Idempotency-Keys are forgotten once they expire (they hold query codes).
     scheduler.register(
         jobs.purge_idempotency_keys, queue, interval=every.purge_idempotency_keys, job_timeout=600,

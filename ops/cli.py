@@ -9,7 +9,7 @@ from notifications import sweep as sweeping
 from notifications import worker
 from ops import demo, demo_clock
 from petitions.extensions import db, settings
-from petitions.measures import facts, stats
+from petitions.measures import facts, shared, stats
 
 
 def register(app: Flask) -> None:
@@ -52,6 +52,12 @@ def register(app: Flask) -> None:
         """Add up the months whose measures can no longer change (the cron does it hourly)."""
         added = stats.settle()
         click.echo(f"added up: {', '.join(added)}" if added else "nothing to add up")
+
+    @app.cli.command("refresh-public-measures")
+    def refresh_public_measures() -> None:
+        """Compute the public page's and the stats API's figures anew in Redis (the cron does it)."""
+        done = shared.refresh_hot()
+        click.echo(f"refreshed: {', '.join(done)}" if done else "nothing refreshed (another process is at it)")
 
     @app.cli.command("rebuild-facts")
     def rebuild_facts() -> None:

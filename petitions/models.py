@@ -278,7 +278,29 @@ class Petition(db.Model):
         CheckConstraint(_in("status", Status), name="status"),
         CheckConstraint(_in("channel", Channel), name="channel"),
         Index("ix_petitions_unit_status", "unit_id", "status"),
-        Index("ix_petitions_status_created", "status", "created_at"),
+        # The queues' keyset pages (petitions.services.queues): intake's oldest first, the
+        # others soonest due first, in all or in one unit.
+        Index("ix_petitions_status_created", "status", "created_at", "id"),
+        Index("ix_petitions_due_id", "due_at", "id"),
+        Index("ix_petitions_unit_due", "unit_id", "due_at", "id"),
+        # The petition page's "merged here" (the few petitions merged into this one).
+        Index(
+            "ix_petitions_duplicate_of",
+            "duplicate_of_id",
+            postgresql_where=text("duplicate_of_id IS NOT NULL"),
+            sqlite_where=text("duplicate_of_id IS NOT NULL"),
+        ),
+        # The queues' text search on PostgreSQL: the two-character pieces of the text
+        # (petitions.services.queues; the function is the migration's). SQLite has a LIKE.
+        Index(
+            "ix_petitions_search_bigrams",
+            text(
+                "petition_bigrams(lower((((tracking_no::text || ' '::text) || title::text)"
+                " || ' '::text) || content))"
+            ),
+            postgresql_using="gin",
+            info={"dialects": ("postgresql",)},
+        ).ddl_if(dialect="postgresql"),
         # The measures: petitions closed in a period, per unit (an index-only scan).
         Index(
             "ix_petitions_closed_at",
@@ -321,7 +343,7 @@ class Petition(db.Model):
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The due time of the clock running now (denormalised from clocks for queues).
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     category: Mapped[Category] = relationship()
     township: Mapped[Unit | None] = relationship(foreign_keys=[township_id])
@@ -767,6 +789,8 @@ class Reply(db.Model):
     __table_args__ = (
         CheckConstraint(_in("kind", ReplyKind), name="kind"),
         Index("ix_replies_petition_kind", "petition_id", "kind"),
+        # The public page's latest published replies, newest first.
+        Index("ix_replies_issued_at", "issued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -963,3 +987,12 @@ class ShownOnce(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+def schema_objects_of(dialect: str):
+    """Alembic's include_object for `dialect`: leaves out what the models declare for other
+    databases only (an index whose info names its dialects, such as the search's GIN index)."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        dialects = getattr(obj, "info", {}).get("dialects")
+        return dialects is None or dialect in dialects
+
+    return include

@@ -235,11 +235,13 @@ def _isolate(request):
 
 
 def _isolated(app, redis_url):
+    from petitions.measures import shared
     from petitions.services import calendar, reference
 
     # Every test starts from the seeded reference data, not from what a cache kept.
     reference.invalidate()
     calendar.invalidate()
+    shared.clear_local()
     settings = app.extensions["settings"]
     redis = _redis_client(redis_url)
     redis.flushdb()

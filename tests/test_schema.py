@@ -4,10 +4,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from petitions.models import schema_objects_of
+
 
 def test_migrations_match_models(app, db):
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": schema_objects_of(conn.dialect.name)}
+        )
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
 

@@ -118,3 +118,33 @@ def test_the_queues_cost_the_same_for_a_full_page(app, staff_token):
         file(title=f"第{i}件", phone=f"1390000{i:04d}")
     many = _queue_cost(client, "/staff/queue"), _queue_cost(client, "/staff/queue?level=green"), api_cost()
     assert many == few
+
+
+def test_a_queue_page_costs_the_same_however_long_the_list(app, staff_token):
+    """Full pages of 5 out of 11 petitions, then out of 40: the same statements, on the first
+    page, on a page after a cursor and with a text search."""
+    for i in range(11):
+        file(title=f"噪音第{i}件", phone=f"1390000{i:04d}")
+    handler = _staff_client(app, "jtj-handler")
+    headers = {"Authorization": f"Bearer {staff_token('jtj-handler')}"}
+    api = app.test_client()
+
+    def costs() -> tuple[int, ...]:
+        second = api.get("/api/v1/queue?per_page=5", headers=headers).get_json()["next"]
+        found = []
+        for url in (
+            "/api/v1/queue?per_page=5",
+            f"/api/v1/queue?per_page=5&after={second}",
+            "/api/v1/queue?per_page=5&q=噪音",
+        ):
+            api.get(url, headers=headers)
+            with statements() as seen:
+                assert api.get(url, headers=headers).status_code == 200
+            found.append(len(seen))
+        found += [_queue_cost(handler, "/staff/queue?per_page=5"), _queue_cost(handler, "/staff/queue?per_page=5&q=噪音")]
+        return tuple(found)
+
+    few = costs()
+    for i in range(11, 40):
+        file(title=f"噪音第{i}件", phone=f"1390000{i:04d}")
+    assert costs() == few

@@ -234,11 +234,14 @@ def test_the_cron_schedule_registers_every_periodic_job(app, redis):
     assert registered["settle-measures"].func is jobs.settle_measures
     # Expired Idempotency-Keys (whose answers hold query codes) are purged on a schedule too.
     assert registered["purge-idempotency-keys"].func is jobs.purge_idempotency_keys
+    # The public figures are computed ahead of the visitors (petitions.measures.shared).
+    assert registered["refresh-public-measures"].func is jobs.refresh_public_measures
     assert {job.queue_name for job in registered.values()} == {settings.rq_queue}
     assert {name: job.interval for name, job in registered.items()} == {
         "sweep": settings.schedule.sweep,
         "close-unrated": settings.schedule.close_unrated,
         "settle-measures": settings.schedule.settle_measures,
         "purge-idempotency-keys": settings.schedule.purge_idempotency_keys,
+        "refresh-public-measures": settings.schedule.refresh_public_measures,
     }
     assert jobs.close_unrated() == 0

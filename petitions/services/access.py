@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, exists, false, func, or_, select, union_all
+from sqlalchemy import Select, and_, case, exists, false, func, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from petitions.domain import workflow as wf
@@ -140,6 +140,28 @@ def visible_petitions_query(user: User | None) -> Select:
     if user.role in UNIT_ROLES and user.unit_id is not None:
         return stmt.where(or_(Petition.unit_id == user.unit_id, _reviewed_by(user.unit_id)))
     return stmt.where(false())
+
+
+def visible_branches(user: User | None) -> list[Any]:
+    """The same petitions as visible_petitions_query, as conditions that each select rows apart
+    and together select them all, each answerable from one index (for keyset pages: a unit's
+    own petitions walk (unit_id, due_at, id); the few it reviews come beside them)."""
+    if user is None or not user.active:
+        return [false()]
+    if user.role in SEE_ALL:
+        return [true()]
+    if user.role == Role.CITIZEN:
+        return [Petition.citizen_id == user.id]
+    if user.role in UNIT_ROLES and user.unit_id is not None:
+        reviewed = select(ReviewRequest.petition_id).where(ReviewRequest.unit_id == user.unit_id)
+        return [
+            Petition.unit_id == user.unit_id,
+            and_(
+                or_(Petition.unit_id != user.unit_id, Petition.unit_id.is_(None)),
+                Petition.id.in_(reviewed),
+            ),
+        ]
+    return [false()]
 
 
 @dataclass

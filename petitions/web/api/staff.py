@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from petitions.domain import clocks as clock_rules
@@ -26,7 +26,7 @@ from petitions.domain.validation import (
 )
 from petitions.extensions import db, settings
 from petitions.models import Clock, Petition, Role, Status, Unit
-from petitions.services import access, actions, clocks, duplicates
+from petitions.services import access, actions, clocks, duplicates, queues
 from petitions.web import presenters
 from petitions.web.api.blueprint import bp
 from petitions.web.api.routes import TRACKING_NO_RE, register_staff_view
@@ -231,8 +231,16 @@ class QueueQuery(ApiQuery):
     q: str | None = Field(
         default=None, max_length=100, description="text in the tracking number, title or content"
     )
-    page: int = Field(default=1, ge=1, le=RULES.page_max)
+    page: int = Field(
+        default=1, ge=1, le=RULES.page_max,
+        description=f"a numbered page within the first {RULES.queue_count_cap} rows (empty beyond); "
+        "for the rows after them, follow `next`",
+    )
     per_page: int = Field(default=20, ge=1, le=100)
+    after: str | None = Field(
+        default=None, pattern=queues.CURSOR_PATTERN,
+        description="the `next` of the previous page: the page after it (then `page` is ignored)",
+    )
 
 
 class QueueItem(ApiOut):
@@ -253,9 +261,12 @@ class QueueOut(ApiOut):
     """A page of the caller's queue"""
 
     items: list[QueueItem]
-    page: int
+    page: int = Field(description="the numbered page, 0 for a page reached by `after`")
     per_page: int
-    total: int
+    total: int = Field(description="how many petitions the list holds, counted up to a limit")
+    total_capped: bool = Field(description="true when there are more than `total`")
+    more: bool = Field(description="whether a page follows this one")
+    next: str | None = Field(description="pass it as `after` for the next page; null on the last")
 
 
 class ReviewRequestIn(ApiIn):
@@ -298,20 +309,14 @@ register_staff_view(staff_petition, StaffView)
 )
 def queue(query: QueueQuery):
     user = bearer_user()
-    stmt = access.visible_petitions_query(user)
+    stmt = select(Petition)
+    branches = access.visible_branches(user)
     if query.status is not None:
         stmt = stmt.where(Petition.status == query.status)
     if query.unit:
         stmt = stmt.join(Unit, Unit.id == Petition.unit_id).where(Unit.code == query.unit)
     if query.q:
-        like = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                Petition.tracking_no.ilike(like, escape="\\"),
-                Petition.title.ilike(like, escape="\\"),
-                Petition.content.ilike(like, escape="\\"),
-            )
-        )
+        stmt = queues.search(stmt, query.q)
     if query.level is not None:
         # The running staff clock (not the citizen's review window).
         stmt = stmt.join(
@@ -323,16 +328,48 @@ def queue(query: QueueQuery):
                 Clock.at_level(clock_rules.LEVEL_FILTERS[query.level], now(), settings().thresholds),
             ),
         )
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(
-        stmt.options(selectinload(Petition.clocks), joinedload(Petition.unit))
-        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
-        .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
-    ).all()
+    try:
+        after = queues.Cursor.parse(query.after)
+    except queues.BadCursor:  # the pattern already refuses what parse refuses
+        after = None
+    per_page = query.per_page
+    if after is None and query.page > 1:
+        # Numbered pages reach only the first rows (a short OFFSET); beyond, follow `next`.
+        found = _offset_page(stmt.where(or_(*branches)), query.page, per_page)
+    else:
+        found = queues.keyset_page(
+            stmt, Petition.due_at, per_page, after, nullable=True, branches=branches, options=QUEUE_LOADS
+        )
     return QueueOut(
-        items=[_queue_item(p, user) for p in rows], page=query.page, per_page=query.per_page, total=total or 0
+        items=[_queue_item(p, user) for p in found.items],
+        page=query.page if after is None else 0,
+        per_page=per_page,
+        total=found.count,
+        total_capped=found.capped,
+        more=found.next is not None,
+        next=found.next,
     )
+
+
+QUEUE_LOADS = (selectinload(Petition.clocks), joinedload(Petition.unit))
+
+
+def _offset_page(stmt, page: int, per_page: int) -> queues.Page:
+    """A numbered page: only within the counted first rows (a short OFFSET), else empty."""
+    count, capped = queues.capped_count(stmt)
+    offset = (page - 1) * per_page
+    if offset >= settings().queue_count_cap:
+        return queues.Page(items=[], next=None, count=count, capped=capped)
+    rows = db.session.scalars(
+        stmt.options(*QUEUE_LOADS)
+        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
+        .limit(per_page + 1)
+        .offset(offset)
+    ).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    nxt = str(queues.Cursor(rows[-1].due_at, rows[-1].id)) if more else None
+    return queues.Page(items=list(rows), next=nxt, count=count, capped=capped)
 
 
 def _queue_item(petition: Petition, user) -> QueueItem:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, create_model
 
 from petitions.domain.validation import CODE_PATTERN
-from petitions.measures import stats
+from petitions.measures import shared, stats
 from petitions.web.api.blueprint import bp
 from petitions.web.api.schemas import UnitRef
 from petitions.web.api.spec import ApiOut, ApiQuery, operation
@@ -67,4 +67,4 @@ class StatsOut(ApiOut):
 )
 def stats_units(query: StatsQuery):
     period = stats.parse_period(query.period)
-    return stats.unit_measures(period, query.unit or None)
+    return shared.unit_measures(period, query.unit or None)

@@ -1,8 +1,10 @@
 """A small in-process cache with a time limit, for the public pages.
 
-The public pages are read by anyone, often, and their figures change slowly: each worker
-process keeps what it computed for at most PUBLIC_CACHE_SECONDS (30 by default, so a change
-shows within a minute). Nothing here is a source of truth; losing it costs one computation.
+The public pages are read by anyone, often, and what is cheap to compute (the catalogue, a
+page of published replies) is kept by each worker process for at most
+`public_cache_seconds`. The measures, which are not cheap, are shared by every process
+through Redis (petitions.measures.shared). Nothing here is a source of truth; losing it
+costs one computation.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 
 from petitions.domain.clocks import now
 from petitions.extensions import settings
+from petitions.measures import shared
 
 T = TypeVar("T")
 DEFAULT_SECONDS = 30
@@ -42,5 +45,7 @@ def cached(key: Hashable, compute: Callable[[], T]) -> T:
 
 
 def clear() -> None:
+    """Forget this process's values and the figures shared by every process."""
     with _lock:
         _store.clear()
+    shared.invalidate()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
 from petitions.domain.privacy import mask_text
 from petitions.extensions import db
@@ -122,6 +123,33 @@ def published(page: int = 1, per_page: int = PAGE_SIZE) -> dict[str, Any]:
         "pages": max(1, -(-total // per_page)),
         "total": total,
     }
+
+
+def latest(count: int = 5) -> list[dict[str, Any]]:
+    """The newest published replies: read from the newest issued reply backwards through its
+    index, so it costs the same whatever the number of petitions."""
+    earlier = aliased(Reply)
+    rows = db.session.execute(
+        select(Petition, Reply)
+        .join(Petition, Petition.id == Reply.petition_id)
+        .join(Category, Category.id == Petition.category_id)
+        .where(
+            Reply.kind == ReplyKind.REPLY.value,
+            Reply.issued_at.is_not(None),
+            Petition.public_consent.is_(True),
+            Category.kind != CategoryKind.REPORT.value,
+            # The first issued reply of its petition (the answer the citizen agreed to publish).
+            ~exists().where(
+                earlier.petition_id == Reply.petition_id,
+                earlier.kind == ReplyKind.REPLY.value,
+                earlier.issued_at.is_not(None),
+                earlier.id < Reply.id,
+            ),
+        )
+        .order_by(Reply.issued_at.desc(), Petition.id.desc())
+        .limit(count)
+    ).all()
+    return [_public_item(p, r, full=False) for p, r in rows]
 
 
 def published_one(petition_id: int) -> dict[str, Any] | None:

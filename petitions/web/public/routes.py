@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from petitions.domain.clocks import now
-from petitions.measures import stats
+from petitions.measures import shared, stats
 from petitions.web import charts
 from petitions.web.presenters import local_name
 from petitions.web.public import cache, published
@@ -15,7 +16,7 @@ from petitions.web.public.blueprint import bp
 
 # The measures the public page draws; the table shows them all.
 CHART_MEASURES = ("on_time_closure_rate", "satisfaction_rate", "received")
-TREND_MONTHS = 12
+TREND_MONTHS = shared.TREND_MONTHS
 
 
 @bp.app_template_filter("measure")
@@ -28,16 +29,12 @@ def _months() -> list[stats.Period]:
 
 
 def _measures(period: stats.Period) -> dict:
-    return cache.cached(("measures", period.label), lambda: stats.unit_measures(period))
+    """The period's measures, shared by every process (petitions.measures.shared)."""
+    return shared.measures(period)
 
 
 def _trend() -> dict:
-    def compute() -> dict:
-        months = _months()
-        data = [_measures(m)["total"] for m in months]
-        return {"labels": [m.label for m in months], "totals": data}
-
-    return cache.cached(("trend", _months()[-1].label), compute)
+    return shared.trend(TREND_MONTHS)
 
 
 def unit_charts(data: dict, measures=CHART_MEASURES) -> list:
@@ -88,10 +85,18 @@ def index():
         if request.args.get("period")
         else stats.current_period()
     )
-    data = _measures(period)
     locale = str(get_locale())
+    if current_user.is_authenticated:
+        return _index_page(period, locale)
+    # What an anonymous visitor reads is the same for everyone: each process keeps the page
+    # as it rendered it (the charts and the table of every unit) for public_cache_seconds.
+    return cache.cached(("page", locale, request.full_path), lambda: _index_page(period, locale))
+
+
+def _index_page(period: stats.Period, locale: str) -> str:
+    data = _measures(period)
     catalogue = cache.cached(("catalogue", locale), published.catalogue)
-    latest = cache.cached(("published", 1, 5), lambda: published.published(1, 5))
+    latest = {"items": shared.cached("published-latest:5", lambda: published.latest(5))}
     return render_template(
         "public/index.html",
         period=period,

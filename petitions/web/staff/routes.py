@@ -27,7 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -48,7 +48,17 @@ from petitions.models import (
     Role,
     User,
 )
-from petitions.services import access, actions, clocks, duplicates, notices, records, reference, suggest
+from petitions.services import (
+    access,
+    actions,
+    clocks,
+    duplicates,
+    notices,
+    queues,
+    records,
+    reference,
+    suggest,
+)
 from petitions.services.filing import file_petition
 from petitions.web import once, presenters
 from petitions.web.admin.forms import ROLE_LABELS
@@ -263,9 +273,20 @@ def _per_page() -> int:
     return max(1, min(request.args.get("per_page", PER_PAGE, type=int) or PER_PAGE, MAX_PER_PAGE))
 
 
-def _page(stmt):
-    return db.paginate(
-        stmt, page=max(1, request.args.get("page", 1, type=int) or 1), per_page=_per_page(), error_out=False
+def _after() -> queues.Cursor | None:
+    """The cursor of the page asked for (the `next` of the one before); 404 for a forged one."""
+    try:
+        return queues.Cursor.parse(request.args.get("after"))
+    except queues.BadCursor:
+        abort(404)
+
+
+def _page(user: User, stmt, key, *, nullable: bool = False) -> queues.Page:
+    """One keyset page of the petitions of `stmt` that `user` may see, in the order of `key`
+    (nulls last) and the id."""
+    return queues.keyset_page(
+        stmt, key, _per_page(), _after(), nullable=nullable, branches=access.visible_branches(user),
+        options=LIST_LOADS,
     )
 
 
@@ -390,13 +411,8 @@ def _fields_of(action: str, form: ActionForm) -> dict[str, str]:
 @bp.get("/intake")
 def intake_queue():
     user = _require(INTAKE_ROLES)
-    stmt = (
-        access.visible_petitions_query(user)
-        .where(Petition.status == wf.REGISTERED)
-        .options(*LIST_LOADS)
-        .order_by(Petition.created_at, Petition.id)
-    )
-    page = _page(stmt)
+    stmt = select(Petition).where(Petition.status == wf.REGISTERED)
+    page = _page(user, stmt, Petition.created_at)
     found = records.of_many(p.id for p in page.items)
     returns = _returns([p.id for p in page.items])
     rows = []
@@ -512,17 +528,6 @@ def _level_filter(stmt, level: str):
     )
 
 
-def _search(stmt, q: str):
-    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return stmt.where(
-        or_(
-            Petition.tracking_no.ilike(like, escape="\\"),
-            Petition.title.ilike(like, escape="\\"),
-            Petition.content.ilike(like, escape="\\"),
-        )
-    )
-
-
 CLOSED_STATUSES = (wf.CLOSED, wf.NOT_ACCEPTED)
 
 
@@ -532,7 +537,7 @@ def queue():
     status = request.args.get("status", "open")
     level = request.args.get("level", "")
     q = (request.args.get("q") or "").strip()[:100]
-    stmt = access.visible_petitions_query(user)
+    stmt = select(Petition)
     if status == "open":
         stmt = stmt.where(Petition.status.not_in(CLOSED_STATUSES))
     elif status in wf.STATUSES:
@@ -544,9 +549,8 @@ def queue():
     else:
         level = ""
     if q:
-        stmt = _search(stmt, q)
-    total_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-    page = _page(stmt.options(*LIST_LOADS).order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id))
+        stmt = queues.search(stmt, q)
+    page = _page(user, stmt, Petition.due_at, nullable=True)
     rows = [{"petition": p, "clock": clock_of(p)} for p in page.items]
     return _no_store(
         current_app.make_response(
@@ -554,7 +558,6 @@ def queue():
                 "staff/queue.html",
                 page=page,
                 rows=rows,
-                total=db.session.scalar(total_stmt) or 0,
                 filters={"status": status, "level": level, "q": q, "per_page": _per_page()},
                 statuses=wf.STATUSES,
                 level_names=LEVELS,

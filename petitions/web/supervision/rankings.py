@@ -20,11 +20,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from petitions.measures import stats
+from petitions.measures import shared, stats
 from petitions.models import Role
 from petitions.web import charts, exports
 from petitions.web.presenters import CHANNEL_NAMES, STATUS_LABELS, local_name
-from petitions.web.public import cache
 from petitions.web.supervision.blueprint import bp
 
 SEE_ALL = {Role.SUPERVISOR.value, Role.ADMIN.value, Role.INTAKE.value}
@@ -53,7 +52,7 @@ def _period() -> stats.Period:
 
 
 def _measures(period: stats.Period) -> dict:
-    return cache.cached(("measures", period.label), lambda: stats.unit_measures(period))
+    return shared.measures(period)
 
 
 def _months() -> list[stats.Period]:

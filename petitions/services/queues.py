@@ -1,0 +1,184 @@
+"""The staff queues at any size: keyset pages, a capped count and an indexed text search.
+
+A queue is ordered by a sort key and the id (the handler's: due soonest first, petitions
+without a running clock last; intake's: oldest first). A page is the rows after a cursor
+(the last row's sort key and id), read from the matching index however far down the list it
+is: no OFFSET, and no count of the whole table, only a count up to `queue_count_cap`.
+
+The text search (tracking number, title or content containing the words) is a LIKE; on
+PostgreSQL it first narrows the rows by the text's two-character pieces (bigrams) through a
+GIN index on `petition_bigrams(...)`, which finds Chinese words of any length from two
+characters up (pg_trgm's trigrams cannot serve a two-character word such as 噪音).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text, true, tuple_
+
+from petitions.extensions import db, settings
+from petitions.models import Petition
+
+# The expression the PostgreSQL index is built on (migration 7b1e5c3d9a40); a query uses it
+# as written here so that the planner recognises it.
+SEARCH_GRAMS_SQL = "petition_bigrams(lower(tracking_no || ' ' || title || ' ' || content))"
+_SEARCH_GRAMS_QUALIFIED = (
+    "petition_bigrams(lower(petitions.tracking_no || ' ' || petitions.title || ' ' || petitions.content))"
+)
+
+# A cursor: the sort key in microseconds since the epoch ("n" when it is null) and the id.
+CURSOR_PATTERN = r"^(?:[0-9]{1,16}|n)-[0-9]{1,12}$"
+_CURSOR_RE = re.compile(CURSOR_PATTERN)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Ids are 32-bit integers: a cursor's id beyond them is past every row.
+_ID_MAX = 2**31 - 1
+
+
+class BadCursor(ValueError):
+    """A cursor that is not one this module wrote."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    key: datetime | None
+    id: int
+
+    def __str__(self) -> str:
+        if self.key is None:
+            return f"n-{self.id}"
+        key = self.key if self.key.tzinfo else self.key.replace(tzinfo=UTC)
+        delta = key - _EPOCH
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return f"{micros}-{self.id}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> Cursor | None:
+        if not value:
+            return None
+        if not _CURSOR_RE.match(value):
+            raise BadCursor(value)
+        key, _, ident = value.partition("-")
+        row_id = min(int(ident), _ID_MAX)
+        if key == "n":
+            return cls(None, row_id)
+        micros = int(key)
+        return cls(datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000), row_id)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    # The cursor of the next page, None on the last one.
+    next: str | None
+    # The rows of the whole list, counted up to `cap`; `capped`: there are more than that.
+    count: int
+    capped: bool
+
+
+def _escape_like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def search(stmt: Select, q: str) -> Select:
+    """Petitions whose tracking number, title or content contains `q` (any case)."""
+    like = _escape_like(q)
+    stmt = stmt.where(
+        or_(
+            Petition.tracking_no.ilike(like, escape="\\"),
+            Petition.title.ilike(like, escape="\\"),
+            Petition.content.ilike(like, escape="\\"),
+        )
+    )
+    if _postgresql() and len(q) >= 2:
+        # Every piece of two characters of the words is in the petition's text: a necessary
+        # condition, answered by the GIN index; the LIKE above then checks the words.
+        stmt = stmt.where(
+            text(f"{_SEARCH_GRAMS_QUALIFIED} @> petition_bigrams(lower(:search_words))").bindparams(
+                search_words=q
+            )
+        )
+    return stmt
+
+
+def _key_value(key: ColumnElement, value: datetime):
+    return bindparam(None, value, type_=key.type)
+
+
+def keyset_page(
+    stmt: Select,
+    key: Any,
+    per_page: int,
+    after: Cursor | None = None,
+    *,
+    nullable: bool = False,
+    branches: Sequence[Any] = (),
+    options: tuple = (),
+    count: bool = True,
+) -> Page:
+    """One page of `stmt` (a SELECT of Petition with its filters; `options` load what the
+    page shows) in the order of `key` (nulls last when `nullable`) and the id, after `after`.
+
+    `branches` (access.visible_branches) split the rows into disjoint parts, each read in
+    order from its own index and merged here: a unit's petitions and the few it reviews,
+    rather than one OR that no index answers. Per branch at most two statements for the rows
+    (the second only where the page reaches from the dated rows into the undated ones) and
+    one for the capped count."""
+    rows: list[Any] = []
+    for branch in branches or (true(),):
+        rows += _branch_rows(stmt.where(branch).options(*options), key, per_page + 1, after, nullable)
+    if len(branches) > 1:
+        rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
+    counted, capped = 0, False
+    if count:
+        cap = settings().queue_count_cap
+        parts = [capped_count(stmt.where(branch)) for branch in branches or (true(),)]
+        counted = sum(n for n, _over in parts)
+        capped = any(over for _n, over in parts) or counted > cap
+        counted = min(counted, cap)
+    return Page(items=rows, next=next_cursor, count=counted, capped=capped)
+
+
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _order(key: datetime | None, ident: int) -> tuple:
+    if key is None:
+        return (1, _LAST, ident)
+    return (0, key if key.tzinfo else key.replace(tzinfo=UTC), ident)
+
+
+def _branch_rows(stmt: Select, key: Any, want: int, after: Cursor | None, nullable: bool) -> list[Any]:
+    rows: list[Any] = []
+    if after is None or after.key is not None:
+        # "IS TRUE": a filter, not an index condition, so that a search's bitmap is not
+        # ANDed with every dated row's (the dated rows come first in the index anyway).
+        dated = stmt.where(key.is_not(None).is_(true())) if nullable else stmt
+        if after is not None:
+            dated = dated.where(tuple_(key, Petition.id) > tuple_(_key_value(key, after.key), after.id))
+        rows = list(db.session.scalars(dated.order_by(key, Petition.id).limit(want)).unique())
+    if nullable and len(rows) < want:
+        undated = stmt.where(key.is_(None))
+        if after is not None and after.key is None:
+            undated = undated.where(Petition.id > after.id)
+        rows += list(db.session.scalars(undated.order_by(Petition.id).limit(want - len(rows))).unique())
+    return rows
+
+
+def capped_count(stmt: Select) -> tuple[int, bool]:
+    """How many rows `stmt` has, up to `queue_count_cap`, and whether it has more."""
+    cap = settings().queue_count_cap
+    window = stmt.with_only_columns(Petition.id).order_by(None).limit(cap + 1)
+    counted = db.session.scalar(select(func.count()).select_from(window.subquery())) or 0
+    return min(counted, cap), counted > cap

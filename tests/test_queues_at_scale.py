@@ -1,0 +1,243 @@
+"""The queues at any size: keyset pages that walk every row once, in order, ties and undated
+rows included; a capped count; the text search on Chinese words (through the bigram index
+on PostgreSQL, a LIKE on SQLite)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from sqlalchemy import select, text, update
+
+from petitions.domain.clocks import now
+from petitions.extensions import db
+from petitions.models import Petition
+from petitions.services import queues
+from tests.conftest import configure, is_postgres
+from tests.handling import file, user
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _many(count: int, title: str = "第{i}件") -> list[Petition]:
+    return [file(title=title.format(i=i), phone=f"1390001{i:04d}")[0] for i in range(count)]
+
+
+def _tie_and_blank(petitions: list[Petition]) -> None:
+    """Give groups of petitions the same due time, and some none (as after a reply)."""
+    base = now() + timedelta(days=3)
+    for i, p in enumerate(petitions):
+        due = None if i % 5 == 4 else base + timedelta(hours=i // 3)  # threes share a due time
+        db.session.execute(update(Petition).where(Petition.id == p.id).values(due_at=due))
+    db.session.commit()
+
+
+def _expected_by_due() -> list[str]:
+    rows = db.session.execute(select(Petition.tracking_no, Petition.due_at, Petition.id)).all()
+    moment = now()
+    ordered = sorted(rows, key=lambda r: (r.due_at is None, r.due_at or moment, r.id))
+    return [r.tracking_no for r in ordered]
+
+
+def test_the_api_queue_walks_every_row_once_in_order_with_ties_and_undated_rows(app, client, staff_token):
+    _tie_and_blank(_many(23))
+    headers = _auth(staff_token("intake"))
+    seen, after, pages = [], None, 0
+    while True:
+        url = "/api/v1/queue?per_page=4" + (f"&after={after}" if after else "")
+        body = client.get(url, headers=headers).get_json()
+        seen += [i["tracking_no"] for i in body["items"]]
+        pages += 1
+        assert body["more"] == (body["next"] is not None)
+        assert body["total"] == 23 and body["total_capped"] is False
+        if not body["more"]:
+            break
+        after = body["next"]
+        assert pages < 20
+    assert seen == _expected_by_due()
+    assert len(seen) == len(set(seen)) == 23 and pages == 6
+
+
+def test_numbered_pages_agree_with_the_cursor_and_stop_at_the_counted_rows(app, client, staff_token):
+    _tie_and_blank(_many(9))
+    headers = _auth(staff_token("intake"))
+    first = client.get("/api/v1/queue?per_page=4", headers=headers).get_json()
+    second = client.get("/api/v1/queue?per_page=4&page=2", headers=headers).get_json()
+    by_cursor = client.get(f"/api/v1/queue?per_page=4&after={first['next']}", headers=headers).get_json()
+    assert [i["tracking_no"] for i in second["items"]] == [i["tracking_no"] for i in by_cursor["items"]]
+    assert second["next"] == by_cursor["next"] and by_cursor["page"] == 0
+    configure(app, queue_count_cap=5)
+    capped = client.get("/api/v1/queue?per_page=4", headers=headers).get_json()
+    assert capped["total"] == 5 and capped["total_capped"] is True
+    # Numbered pages end at the counted rows; the cursor goes on.
+    assert client.get("/api/v1/queue?per_page=4&page=3", headers=headers).get_json()["items"] == []
+    assert client.get("/api/v1/queue?per_page=4&page=2", headers=headers).get_json()["items"]
+
+
+@pytest.mark.parametrize("bad", ["x-1", "1-", "-1", "n-", "12345678901234567-1", "1.5-2"])
+def test_a_forged_cursor_is_refused(app, client, staff_token, bad):
+    headers = _auth(staff_token("intake"))
+    assert client.get(f"/api/v1/queue?after={bad}", headers=headers).status_code == 422
+    web = app.test_client()
+    with web.session_transaction() as session:
+        session["_user_id"] = str(user("intake").id)
+        session["_fresh"] = True
+    assert web.get(f"/staff/queue?after={bad}").status_code == 404
+
+
+def test_the_cursor_reads_back_what_it_wrote():
+    at = now().replace(microsecond=123456)
+    assert queues.Cursor.parse(str(queues.Cursor(at, 42))) == queues.Cursor(at, 42)
+    assert queues.Cursor.parse("n-7") == queues.Cursor(None, 7)
+    assert queues.Cursor.parse("") is None
+    # An id beyond the database's integers is past every row, not an error.
+    assert queues.Cursor.parse("n-999999999999") == queues.Cursor(None, 2**31 - 1)
+
+
+def test_a_cursor_past_every_row_answers_an_empty_page(app, client, staff_token):
+    _many(2)
+    headers = _auth(staff_token("intake"))
+    for after in ("n-999999999999", "9999999999999999-999999999999", "0-0"):
+        body = client.get(f"/api/v1/queue?per_page=100&after={after}", headers=headers)
+        assert body.status_code == 200, after
+    assert client.get("/api/v1/queue?after=n-999999999999", headers=headers).get_json()["items"] == []
+
+
+def _staff_client(app, username: str):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user(username).id)
+        session["_fresh"] = True
+    return client
+
+
+def _walk_web(client, url: str) -> list[str]:
+    seen, pages = [], 0
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += re.findall(r'href="/staff/petitions/([^"]+)"', html.split("<tbody>")[1].split("</tbody>")[0]) if (
+            "<tbody>" in html
+        ) else re.findall(r'<article[^>]*>.*?href="/staff/petitions/([^"]+)"', html, flags=re.S)
+        found = re.search(r'href="([^"]*after=[^"]+)"[^>]*>下一页', html)
+        url = unescape(found.group(1)) if found else ""
+        pages += 1
+        assert pages < 30
+    return seen
+
+
+def test_the_web_queue_walks_every_row_once_in_order(app):
+    _tie_and_blank(_many(13))
+    client = _staff_client(app, "supervisor")
+    seen = _walk_web(client, "/staff/queue?status=all&per_page=3")
+    unique = list(dict.fromkeys(seen))
+    assert unique == _expected_by_due() and len(unique) == 13
+    html = client.get("/staff/queue?status=all&per_page=3").get_data(as_text=True)
+    assert "共 13 件" in html
+    configure(app, queue_count_cap=10)
+    assert "共 10+ 件" in client.get("/staff/queue?status=all&per_page=3").get_data(as_text=True)
+
+
+def test_the_intake_queue_walks_every_row_once_oldest_first_with_equal_times(app):
+    petitions = _many(11)
+    same = now() - timedelta(hours=1)
+    for p in petitions[:6]:  # six filed in the same microsecond
+        db.session.execute(
+            update(Petition).where(Petition.id == p.id).values(created_at=same, status="registered", unit_id=None)
+        )
+    for p in petitions[6:]:
+        db.session.execute(update(Petition).where(Petition.id == p.id).values(status="registered", unit_id=None))
+    db.session.commit()
+    client = _staff_client(app, "intake")
+    seen = []
+    url = "/staff/intake?per_page=4"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += [m for m in re.findall(r'/staff/petitions/([A-Z0-9-]+)"', html)]
+        found = re.search(r'href="([^"]*after=[^"]+)"[^>]*>下一页', html)
+        url = unescape(found.group(1)) if found else ""
+    unique = list(dict.fromkeys(seen))
+    rows = db.session.execute(
+        select(Petition.tracking_no).where(Petition.status == "registered").order_by(Petition.created_at, Petition.id)
+    ).scalars().all()
+    assert unique == list(rows) and len(unique) == 11
+
+
+# ---------------------------------------------------------------- the text search
+
+
+def _with_content(title: str, content: str, phone: str) -> Petition:
+    petition, _ = file(title=title, phone=phone)
+    db.session.execute(update(Petition).where(Petition.id == petition.id).values(content=content))
+    db.session.commit()
+    return petition
+
+
+def test_the_search_finds_chinese_words_of_two_characters_and_more(app, client, staff_token):
+    noise = _with_content("夜间施工扰民", "工地每晚十一点后仍有噪音，影响休息。", "13900020001")
+    title_hit = _with_content("广场舞噪音太大", "每天晚上音响声音很大。", "13900020002")
+    other = _with_content("路灯不亮", "小区门口路灯坏了。", "13900020003")
+    headers = _auth(staff_token("intake"))
+
+    def found(q: str) -> set[str]:
+        body = client.get("/api/v1/queue", query_string={"q": q, "per_page": 100}, headers=headers).get_json()
+        return {i["tracking_no"] for i in body["items"]}
+
+    assert found("噪音") == {noise.tracking_no, title_hit.tracking_no}
+    assert found("有噪音，影") == {noise.tracking_no}
+    assert found("舞噪") == {title_hit.tracking_no}
+    assert found("路灯") == {other.tracking_no}
+    assert found("噪") == {noise.tracking_no, title_hit.tracking_no}  # one character: no index, still found
+    assert found("噪声") == set()
+    assert found(noise.tracking_no.lower()) == {noise.tracking_no}
+    assert found("100%") == set() and found("_") == set()
+    web = _staff_client(app, "intake").get("/staff/queue", query_string={"q": "噪音"}).get_data(as_text=True)
+    assert noise.tracking_no in web and title_hit.tracking_no in web and other.tracking_no not in web
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_search_goes_through_the_bigram_index(app, postgres):
+    _with_content("夜间施工扰民", "工地每晚十一点后仍有噪音。", "13900020001")
+    stmt = queues.search(select(Petition.id), "噪音")
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql))
+        assert "ix_petitions_search_bigrams" in plan, plan
+        # The two-character pieces of a Chinese word.
+        grams = conn.execute(text("SELECT petition_bigrams('施工噪音')")).scalar()
+        assert sorted(grams) == sorted(["施工", "工噪", "噪音"])
+
+
+def test_the_search_is_a_like_with_the_bigram_condition_on_postgresql_only(app):
+    sql = str(queues.search(select(Petition.id), "噪音").compile(db.engine))
+    assert "LIKE" in sql.upper()
+    assert ("petition_bigrams" in sql) == is_postgres()
+
+
+def test_a_units_queue_merges_its_own_petitions_with_those_it_reviews(app, client, staff_token):
+    from petitions.models import ReviewRequest, Unit
+
+    petitions = _many(9)
+    _tie_and_blank(petitions)
+    dongcheng = db.session.scalar(select(Unit.id).where(Unit.code == "dongcheng"))
+    own, reviewed = petitions[:5], petitions[5:8]
+    db.session.execute(update(Petition).where(Petition.id.in_([p.id for p in own])).values(unit_id=dongcheng))
+    for p in reviewed:
+        db.session.add(ReviewRequest(petition_id=p.id, kind="review", reason="不服", unit_id=dongcheng))
+    db.session.commit()
+    headers = _auth(staff_token("dongcheng-handler"))
+    seen, after = [], None
+    while True:
+        url = "/api/v1/queue?per_page=2" + (f"&after={after}" if after else "")
+        body = client.get(url, headers=headers).get_json()
+        seen += [i["tracking_no"] for i in body["items"]]
+        assert body["total"] == 8
+        if not body["more"]:
+            break
+        after = body["next"]
+    mine = {p.tracking_no for p in own + reviewed}
+    assert seen == [n for n in _expected_by_due() if n in mine]

@@ -13,7 +13,7 @@ BENCH_ARGS ?=
 export FLASK_APP := app
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint mutants bench bench-filing translations instance system-packages system-packages-test clean distclean
+.PHONY: help setup run test lint mutants bench bench-filing bench-soak translations instance system-packages system-packages-test clean distclean
 
 help:
 	@echo "make run        set up and start web + RQ worker + RQ cron (+ embedded Redis) on port \$${PORT:-5000}"
@@ -22,6 +22,7 @@ help:
 	@echo "make mutants    mutation testing (mutmut) of the pure domain and the measures' formulas"
 	@echo "make bench      HTTP load benchmark under gunicorn on PostgreSQL + Redis (BENCH_ARGS='--quick')"
 	@echo "make bench-filing  filing benchmark on PostgreSQL (BENCH_ARGS='--n 2000')"
+	@echo "make bench-soak    the system under load and faults for 10 minutes (BENCH_ARGS='--quick')"
 	@echo "make clean      remove caches and compiled translations; make distclean also .venv and instance/"
 
 $(BIN)/python:
@@ -76,6 +77,9 @@ bench: setup
 
 bench-filing: $(STAMP)
 	$(BIN)/python bench/filing.py $(BENCH_ARGS)
+
+bench-soak: setup
+	$(BIN)/python bench/soak.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache test-results bench/out *.egg-info

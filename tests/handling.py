@@ -11,6 +11,14 @@ from petitions.services import filing as intake
 from petitions.services.access import CodeHolder
 
 
+def logged_in(client, username: str):
+    """`client` with a web session of `username`, as after the log-in form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user(username).id)
+        session["_fresh"] = True
+    return client
+
+
 def user(username: str) -> User:
     found = db.session.scalar(select(User).where(User.username == username))
     assert found is not None, username

@@ -10,15 +10,8 @@ from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models import AdminAudit, Category, Unit
-from tests.handling import file, user
+from tests.handling import file, logged_in
 from tests.test_admin import _csrf, _unit_form, admin, login  # noqa: F401  (the admin fixture)
-
-
-def _login(client, username: str):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
 
 
 def test_the_demo_county_names_every_unit_and_category_in_english(app):
@@ -52,7 +45,7 @@ def test_public_and_staff_pages_show_english_names_with_english(app, client):
     public = client.get("/public/?lang=en").get_data(as_text=True)
     assert "Road and bridge repairs" in public and "County Transport Bureau" in public
     petition, _code = file()
-    staff = _login(app.test_client(), "jtj-handler")
+    staff = logged_in(app.test_client(), "jtj-handler")
     html = staff.get(f"/staff/petitions/{petition.tracking_no}?lang=en").get_data(as_text=True)
     facts = re.search(r'<dl class="side-facts">.*?</dl>', html, re.S).group(0)
     assert "Road and bridge repairs" in facts and "Dongcheng Sub-district" in facts

@@ -16,7 +16,7 @@ from petitions.extensions import db
 from petitions.models import Petition
 from petitions.services import queues
 from tests.conftest import configure, is_postgres
-from tests.handling import file, user
+from tests.handling import file, logged_in
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -82,10 +82,7 @@ def test_numbered_pages_agree_with_the_cursor_and_stop_at_the_counted_rows(app, 
 def test_a_forged_cursor_is_refused(app, client, staff_token, bad):
     headers = _auth(staff_token("intake"))
     assert client.get(f"/api/v1/queue?after={bad}", headers=headers).status_code == 422
-    web = app.test_client()
-    with web.session_transaction() as session:
-        session["_user_id"] = str(user("intake").id)
-        session["_fresh"] = True
+    web = logged_in(app.test_client(), "intake")
     assert web.get(f"/staff/queue?after={bad}").status_code == 404
 
 
@@ -107,14 +104,6 @@ def test_a_cursor_past_every_row_answers_an_empty_page(app, client, staff_token)
     assert client.get("/api/v1/queue?after=n-999999999999", headers=headers).get_json()["items"] == []
 
 
-def _staff_client(app, username: str):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
-
-
 def _walk_web(client, url: str) -> list[str]:
     seen, pages = [], 0
     while url:
@@ -131,7 +120,7 @@ def _walk_web(client, url: str) -> list[str]:
 
 def test_the_web_queue_walks_every_row_once_in_order(app):
     _tie_and_blank(_many(13))
-    client = _staff_client(app, "supervisor")
+    client = logged_in(app.test_client(), "supervisor")
     seen = _walk_web(client, "/staff/queue?status=all&per_page=3")
     unique = list(dict.fromkeys(seen))
     assert unique == _expected_by_due() and len(unique) == 13
@@ -151,7 +140,7 @@ def test_the_intake_queue_walks_every_row_once_oldest_first_with_equal_times(app
     for p in petitions[6:]:
         db.session.execute(update(Petition).where(Petition.id == p.id).values(status="registered", unit_id=None))
     db.session.commit()
-    client = _staff_client(app, "intake")
+    client = logged_in(app.test_client(), "intake")
     seen = []
     url = "/staff/intake?per_page=4"
     while url:
@@ -194,7 +183,7 @@ def test_the_search_finds_chinese_words_of_two_characters_and_more(app, client, 
     assert found("噪声") == set()
     assert found(noise.tracking_no.lower()) == {noise.tracking_no}
     assert found("100%") == set() and found("_") == set()
-    web = _staff_client(app, "intake").get("/staff/queue", query_string={"q": "噪音"}).get_data(as_text=True)
+    web = logged_in(app.test_client(), "intake").get("/staff/queue", query_string={"q": "噪音"}).get_data(as_text=True)
     assert noise.tracking_no in web and title_hit.tracking_no in web and other.tracking_no not in web
 
 

@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.handling import act, file, user
+from tests.handling import act, file, logged_in
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _login(client, username: str):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
 
 
 def _policy(response) -> dict[str, str]:
@@ -75,7 +68,7 @@ def test_every_kind_of_page_forbids_framing_and_sets_the_policy(app):
     for path, who in _pages(app):
         client = app.test_client()
         if who:
-            _login(client, who)
+            logged_in(client, who)
         response = client.get(path)
         assert response.status_code < 500, path
         assert response.headers.get("X-Frame-Options") == "DENY", path
@@ -103,7 +96,7 @@ def test_no_page_needs_what_the_policy_refuses(app):
     for path, who in _pages(app):
         client = app.test_client()
         if who:
-            _login(client, who)
+            logged_in(client, who)
         response = client.get(path)
         if response.mimetype != "text/html":
             continue

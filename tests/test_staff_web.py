@@ -15,7 +15,7 @@ from petitions.extensions import db
 from petitions.models import Category, Channel, Event, Petition, RoutingRule
 from petitions.services import reference
 from petitions.services.filing import Filing, Upload, file_petition
-from tests.handling import act, file, snapshot, user
+from tests.handling import act, file, logged_in, snapshot, user
 from tests.test_browser_citizen import tiny_png
 
 pytestmark = pytest.mark.calendar
@@ -23,19 +23,12 @@ pytestmark = pytest.mark.calendar
 STALE_ZH = "其他人刚刚修改了此信访事项，请刷新后重试。"
 
 
-def _login(client, username: str):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
-
-
 @pytest.fixture()
 def as_(app):
     """A fresh client logged in as a demo account."""
 
     def get(username: str):
-        return _login(app.test_client(), username)
+        return logged_in(app.test_client(), username)
 
     return get
 
@@ -113,7 +106,7 @@ def test_strangers_log_in_and_citizens_find_nothing(client, app):
     for path in [*PAGES, f"/staff/petitions/{petition.tracking_no}"]:
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
-    citizen = _login(app.test_client(), "intake")
+    citizen = logged_in(app.test_client(), "intake")
     with citizen.session_transaction() as session:
         from petitions.web.citizen.accounts import register_citizen
 

@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from petitions.extensions import db
 from petitions.services import actions
-from tests.handling import act, file, user
+from tests.handling import act, file, logged_in, user
 
 pytestmark = pytest.mark.calendar
 
@@ -33,14 +33,6 @@ def statements() -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
-
-
-def _staff_client(app, username: str):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
 
 
 def test_a_filing_costs_at_most_eight_statements(app):
@@ -84,7 +76,7 @@ def test_the_staff_petition_page_costs_the_same_whatever_its_history(app):
     fresh, _ = file(title="刚转来的件")
     short = _handled_with_notes("历史短的件", 1)
     long_ = _handled_with_notes("历史长的件", 25)
-    client = _staff_client(app, "jtj-leader")
+    client = logged_in(app.test_client(), "jtj-leader")
     costs = [_page_cost(client, p.tracking_no) for p in (fresh, short, long_)]
     assert max(costs) <= PAGE_MAX, costs
     # Twenty-four more events, not one more statement.
@@ -102,7 +94,7 @@ def _queue_cost(client, url: str) -> int:
 def test_the_queues_cost_the_same_for_a_full_page(app, staff_token):
     for i in range(2):
         file(title=f"第{i}件", phone=f"1390000{i:04d}")
-    client = _staff_client(app, "jtj-handler")
+    client = logged_in(app.test_client(), "jtj-handler")
     api = app.test_client()
     headers = {"Authorization": f"Bearer {staff_token('jtj-handler')}"}
 
@@ -125,7 +117,7 @@ def test_a_queue_page_costs_the_same_however_long_the_list(app, staff_token):
     page, on a page after a cursor and with a text search."""
     for i in range(11):
         file(title=f"噪音第{i}件", phone=f"1390000{i:04d}")
-    handler = _staff_client(app, "jtj-handler")
+    handler = logged_in(app.test_client(), "jtj-handler")
     headers = {"Authorization": f"Bearer {staff_token('jtj-handler')}"}
     api = app.test_client()
 

@@ -264,10 +264,11 @@ def test_staff_entry_takes_only_the_channels_it_offers(app, db, channel):
     """Staff entry offers letter, phone and visit: anything else (open311 would make the petition
     public through Open311) is refused beside the field and files nothing."""
     from petitions.models import Petition
+    from tests.handling import logged_in
     from tests.test_citizen_web import field_block
-    from tests.test_staff_web import _entry, _login
+    from tests.test_staff_web import _entry
 
-    client = _login(app.test_client(), "intake")
+    client = logged_in(app.test_client(), "intake")
     before = db.session.scalar(select(func.count(Petition.id)))
     response = _entry(client, channel=channel)
     assert response.status_code == 422

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from petitions.domain import workflow as wf
-from tests.handling import act, as_citizen, file, user
+from tests.handling import act, as_citizen, file, logged_in, user
 from tests.test_admin import _csrf
 
 pytestmark = pytest.mark.calendar
@@ -97,13 +97,6 @@ def test_written_out_by_hand():
 # ---------------------------------------------------------------- on the pages
 
 
-def _login(client, username: str):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
-
-
 def _next_panel(html: str) -> str:
     found = re.search(r'<section class="panel next-step[^"]*"[^>]*>(.*?)</section>', html, re.S)
     assert found, "no next-step panel"
@@ -114,8 +107,8 @@ def test_after_a_leader_accepts_every_page_says_the_leader_names_the_handler(app
     petition, _code = file()
     act(petition, "accept", "jtj-leader")
     no = petition.tracking_no
-    handler_page = _login(app.test_client(), "jtj-handler").get(f"/staff/petitions/{no}?lang=en")
-    leader_page = _login(app.test_client(), "jtj-leader").get(f"/staff/petitions/{no}?lang=en")
+    handler_page = logged_in(app.test_client(), "jtj-handler").get(f"/staff/petitions/{no}?lang=en")
+    leader_page = logged_in(app.test_client(), "jtj-leader").get(f"/staff/petitions/{no}?lang=en")
     for response in (handler_page, leader_page):
         assert response.status_code == 200
         assert "The unit's leader names the handler." in _next_panel(response.get_data(as_text=True))
@@ -129,13 +122,13 @@ def test_the_handler_who_accepts_is_named_as_the_one_who_writes_the_reply(app):
     petition, _code = file()
     act(petition, "accept", "jtj-handler")
     handler = user("jtj-handler")
-    page = _login(app.test_client(), "jtj-handler").get(f"/staff/petitions/{petition.tracking_no}?lang=en")
+    page = logged_in(app.test_client(), "jtj-handler").get(f"/staff/petitions/{petition.tracking_no}?lang=en")
     panel = _next_panel(page.get_data(as_text=True))
     assert "The handler writes the reply" in panel
     assert f"the handler {handler.name}" in panel and "that is you" in panel
     api = app.test_client()
-    _login(api, "jtj-handler")
-    body = _login(app.test_client(), "intake").get(f"/staff/petitions/{petition.tracking_no}?lang=en")
+    logged_in(api, "jtj-handler")
+    body = logged_in(app.test_client(), "intake").get(f"/staff/petitions/{petition.tracking_no}?lang=en")
     assert "that is you" not in _next_panel(body.get_data(as_text=True))
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from petitions.domain.clocks import now, set_clock
 from petitions.models import ShownOnce
+from tests.handling import logged_in
 from tests.test_citizen_web import filing_data, post_filing, shown_numbers
-from tests.test_staff_web import _entry, _login
+from tests.test_staff_web import _entry
 
 pytestmark = pytest.mark.calendar
 
@@ -43,7 +44,7 @@ def web_filing(app):
 
 
 def staff_entry(app):
-    client = _login(app.test_client(), "intake")
+    client = logged_in(app.test_client(), "intake")
     response = _entry(client)
     assert response.status_code == 303
     return client, "/staff/intake/entered"

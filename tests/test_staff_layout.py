@@ -11,16 +11,9 @@ from sqlalchemy import select
 
 from petitions.extensions import db
 from petitions.models import Category, Unit, User
-from tests.handling import act, file, user
+from tests.handling import act, file, logged_in, user
 
 CITIZEN_FOOTER = "您也可以写信、打电话或直接到信访局来"
-
-
-def _login(client, username: str):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
 
 
 def _staff_pages() -> list[tuple[str, str]]:
@@ -61,7 +54,7 @@ def _staff_pages() -> list[tuple[str, str]]:
 
 def test_every_staff_facing_page_has_the_staff_layout(app):
     for who, path in _staff_pages():
-        client = _login(app.test_client(), who)
+        client = logged_in(app.test_client(), who)
         response = client.get(path)
         html = response.get_data(as_text=True)
         assert response.mimetype == "text/html", path
@@ -77,7 +70,7 @@ def test_every_staff_facing_page_has_the_staff_layout(app):
 
 def test_staff_tables_are_bordered_named_and_act_with_buttons(app):
     for who, path in _staff_pages():
-        client = _login(app.test_client(), who)
+        client = logged_in(app.test_client(), who)
         html = client.get(path).get_data(as_text=True)
         for table in re.findall(r"<table\b[^>]*>", html):
             assert re.search(r'class="[^"]*\b(table|queue)\b', table), (path, table)
@@ -90,7 +83,7 @@ def test_staff_tables_are_bordered_named_and_act_with_buttons(app):
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_deactivate_reads_as_an_action_that_names_its_object(app, lang):
-    client = _login(app.test_client(), "admin")
+    client = logged_in(app.test_client(), "admin")
     html = client.get(f"/admin/units?lang={lang}").get_data(as_text=True)
     word = "停用" if lang == "zh_CN" else "Deactivate"
     state = "启用" if lang == "zh_CN" else "Active"

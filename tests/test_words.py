@@ -13,19 +13,12 @@ from babel.messages.pofile import read_po
 
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import set_clock
-from tests.handling import act, file, user
+from tests.handling import act, file, logged_in
 from tests.test_i18n import PO
 
 CJK = r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e]"
 # Half-width punctuation touching Chinese text (digits, codes and times are not Chinese text).
 MIXED = re.compile(rf"{CJK}\s?[,;:!?()]|[,;:!?(]\s?{CJK}|{CJK}\)|{CJK}\.(?!\w)")
-
-
-def _login(client, username: str):
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user(username).id)
-        session["_fresh"] = True
-    return client
 
 
 def visible_text(page: str) -> str:
@@ -103,7 +96,7 @@ def test_chinese_pages_use_full_width_punctuation(app):
     for who, method, path, data in pages:
         client = app.test_client()
         if who:
-            _login(client, who)
+            logged_in(client, who)
         if method == "get":
             response = client.get(path)
         else:
@@ -117,7 +110,7 @@ def test_chinese_pages_use_full_width_punctuation(app):
 
 
 def test_the_staff_entry_form_speaks_to_the_officer(app):
-    client = _login(app.test_client(), "intake")
+    client = logged_in(app.test_client(), "intake")
     zh = client.get("/staff/intake/new").get_data(as_text=True)
     labels = " ".join(re.findall(r"<label[^>]*>(.*?)</label>", zh, re.S))
     assert "您" not in labels and "你" not in labels, labels
@@ -138,12 +131,12 @@ def test_the_deadline_reads_the_same_to_citizen_and_staff(app, client):
         )
     )
     staff = visible_text(
-        _login(app.test_client(), "jtj-handler").get(f"/staff/petitions/{petition.tracking_no}").get_data(as_text=True)
+        logged_in(app.test_client(), "jtj-handler").get(f"/staff/petitions/{petition.tracking_no}").get_data(as_text=True)
     )
     seen = re.search(r"最迟 (\d{4}-\d\d-\d\d)（法定时限：(\d{4}-\d\d-\d\d)）", citizen)
     assert seen, citizen
     assert seen.group(0) in staff  # the same words and days on the staff page
-    queue = visible_text(_login(app.test_client(), "jtj-handler").get("/staff/queue").get_data(as_text=True))
+    queue = visible_text(logged_in(app.test_client(), "jtj-handler").get("/staff/queue").get_data(as_text=True))
     assert f"最迟 {seen.group(1)}" in queue
     assert "00:00 到期" not in staff + queue
 
@@ -178,7 +171,7 @@ def test_the_leaders_page_names_each_offered_action_once(app):
     act(petition, "assign", "jtj-leader", handler="jtj-handler")
     act(petition, "reply", "jtj-handler", text="草稿")
     for lang in ("zh_CN", "en"):
-        html = _login(app.test_client(), "jtj-leader").get(
+        html = logged_in(app.test_client(), "jtj-leader").get(
             f"/staff/petitions/{petition.tracking_no}?lang={lang}"
         ).get_data(as_text=True)
         summaries = [visible_text(s).strip() for s in re.findall(r"<summary>(.*?)</summary>", html, re.S)]

@@ -306,6 +306,28 @@ def sql_engine(url: str):
     return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1)
 
 
+def app_env(database: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment the app's processes run in for a benchmark: this database and Redis,
+    rate limits off, this checkout on the path; `extra` adds or overrides settings."""
+    env = dict(os.environ)
+    env.update(
+        FLASK_APP="app",
+        DATABASE_URL=database,
+        REDIS_URL=redis_url,
+        RATELIMIT_ENABLED="false",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **extra,
+    )
+    return env
+
+
+def prepare(env: dict[str, str]) -> None:
+    """Migrate and load the demo county, as `make run` does (both do nothing when done)."""
+    run_step("migrate", [str(BIN / "flask"), "db", "upgrade"], env)
+    run_step("demo county", [str(BIN / "flask"), "seed-demo"], env)
+
+
 def run_step(label: str, argv: list[str], env: dict[str, str]) -> None:
     print(f"{label}: {' '.join(argv)}", flush=True)
     t0 = time.perf_counter()
@@ -675,17 +697,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database: {shown_db}{'  (scratch, dropped afterwards)' if scratch else ''}", flush=True)
         flush_redis(args.redis)
 
-        env = dict(os.environ)
-        env.update(
-            FLASK_APP="app",
-            DATABASE_URL=database,
-            REDIS_URL=args.redis,
-            RATELIMIT_ENABLED="false",
-            PYTHONUNBUFFERED="1",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        )
-        run_step("migrate", [str(BIN / "flask"), "db", "upgrade"], env)
-        run_step("demo county", [str(BIN / "flask"), "seed-demo"], env)
+        env = app_env(database, args.redis)
+        prepare(env)
         if args.petitions:
             run_step(
                 f"data set of {args.petitions:,} petitions",

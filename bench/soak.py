@@ -65,7 +65,7 @@ for entry in (str(HERE), str(ROOT)):
         sys.path.insert(0, entry)
 
 import http_load  # noqa: E402  (bench/http_load.py: the client, gunicorn, the database steps)
-from http_load import BIN, Client, Context, Server, free_port, load, run_step, sql_engine  # noqa: E402
+from http_load import BIN, Client, Context, Server, free_port, load, sql_engine  # noqa: E402
 
 from ops.runner import Child, _start, descendants  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402
@@ -752,14 +752,9 @@ def soak(args) -> int:
     try:
         redis.start()
         sms.start()
-        env = dict(os.environ)
-        env.update(
-            FLASK_APP="app",
-            DATABASE_URL=database,
-            REDIS_URL=redis.url,
-            RATELIMIT_ENABLED="false",
-            PYTHONUNBUFFERED="1",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        env = http_load.app_env(
+            database,
+            redis.url,
             TWILIO_ACCOUNT_SID=sms.account_sid,
             TWILIO_AUTH_TOKEN=sms.auth_token,
             TWILIO_FROM=TWILIO_FROM,
@@ -773,8 +768,7 @@ def soak(args) -> int:
             NOTIFY_SENDING_LEASE_SECONDS=str(args.lease),
             SCHEDULE_SWEEP_SECONDS=str(args.sweep),
         )
-        run_step("migrate", [str(BIN / "flask"), "db", "upgrade"], env)
-        run_step("demo county", [str(BIN / "flask"), "seed-demo"], env)
+        http_load.prepare(env)
         staff_phones(engine)
         web = Server("web", "app:create_app()", env, log_dir)
         web.start("/api/v1/units")

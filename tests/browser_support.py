@@ -42,9 +42,33 @@ _IN_EVERY_DOCUMENT = """
       source: e.sourceFile, line: e.lineNumber, sample: e.sample
     }));
   });
+  // A page that rewrites itself while axe-core walks it (a board refreshing, a form changing)
+  // can leave a run waiting on nodes that are gone: such a run is given up after a while and
+  // begun again with a fresh axe-core on the page as it is now.
+  const once = async (fresh) => {
+    if (!window.axe || fresh) { window.__xfLoadAxe(); }
+    let changed = false;
+    const watch = new MutationObserver(() => { changed = true; });
+    watch.observe(document.documentElement, {subtree: true, childList: true});
+    const began = Date.now();
+    let poll;
+    const stuck = new Promise((resolve) => {
+      poll = setInterval(() => { if (changed && Date.now() - began > 8000) { resolve(null); } }, 250);
+    });
+    try {
+      return await Promise.race([window.axe.run(document, {resultTypes: ["violations"]}), stuck]);
+    } catch (e) {
+      if (!changed) { throw e; }
+      return null;
+    } finally {
+      clearInterval(poll);
+      watch.disconnect();
+    }
+  };
   window.__xfCheck = async (when) => {
-    if (!window.axe) { window.__xfLoadAxe(); }
-    const result = await window.axe.run(document, {resultTypes: ["violations"]});
+    let result = await once(false);
+    for (let again = 0; !result && again < 2; again += 1) { result = await once(true); }
+    if (!result) { throw new Error("the page kept changing while it was checked"); }
     const root = document.documentElement;
     return {
       id: id, when: when, url: location.href,

@@ -121,7 +121,7 @@ def test_urge_from_the_board(app, db, client, clock, demo_user, staff_phones):
 
 
 @pytest.mark.browser
-def test_board_in_a_browser_refreshes_without_reloading(app, db, page, live_server):
+def test_board_in_a_browser_refreshes_without_reloading(app, db, page, page_checks, live_server):
     from petitions.domain.clocks import set_clock
 
     page.goto("/login")
@@ -131,6 +131,7 @@ def test_board_in_a_browser_refreshes_without_reloading(app, db, page, live_serv
     page.goto("/supervision/")
     assert page.locator("h1").inner_text() in ("电子监察", "Electronic supervision")
     before = page.locator("#units tfoot td[data-level=red]").inner_text()
+    page_checks.wait_for_reports()  # the board as loaded is checked before it changes
     # A petition goes red while the page is open.
     set_clock(lambda: datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
     petition = file(db)

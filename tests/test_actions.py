@@ -411,6 +411,15 @@ def test_duplicates_flagged_and_merged(app):
     late, _ = file(title="东城街道门前道路坑洼")
     assert first not in duplicates.find_possible_duplicates(late)
     assert second in duplicates.find_possible_duplicates(late)
+    # A page's petitions at once (the queues): the same answer as one by one, in one statement.
+    page = [first, second, other_phone, other_category, late]
+    at_once = duplicates.first_duplicates(page)
+    assert {p.id: (at_once[p.id].tracking_no if at_once[p.id] else None) for p in page} == {
+        p.id: next((d.tracking_no for d in duplicates.find_possible_duplicates(p, limit=1)), None) for p in page
+    }
+    assert at_once[second.id].tracking_no == first.tracking_no
+    assert at_once[late.id].tracking_no == second.tracking_no
+    assert duplicates.first_duplicates([]) == {}
 
     v_first = first.version
     with pytest.raises(ValidationFailed):

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
 from petitions.extensions import db
-from petitions.services import actions
+from petitions.models import Category, RoutingRule
+from petitions.services import actions, reference
 from tests.handling import act, file, logged_in, user
 
 pytestmark = pytest.mark.calendar
@@ -140,3 +141,44 @@ def test_a_queue_page_costs_the_same_however_long_the_list(app, staff_token):
     for i in range(11, 40):
         file(title=f"噪音第{i}件", phone=f"1390000{i:04d}")
     assert costs() == few
+
+
+def test_the_intake_queues_cost_the_same_for_a_full_page(app, staff_token):
+    """Intake's page and API queue: suggestions, possible duplicates and returns for every row,
+    in statements that do not grow with the rows."""
+
+    category = db.session.scalar(select(Category).where(Category.code == "jtys-dl"))
+    db.session.execute(
+        update(RoutingRule)
+        .where(RoutingRule.category_id.in_([category.id, category.parent_id]))
+        .values(active=False)
+    )
+    db.session.commit()
+    reference.invalidate()  # as the admin area does after a change of the rules
+
+    def waiting(i: int) -> None:
+        # No rule routes it: it waits for intake; every second one repeats a phone.
+        petition, _code = file(title=f"小区噪音扰民第{i}件", phone=f"1390000{i // 2:04d}")
+        assert petition.status == "registered"
+
+    waiting(0)
+    waiting(1)
+    client = logged_in(app.test_client(), "intake")
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {staff_token('intake')}"}
+
+    def costs() -> tuple[int, int]:
+        api.get("/api/v1/queue", headers=headers)
+        with statements() as seen:
+            answer = api.get("/api/v1/queue", headers=headers)
+        assert answer.status_code == 200
+        return _queue_cost(client, "/staff/intake"), len(seen)
+
+    few = costs()
+    for i in range(2, 14):
+        waiting(i)
+    assert costs() == few
+    page = client.get("/staff/intake").get_data(as_text=True)
+    assert page.count("小区噪音扰民第") >= 14
+    flagged = api.get("/api/v1/queue", headers=headers).get_json()["items"]
+    assert sum(1 for item in flagged if item["possible_duplicate_of"]) == 7

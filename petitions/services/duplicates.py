@@ -8,12 +8,17 @@ into it (the `merge` action in petitions.domain.workflow / petitions.services.ac
 from __future__ import annotations
 
 import difflib
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from petitions.extensions import db, settings
 from petitions.models import Petition
+
+# The newest petitions of the same phone and category that are compared with one.
+CANDIDATES = 50
 
 
 def similar_titles(a: str, b: str, keywords: list[str] | None = None) -> bool:
@@ -29,12 +34,25 @@ def similar_titles(a: str, b: str, keywords: list[str] | None = None) -> bool:
     return any(k in a and k in b for k in (keywords or []))
 
 
+def _window(petition: Petition) -> tuple[datetime, datetime]:
+    return petition.created_at - timedelta(days=settings().duplicate_window_days), petition.created_at
+
+
+def _earlier_alike(petition: Petition, candidates: Iterable[Any], limit: int) -> list[Any]:
+    """Of `candidates` (newest first, same phone and category, not merged away): the first 50
+    in the petition's window, then those filed before it with a title alike."""
+    since, until = _window(petition)
+    in_window = [c for c in candidates if c.id != petition.id and since <= c.created_at <= until][:CANDIDATES]
+    keywords = petition.category.keyword_list()
+    found = [c for c in in_window if c.id < petition.id and similar_titles(petition.title, c.title, keywords)]
+    return found[:limit]
+
+
 def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Petition]:
     """Earlier petitions (newest first) this one may repeat; none without a contact phone."""
     if not petition.contact_phone:
         return []
-    days = settings().duplicate_window_days
-    since = petition.created_at - timedelta(days=days)
+    since, until = _window(petition)
     candidates = db.session.scalars(
         select(Petition)
         .where(
@@ -43,13 +61,45 @@ def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Petitio
             Petition.id != petition.id,
             Petition.duplicate_of_id.is_(None),
             Petition.created_at >= since,
-            Petition.created_at <= petition.created_at,
+            Petition.created_at <= until,
         )
         .order_by(Petition.created_at.desc(), Petition.id.desc())
-        .limit(50)
+        .limit(CANDIDATES)
     ).all()
-    keywords = petition.category.keyword_list()
-    found = [
-        p for p in candidates if p.id < petition.id and similar_titles(petition.title, p.title, keywords)
-    ]
-    return found[:limit]
+    return _earlier_alike(petition, candidates, limit)
+
+
+def first_duplicates(petitions: Sequence[Petition]) -> dict[int, Any]:
+    """For each of `petitions` (a page of a list), the newest earlier petition it may repeat
+    (its id, tracking_no, title and created_at), or None: what `find_possible_duplicates(p,
+    limit=1)` answers, in one statement of the few columns it compares."""
+    answer: dict[int, Any] = {p.id: None for p in petitions}
+    wanted = [p for p in petitions if p.contact_phone]
+    if not wanted:
+        return answer
+    windows = [_window(p) for p in wanted]
+    rows = db.session.execute(
+        select(
+            Petition.id,
+            Petition.tracking_no,
+            Petition.title,
+            Petition.contact_phone,
+            Petition.category_id,
+            Petition.created_at,
+        )
+        .where(
+            Petition.contact_phone.in_({p.contact_phone for p in wanted}),
+            Petition.category_id.in_({p.category_id for p in wanted}),
+            Petition.duplicate_of_id.is_(None),
+            Petition.created_at >= min(since for since, _until in windows),
+            Petition.created_at <= max(until for _since, until in windows),
+        )
+        .order_by(Petition.created_at.desc(), Petition.id.desc())
+    ).all()
+    for petition in wanted:
+        same = (
+            r for r in rows if r.contact_phone == petition.contact_phone and r.category_id == petition.category_id
+        )
+        found = _earlier_alike(petition, same, 1)
+        answer[petition.id] = found[0] if found else None
+    return answer

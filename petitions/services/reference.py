@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from petitions.extensions import db, settings
-from petitions.models import Category, CategoryKind, RoutingRule, Unit, UnitKind
+from petitions.models import Category, CategoryKind, Petition, RoutingRule, Unit, UnitKind
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class _Rule:
 class _Snapshot:
     loaded_at: float
     categories: dict[str, Category]
+    categories_by_id: dict[int, Category]
     units: dict[str, Unit]
     units_by_id: dict[int, Unit]
     rules: tuple[_Rule, ...]
@@ -60,6 +62,7 @@ def _load() -> _Snapshot:
     return _Snapshot(
         time.monotonic(),
         {c.code: c for c in categories},
+        {c.id: c for c in categories},
         {u.code: u for u in units},
         {u.id: u for u in units},
         tuple(rules),
@@ -79,6 +82,28 @@ def _current() -> _Snapshot:
 
 def _attach(row):
     return db.session.merge(row, load=False) if row is not None else None
+
+
+def attach(petitions: Iterable[Petition]) -> None:
+    """Put the category, place and unit of each of `petitions` into this session from the cache,
+    so that reading `petition.category`, `.township` or `.unit` costs no SQL (a relationship by
+    primary key is answered from the session's identity map)."""
+    snap = _current()
+    session = db.session
+    # The identity map holds clean objects weakly: the session keeps these for as long as it lives.
+    kept: dict[tuple[str, int], object] = session.info.setdefault("reference_rows", {})
+    for petition in petitions:
+        wanted = (
+            ("c", petition.category_id, snap.categories_by_id),
+            ("u", petition.township_id, snap.units_by_id),
+            ("u", petition.unit_id, snap.units_by_id),
+        )
+        for kind, ident, rows in wanted:
+            if ident is None or (kind, ident) in kept:
+                continue
+            row = rows.get(ident)
+            if row is not None:
+                kept[kind, ident] = session.merge(row, load=False)
 
 
 def categories() -> list[Category]:

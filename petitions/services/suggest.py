@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from petitions.extensions import db
 from petitions.models import Category, Unit
 from petitions.services import reference
 
@@ -49,14 +46,16 @@ def rank_categories(
 
 
 def selectable_categories() -> list[Category]:
-    """Active leaf categories under active parents, in catalogue order."""
-    rows = db.session.scalars(
-        select(Category).where(Category.parent_id.is_not(None), Category.active).order_by(Category.id)
-    ).all()
-    return sorted(
-        (c for c in rows if c.parent is not None and c.parent.active),
-        key=lambda c: (c.parent.sort_order, c.parent_id, c.sort_order, c.id),
-    )
+    """Active leaf categories under active parents, in catalogue order (from the reference
+    cache: no SQL; copies to read)."""
+    every = reference.categories()
+    by_id = {c.id: c for c in every}
+    leaves = [
+        c
+        for c in every
+        if c.parent_id is not None and c.active and c.parent_id in by_id and by_id[c.parent_id].active
+    ]
+    return sorted(leaves, key=lambda c: (by_id[c.parent_id].sort_order, c.parent_id, c.sort_order, c.id))
 
 
 def suggest_category(text: str, limit: int = LIMIT) -> list[tuple[Category, int]]:

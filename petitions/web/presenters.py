@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g, has_request_context
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from petitions.models import (
     Unit,
     User,
 )
-from petitions.services import access, clocks, duplicates, records
+from petitions.services import access, clocks, duplicates, records, reference
 from petitions.services.records import Record
 
 
@@ -95,9 +96,27 @@ def local_name(thing: Any) -> str:
         name, name_en = thing.get("name") or "", thing.get("name_en")
     else:
         name, name_en = thing.name or "", getattr(thing, "name_en", None)
-    if name_en and str(get_locale() or "").startswith("en"):
+    if name_en and _in_english():
         return name_en
     return name
+
+
+def _in_english() -> bool:
+    """Whether the page is in English (asked once per request: a page names many things)."""
+    if not has_request_context():
+        return str(get_locale() or "").startswith("en")
+    if "in_english" not in g:
+        g.in_english = str(get_locale() or "").startswith("en")
+    return g.in_english
+
+
+def possible_duplicates(petition: Petition) -> list[Petition]:
+    """The earlier petitions this one may repeat (duplicates.find_possible_duplicates), read
+    once per request however many parts of a page show them."""
+    found = g.setdefault("possible_duplicates", {})
+    if petition.id not in found:
+        found[petition.id] = duplicates.find_possible_duplicates(petition)
+    return found[petition.id]
 
 
 def status_label(status: str) -> str:
@@ -159,6 +178,7 @@ def deadlines(petition: Petition) -> list[dict[str, Any]]:
 
 def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, Any]:
     """The citizen's view: status, unit, deadlines, public timeline, the latest reply and rating state."""
+    reference.attach([petition])
     record = record or records.of(petition)
     latest = record.latest_issued
     reply = db.session.get(Reply, latest.id) if latest is not None else None
@@ -206,20 +226,21 @@ def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, 
 
 
 def load_for_staff(tracking_no: str) -> Petition | None:
-    """The petition with what the staff view shows, in a fixed number of statements."""
-    return db.session.scalars(
+    """The petition with what the staff view shows, in a fixed number of statements (its
+    category, place and unit come from the reference cache)."""
+    petition = db.session.scalars(
         select(Petition)
         .where(Petition.tracking_no == tracking_no)
         .options(
-            joinedload(Petition.category),
-            joinedload(Petition.township),
-            joinedload(Petition.unit),
             joinedload(Petition.handler),
             selectinload(Petition.clocks).joinedload(Clock.unit),
             selectinload(Petition.events).options(joinedload(Event.actor), joinedload(Event.unit)),
             selectinload(Petition.attachments),
         )
     ).one_or_none()
+    if petition is not None:
+        reference.attach([petition])
+    return petition
 
 
 def staff_view(user: User, petition: Petition, record: Record | None = None) -> dict[str, Any]:
@@ -368,7 +389,7 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
     if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
         view["possible_duplicates"] = [
             {"tracking_no": p.tracking_no, "title": p.title, "created_at": p.created_at, "status": p.status}
-            for p in duplicates.find_possible_duplicates(petition)
+            for p in possible_duplicates(petition)
         ]
     return view
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
@@ -26,7 +26,7 @@ from petitions.domain.validation import (
 )
 from petitions.extensions import db, settings
 from petitions.models import Clock, Petition, Role, Status, Unit
-from petitions.services import access, actions, clocks, duplicates, queues
+from petitions.services import access, actions, clocks, duplicates, queues, reference
 from petitions.web import presenters
 from petitions.web.api.blueprint import bp
 from petitions.web.api.routes import TRACKING_NO_RE, register_staff_view
@@ -340,8 +340,14 @@ def queue(query: QueueQuery):
         found = queues.keyset_page(
             stmt, Petition.due_at, per_page, after, nullable=True, branches=branches, options=QUEUE_LOADS
         )
+    reference.attach(found.items)
+    duplicate_of = (
+        duplicates.first_duplicates([p for p in found.items if p.status in (wf.REGISTERED, wf.ROUTED)])
+        if user.role == Role.INTAKE
+        else {}
+    )
     return QueueOut(
-        items=[_queue_item(p, user) for p in found.items],
+        items=[_queue_item(p, getattr(duplicate_of.get(p.id), "tracking_no", None)) for p in found.items],
         page=query.page if after is None else 0,
         per_page=per_page,
         total=found.count,
@@ -351,7 +357,8 @@ def queue(query: QueueQuery):
     )
 
 
-QUEUE_LOADS = (selectinload(Petition.clocks), joinedload(Petition.unit))
+# What a queue item shows: its clocks (its unit comes from the reference cache), not its text.
+QUEUE_LOADS = (selectinload(Petition.clocks), defer(Petition.content))
 
 
 def _offset_page(stmt, page: int, per_page: int) -> queues.Page:
@@ -372,12 +379,8 @@ def _offset_page(stmt, page: int, per_page: int) -> queues.Page:
     return queues.Page(items=list(rows), next=nxt, count=count, capped=capped)
 
 
-def _queue_item(petition: Petition, user) -> QueueItem:
+def _queue_item(petition: Petition, duplicate: str | None) -> QueueItem:
     running = clocks.running_status(petition)
-    duplicate = None
-    if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
-        earlier = duplicates.find_possible_duplicates(petition, limit=1)
-        duplicate = earlier[0].tracking_no if earlier else None
     unit = petition.unit
     return QueueItem(
         tracking_no=petition.tracking_no,

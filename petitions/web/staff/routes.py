@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from petitions.domain import clocks as clock_rules
@@ -75,12 +75,9 @@ from petitions.web.staff.blueprint import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
 
 # What a list shows of each petition, loaded with the page (a fixed number of statements).
-LIST_LOADS = (
-    selectinload(Petition.clocks),
-    joinedload(Petition.category),
-    joinedload(Petition.township),
-    joinedload(Petition.unit),
-)
+# What a list shows of each petition: its clocks (its category, place and unit come from the
+# reference cache).
+LIST_LOADS = (selectinload(Petition.clocks), selectinload(Petition.handler))
 PER_PAGE = 25
 MAX_PER_PAGE = 100
 # Shown once on the page after staff entry, then forgotten.
@@ -284,16 +281,21 @@ def _after() -> queues.Cursor | None:
 def _page(user: User, stmt, key, *, nullable: bool = False) -> queues.Page:
     """One keyset page of the petitions of `stmt` that `user` may see, in the order of `key`
     (nulls last) and the id."""
-    return queues.keyset_page(
+    page = queues.keyset_page(
         stmt, key, _per_page(), _after(), nullable=nullable, branches=access.visible_branches(user),
         options=LIST_LOADS,
     )
+    reference.attach(page.items)
+    return page
 
 
 def _unit_choices() -> list[SelectChoice]:
-    return [SelectChoice("", _("— Please choose —"))] + [
-        SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active
-    ]
+    """The active units to choose from (built once per request: each action's form offers them)."""
+    if "unit_choices" not in g:
+        g.unit_choices = [SelectChoice("", _("— Please choose —"))] + [
+            SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active
+        ]
+    return g.unit_choices
 
 
 def _handler_choices(petition: Petition) -> list[SelectChoice]:
@@ -360,7 +362,7 @@ def _action_forms(
         form = mine["form"] if mine else ActionForm(formdata=None)
         _prepare(form, petition, suggested.code if suggested else None)
         if action == "merge" and not form.duplicate_of.data:
-            earlier = duplicates.find_possible_duplicates(petition, limit=1)
+            earlier = presenters.possible_duplicates(petition)
             form.duplicate_of.data = earlier[0].tracking_no if earlier else ""
         if action == "sign-reply" and not mine:
             form.text.data = draft_text if draft_text is not None else ""
@@ -415,6 +417,7 @@ def intake_queue():
     page = _page(user, stmt, Petition.created_at)
     found = records.of_many(p.id for p in page.items)
     returns = _returns([p.id for p in page.items])
+    earlier = duplicates.first_duplicates(page.items)
     rows = []
     for petition in page.items:
         rule_unit = reference.route_for(petition.category, petition.township)
@@ -434,7 +437,7 @@ def intake_queue():
                 "returned": returned[-1] if returned else None,
                 "refused": refused,
                 "preselect": preselect,
-                "duplicates": duplicates.find_possible_duplicates(petition),
+                "duplicates": [earlier[petition.id]] if earlier[petition.id] else [],
                 "consultation": petition.category.kind == CategoryKind.CONSULTATION.value,
                 "clock": clock_of(petition),
                 # Only what the workflow lets this user do (an administrator looks, intake acts).

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
@@ -357,8 +357,23 @@ def queue(query: QueueQuery):
     )
 
 
-# What a queue item shows: its clocks (its unit comes from the reference cache), not its text.
-QUEUE_LOADS = (selectinload(Petition.clocks), defer(Petition.content))
+# What a queue item shows and nothing more: a few columns and the clocks (its unit comes from
+# the reference cache; the phone, category and time let intake's duplicates be found).
+QUEUE_LOADS = (
+    load_only(
+        Petition.tracking_no,
+        Petition.title,
+        Petition.status,
+        Petition.unit_id,
+        Petition.category_id,
+        Petition.township_id,
+        Petition.contact_phone,
+        Petition.due_at,
+        Petition.version,
+        Petition.created_at,
+    ),
+    selectinload(Petition.clocks),
+)
 
 
 def _offset_page(stmt, page: int, per_page: int) -> queues.Page:

@@ -13,13 +13,14 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from petitions.extensions import db
-from petitions.models import Category, Petition, RoutingRule, Unit
+from petitions.models import Petition, Unit
 from petitions.services import reference
 from petitions.services.filing import Filing, file_petition
 from tests.conftest import DEMO_PASSWORD
+from tests.handling import no_rule_for
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +30,8 @@ TITLE = "村口道路塌陷无人修理"
 
 def _waiting_petition() -> tuple[str, str]:
     """File a road petition in 东城街道 with its routing rules switched off: it waits for intake."""
-    category = db.session.scalar(select(Category).where(Category.code == "jtys-dl"))
+    category = no_rule_for("jtys-dl")
     township = db.session.scalar(select(Unit).where(Unit.code == "dongcheng"))
-    db.session.execute(
-        update(RoutingRule)
-        .where(RoutingRule.category_id.in_([category.id, category.parent_id]))
-        .values(active=False)
-    )
-    db.session.commit()
     assert reference.route_for(category, township) is None
     filed = file_petition(
         Filing(

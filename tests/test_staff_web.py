@@ -7,15 +7,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import now, set_clock
 from petitions.extensions import db
-from petitions.models import Category, Channel, Event, Petition, RoutingRule
-from petitions.services import reference
+from petitions.models import Channel, Event, Petition
 from petitions.services.filing import Filing, Upload, file_petition
-from tests.handling import act, file, logged_in, snapshot, user
+from tests.handling import act, file, logged_in, no_rule_for, snapshot, user
 from tests.test_browser_citizen import tiny_png
 
 pytestmark = pytest.mark.calendar
@@ -54,14 +53,7 @@ def _offered(html: str) -> set[str]:
 
 def _waiting(title: str = "村口道路塌陷无人修理", phone: str = "13900001234") -> Petition:
     """A petition no rule covers: it waits in the intake queue."""
-    category = db.session.scalar(select(Category).where(Category.code == "jtys-dl"))
-    db.session.execute(
-        update(RoutingRule)
-        .where(RoutingRule.category_id.in_([category.id, category.parent_id]))
-        .values(active=False)
-    )
-    db.session.commit()
-    reference.invalidate()  # as the admin area does after a change of the rules
+    no_rule_for("jtys-dl")
     petition, _code = file(title=title, phone=phone)
     assert petition.status == wf.REGISTERED
     return petition

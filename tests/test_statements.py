@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event
 
 from petitions.extensions import db
-from petitions.models import Category, RoutingRule
-from petitions.services import actions, reference
-from tests.handling import act, file, logged_in, user
+from petitions.services import actions
+from tests.handling import act, file, logged_in, no_rule_for, user
 
 pytestmark = pytest.mark.calendar
 
@@ -147,14 +146,7 @@ def test_the_intake_queues_cost_the_same_for_a_full_page(app, staff_token):
     """Intake's page and API queue: suggestions, possible duplicates and returns for every row,
     in statements that do not grow with the rows."""
 
-    category = db.session.scalar(select(Category).where(Category.code == "jtys-dl"))
-    db.session.execute(
-        update(RoutingRule)
-        .where(RoutingRule.category_id.in_([category.id, category.parent_id]))
-        .values(active=False)
-    )
-    db.session.commit()
-    reference.invalidate()  # as the admin area does after a change of the rules
+    no_rule_for("jtys-dl")
 
     def waiting(i: int) -> None:
         # No rule routes it: it waits for intake; every second one repeats a phone.

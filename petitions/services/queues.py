@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text, true, tuple_
+from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db, settings
-from petitions.models import Petition
+from petitions.models import Clock, Petition
 
 # The expression the PostgreSQL index is built on (migration 7b1e5c3d9a40); a query uses it
 # as written here so that the planner recognises it.
@@ -37,6 +38,13 @@ _CURSOR_RE = re.compile(CURSOR_PATTERN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Ids are 32-bit integers: a cursor's id beyond them is past every row.
 _ID_MAX = 2**31 - 1
+
+
+# What a list reads of each petition's clocks: only the running one (Petition.open_clock, the
+# first clock not stopped), and of it only what its level and time left need.
+RUNNING_CLOCK = selectinload(Petition.clocks.and_(Clock.stopped_at.is_(None))).load_only(
+    Clock.kind, Clock.yellow_at, Clock.due_at, Clock.stopped_at
+)
 
 
 class BadCursor(ValueError):

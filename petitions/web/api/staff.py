@@ -12,7 +12,7 @@ from typing import Any, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import load_only
 
 from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
@@ -357,7 +357,7 @@ def queue(query: QueueQuery):
     )
 
 
-# What a queue item shows and nothing more: a few columns and the clocks (its unit comes from
+# What a queue item shows and nothing more: a few columns and the running clock (its unit comes from
 # the reference cache; the phone, category and time let intake's duplicates be found).
 QUEUE_LOADS = (
     load_only(
@@ -372,7 +372,7 @@ QUEUE_LOADS = (
         Petition.version,
         Petition.created_at,
     ),
-    selectinload(Petition.clocks),
+    queues.RUNNING_CLOCK,
 )
 
 

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -45,7 +44,7 @@ def last_day(value: datetime | None) -> str:
     if value is None:
         return ""
     local = value.astimezone(ZoneInfo(settings().timezone)) - timedelta(microseconds=1)
-    return format_date(local.date(), "yyyy-MM-dd")
+    return local.date().isoformat()  # yyyy-MM-dd in every language
 
 
 @bp.app_template_global("deadline")

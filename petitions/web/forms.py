@@ -3,7 +3,6 @@ fields, the uploaded files."""
 
 from __future__ import annotations
 
-from flask import g
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
@@ -12,7 +11,7 @@ from petitions.extensions import settings
 from petitions.models import UnitKind
 from petitions.services import reference
 from petitions.services.filing import Filing, Upload
-from petitions.web.presenters import local_name
+from petitions.web.presenters import local_name, per_request
 
 PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
 # The filing service names fields as the API does; the forms spell some of them differently.
@@ -21,7 +20,8 @@ _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
 
 def filing_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
     """(categories grouped under their parent, places), once per request, from the cache."""
-    if "filing_choices" not in g:
+
+    def build() -> tuple[list[SelectChoice], list[SelectChoice]]:
         placeholder = SelectChoice("", str(_l("— Please choose —")))
         everything = reference.categories()
         categories = [placeholder]
@@ -33,8 +33,9 @@ def filing_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
         places = [placeholder] + [
             SelectChoice(u.code, local_name(u)) for u in reference.units() if u.kind in PLACE_KINDS and u.active
         ]
-        g.filing_choices = (categories, places)
-    return g.filing_choices
+        return categories, places
+
+    return per_request("filing_choices", build)
 
 
 def fill_filing_choices(form) -> None:

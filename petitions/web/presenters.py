@@ -7,9 +7,10 @@ number of statements, whatever the length of its history.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import g, has_request_context
+from flask import has_request_context, request
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -33,6 +34,8 @@ from petitions.models import (
 )
 from petitions.services import access, clocks, duplicates, records, reference
 from petitions.services.records import Record
+
+T = TypeVar("T")
 
 
 def _lazy(labels: dict[str, str]) -> dict[str, Any]:
@@ -101,22 +104,26 @@ def local_name(thing: Any) -> str:
     return name
 
 
+def per_request(key: str, make: Callable[[], T]) -> T:
+    """`make()` once per request, kept on the request itself (not on `g`, which an application
+    context held across requests, as in the tests, would share between them)."""
+    if not has_request_context():
+        return make()
+    kept = request.environ.setdefault("petitions.per_request", {})
+    if key not in kept:
+        kept[key] = make()
+    return kept[key]
+
+
 def _in_english() -> bool:
     """Whether the page is in English (asked once per request: a page names many things)."""
-    if not has_request_context():
-        return str(get_locale() or "").startswith("en")
-    if "in_english" not in g:
-        g.in_english = str(get_locale() or "").startswith("en")
-    return g.in_english
+    return per_request("in_english", lambda: str(get_locale() or "").startswith("en"))
 
 
 def possible_duplicates(petition: Petition) -> list[Petition]:
     """The earlier petitions this one may repeat (duplicates.find_possible_duplicates), read
     once per request however many parts of a page show them."""
-    found = g.setdefault("possible_duplicates", {})
-    if petition.id not in found:
-        found[petition.id] = duplicates.find_possible_duplicates(petition)
-    return found[petition.id]
+    return per_request(f"duplicates-{petition.id}", lambda: duplicates.find_possible_duplicates(petition))
 
 
 def status_label(status: str) -> str:

@@ -16,7 +16,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     has_request_context,
     redirect,
     render_template,
@@ -291,26 +290,27 @@ def _page(user: User, stmt, key, *, nullable: bool = False) -> queues.Page:
 
 def _unit_choices() -> list[SelectChoice]:
     """The active units to choose from (built once per request: each action's form offers them)."""
-    if "unit_choices" not in g:
-        g.unit_choices = [SelectChoice("", _("— Please choose —"))] + [
-            SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active
-        ]
-    return g.unit_choices
+    return presenters.per_request(
+        "unit_choices",
+        lambda: [SelectChoice("", _("— Please choose —"))]
+        + [SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active],
+    )
 
 
 def _handler_choices(petition: Petition) -> list[SelectChoice]:
     """The unit's active handlers (read once per request and unit)."""
-    cache = g.setdefault("handler_choices", {})
-    if petition.unit_id not in cache:
+
+    def read() -> list[SelectChoice]:
         handlers = db.session.scalars(
             select(User)
             .where(User.role == Role.HANDLER.value, User.active, User.unit_id == petition.unit_id)
             .order_by(User.name, User.id)
         ).all()
-        cache[petition.unit_id] = [SelectChoice("", _("— Please choose —"))] + [
+        return [SelectChoice("", _("— Please choose —"))] + [
             SelectChoice(u.username, u.name or u.username) for u in handlers
         ]
-    return cache[petition.unit_id]
+
+    return presenters.per_request(f"handler_choices-{petition.unit_id}", read)
 
 
 def _channel_choices() -> list[SelectChoice]:

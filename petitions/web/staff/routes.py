@@ -73,9 +73,8 @@ from petitions.web.presenters import (
 from petitions.web.staff.blueprint import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
 
-# What a list shows of each petition, loaded with the page (a fixed number of statements).
-# What a list shows of each petition: its running clock and handler (its category, place and unit come from the
-# reference cache).
+# What a list shows of each petition, loaded with the page (a fixed number of statements): its
+# running clock and its handler (its category, place and unit come from the reference cache).
 LIST_LOADS = (queues.RUNNING_CLOCK, selectinload(Petition.handler))
 PER_PAGE = 25
 MAX_PER_PAGE = 100

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from petitions.domain.clocks import set_clock
 from petitions.models import Event, Petition
@@ -97,3 +97,28 @@ def test_concurrent_filings_never_draw_the_same_number(app, db, postgres):
     found = db.session.scalar(select(func.count()).select_from(Petition).where(Petition.tracking_no.in_(numbers)))
     assert found == 200
     assert _count(db, select(func.count()).select_from(Petition)) == before + 200
+
+
+@pytest.mark.postgres
+def test_a_process_draws_its_counters_a_block_at_a_time(app, db, postgres):
+    """One statement to the sequence for `BLOCK` filings; the numbers stay distinct and dated."""
+    from sqlalchemy import event
+
+    drawn: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "nextval('tracking_numbers')" in statement:
+            drawn.append(statement)
+
+    tracking._drawn.clear()
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        numbers = [file_petition(_filing(f"第{i}件")).petition.tracking_no for i in range(tracking.BLOCK + 1)]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(drawn) == 2
+    assert len(set(numbers)) == tracking.BLOCK + 1
+    # What the sequence hands out next lies beyond every counter this process holds.
+    after = db.session.scalar(text("SELECT nextval('tracking_numbers')"))
+    key = next(iter(tracking._drawn))
+    assert all(n < after for n in tracking._drawn[key])

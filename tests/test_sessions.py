@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from petitions.domain.clocks import now, set_clock
-from petitions.models import User
+from petitions.models import ApiToken, User
 from petitions.services import admin as changes
 from tests.test_citizen_web import csrf, log_in, make_citizen
 
@@ -142,3 +142,28 @@ def test_a_forged_or_odd_session_id_is_nobody(app, db):
     assert load_user(handler.get_id()) is not None
     for odd in (f"{handler.id}:99", f"{handler.id}:x", "x", "", f"{handler.id}:{10**40}", f"{10**40}"):
         assert load_user(odd) is None, odd
+
+
+def test_an_api_token_ends_when_it_expires_or_is_revoked(app, db, staff_token):
+    """A token answers until its expiry (server time) and not after; a revoked one not at all;
+    a token that is no token is the same 401."""
+    from petitions.web.auth import _token_hash
+
+    start = now()
+    token = staff_token("jtj-handler")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    assert client.get("/api/v1/queue", headers=headers).status_code == 200
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    set_clock(lambda: row.expires_at - timedelta(seconds=1))
+    assert client.get("/api/v1/queue", headers=headers).status_code == 200
+    set_clock(lambda: row.expires_at + timedelta(seconds=1))
+    assert client.get("/api/v1/queue", headers=headers).status_code == 401
+    set_clock(lambda: start)
+    other = staff_token("jtj-handler")
+    assert client.get("/api/v1/queue", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+    revoked = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(other)))
+    revoked.revoked_at = start
+    db.session.commit()
+    assert client.get("/api/v1/queue", headers={"Authorization": f"Bearer {other}"}).status_code == 401
+    assert client.get("/api/v1/queue", headers={"Authorization": "Bearer not-a-token"}).status_code == 401

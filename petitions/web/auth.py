@@ -7,8 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import or_, select
 
 from petitions.domain.clocks import now
 from petitions.extensions import db, settings
@@ -64,16 +63,19 @@ def bearer_user() -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        row = db.session.scalar(
-            select(ApiToken)
-            .where(ApiToken.token_hash == _token_hash(token.strip()))
-            .options(joinedload(ApiToken.user))
+        at = now()
+        user = db.session.scalar(
+            select(User)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(
+                ApiToken.token_hash == _token_hash(token.strip()),
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > at,
+                User.active.is_(True),
+                # A token issued before the password last changed has ended with the old password.
+                or_(User.password_changed_at.is_(None), ApiToken.created_at >= User.password_changed_at),
+            )
         )
-        if row is not None and row.revoked_at is None and row.expires_at > now() and row.user.active:
-            changed = row.user.password_changed_at
-            # A token issued before the password last changed has ended with the old password.
-            if changed is None or row.created_at >= changed:
-                user = row.user
     g.bearer_user = user
     return user
 

@@ -9,6 +9,7 @@ that queues and the sweep find levels with plain indexed SQL (petitions.models.C
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from petitions.domain import clocks as rules
@@ -129,8 +130,13 @@ def level_of(clock: Clock, at: datetime | None = None) -> str:
 
 def running(petition: Petition) -> Clock | None:
     """The unit's (or the bureau's) clock running now; the citizen's own windows are not one."""
-    clock = petition.open_clock
-    return clock if clock is not None and rules.KINDS[clock.kind].supervised else None
+    return supervised(petition.open_clock)
+
+
+def supervised(open_clock: Any) -> Any:
+    """`open_clock` (a petition's first clock not stopped, or a row of it) if it is the unit's
+    or the bureau's, not one of the citizen's windows; else None."""
+    return open_clock if open_clock is not None and rules.KINDS[open_clock.kind].supervised else None
 
 
 def running_status(petition: Petition, at: datetime | None = None) -> ClockStatus | None:

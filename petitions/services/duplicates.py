@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from petitions.extensions import db, settings
 from petitions.models import Petition
+from petitions.services import reference
 
 # The newest petitions of the same phone and category that are compared with one.
 CANDIDATES = 50
@@ -34,16 +35,17 @@ def similar_titles(a: str, b: str, keywords: list[str] | None = None) -> bool:
     return any(k in a and k in b for k in (keywords or []))
 
 
-def _window(petition: Petition) -> tuple[datetime, datetime]:
+def _window(petition: Any) -> tuple[datetime, datetime]:
     return petition.created_at - timedelta(days=settings().duplicate_window_days), petition.created_at
 
 
-def _earlier_alike(petition: Petition, candidates: Iterable[Any], limit: int) -> list[Any]:
+def _earlier_alike(petition: Any, candidates: Iterable[Any], limit: int) -> list[Any]:
     """Of `candidates` (newest first, same phone and category, not merged away): the first 50
     in the petition's window, then those filed before it with a title alike."""
     since, until = _window(petition)
     in_window = [c for c in candidates if c.id != petition.id and since <= c.created_at <= until][:CANDIDATES]
-    keywords = petition.category.keyword_list()
+    category = reference.category_by_id(petition.category_id)
+    keywords = category.keyword_list() if category is not None else []
     found = [c for c in in_window if c.id < petition.id and similar_titles(petition.title, c.title, keywords)]
     return found[:limit]
 
@@ -69,8 +71,9 @@ def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Petitio
     return _earlier_alike(petition, candidates, limit)
 
 
-def first_duplicates(petitions: Sequence[Petition]) -> dict[int, Any]:
-    """For each of `petitions` (a page of a list), the newest earlier petition it may repeat
+def first_duplicates(petitions: Sequence[Any]) -> dict[int, Any]:
+    """For each of `petitions` (a page of a list, as petitions or rows with their id, title,
+    phone, category id and time of filing), the newest earlier petition it may repeat
     (its id, tracking_no, title and created_at), or None: what `find_possible_duplicates(p,
     limit=1)` answers, in one statement of the few columns it compares."""
     answer: dict[int, Any] = {p.id: None for p in petitions}

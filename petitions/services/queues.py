@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text, true, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text, true, tuple_, union_all
 from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db, settings
@@ -45,6 +45,22 @@ _ID_MAX = 2**31 - 1
 RUNNING_CLOCK = selectinload(Petition.clocks.and_(Clock.stopped_at.is_(None))).load_only(
     Clock.kind, Clock.yellow_at, Clock.due_at, Clock.stopped_at
 )
+
+
+def running_clocks(petition_ids: Sequence[int]) -> dict[int, Any]:
+    """Each petition's first clock not stopped (Petition.open_clock), as a row of what its level
+    and time left need, in one statement: what RUNNING_CLOCK loads, for lists read as rows."""
+    if not petition_ids:
+        return {}
+    rows = db.session.execute(
+        select(Clock.petition_id, Clock.kind, Clock.yellow_at, Clock.due_at, Clock.stopped_at)
+        .where(Clock.petition_id.in_(set(petition_ids)), Clock.stopped_at.is_(None))
+        .order_by(Clock.id)
+    )
+    first: dict[int, Any] = {}
+    for row in rows:
+        first.setdefault(row.petition_id, row)
+    return first
 
 
 class BadCursor(ValueError):
@@ -133,17 +149,23 @@ def keyset_page(
     count: bool = True,
 ) -> Page:
     """One page of `stmt` (a SELECT of Petition with its filters; `options` load what the
-    page shows) in the order of `key` (nulls last when `nullable`) and the id, after `after`.
+    page shows; or a SELECT of some of its columns, the id among them, for a page of rows) in
+    the order of `key` (nulls last when `nullable`) and the id, after `after`.
 
     `branches` (access.visible_branches) split the rows into disjoint parts, each read in
     order from its own index and merged here: a unit's petitions and the few it reviews,
-    rather than one OR that no index answers. Per branch at most two statements for the rows
-    (the second only where the page reaches from the dated rows into the undated ones) and
-    one for the capped count."""
+    rather than one OR that no index answers. Petitions: per branch at most two statements
+    for the rows (the second only where the page reaches from the dated rows into the undated
+    ones). Rows: the same for all branches at once. Then one statement for the capped counts
+    of all branches."""
+    parts = branches or (true(),)
     rows: list[Any] = []
-    for branch in branches or (true(),):
-        rows += _branch_rows(stmt.where(branch).options(*options), key, per_page + 1, after, nullable)
-    if len(branches) > 1:
+    if _is_entity(stmt):
+        for branch in parts:
+            rows += _branch_rows(stmt.where(branch).options(*options), key, per_page + 1, after, nullable)
+    else:
+        rows = _all_rows([stmt.where(branch) for branch in parts], key, per_page + 1, after, nullable)
+    if len(parts) > 1 or not _is_entity(stmt):
         rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -151,9 +173,9 @@ def keyset_page(
     counted, capped = 0, False
     if count:
         cap = settings().queue_count_cap
-        parts = [capped_count(stmt.where(branch)) for branch in branches or (true(),)]
-        counted = sum(n for n, _over in parts)
-        capped = any(over for _n, over in parts) or counted > cap
+        found = capped_counts([stmt.where(branch) for branch in parts])
+        counted = sum(n for n, _over in found)
+        capped = any(over for _n, over in found) or counted > cap
         counted = min(counted, cap)
     return Page(items=rows, next=next_cursor, count=counted, capped=capped)
 
@@ -167,26 +189,75 @@ def _order(key: datetime | None, ident: int) -> tuple:
     return (0, key if key.tzinfo else key.replace(tzinfo=UTC), ident)
 
 
+def _dated(stmt: Select, key: Any, want: int, after: Cursor | None, nullable: bool) -> Select | None:
+    """A branch's rows with a sort key after the cursor, in index order (None: the cursor is
+    already among the undated rows)."""
+    if after is not None and after.key is None:
+        return None
+    # "IS TRUE": a filter, not an index condition, so that a search's bitmap is not ANDed
+    # with every dated row's (the dated rows come first in the index anyway).
+    dated = stmt.where(key.is_not(None).is_(true())) if nullable else stmt
+    if after is not None:
+        dated = dated.where(tuple_(key, Petition.id) > tuple_(_key_value(key, after.key), after.id))
+    return dated.order_by(key, Petition.id).limit(want)
+
+
+def _undated(stmt: Select, key: Any, want: int, after: Cursor | None) -> Select:
+    """A branch's rows without a sort key (after every dated row), after the cursor, by id."""
+    undated = stmt.where(key.is_(None))
+    if after is not None and after.key is None:
+        undated = undated.where(Petition.id > after.id)
+    return undated.order_by(Petition.id).limit(want)
+
+
 def _branch_rows(stmt: Select, key: Any, want: int, after: Cursor | None, nullable: bool) -> list[Any]:
-    rows: list[Any] = []
-    if after is None or after.key is not None:
-        # "IS TRUE": a filter, not an index condition, so that a search's bitmap is not
-        # ANDed with every dated row's (the dated rows come first in the index anyway).
-        dated = stmt.where(key.is_not(None).is_(true())) if nullable else stmt
-        if after is not None:
-            dated = dated.where(tuple_(key, Petition.id) > tuple_(_key_value(key, after.key), after.id))
-        rows = list(db.session.scalars(dated.order_by(key, Petition.id).limit(want)).unique())
+    """One branch's petitions: the dated, then the undated only if the page reaches them."""
+    dated = _dated(stmt, key, want, after, nullable)
+    rows = list(db.session.scalars(dated).unique()) if dated is not None else []
     if nullable and len(rows) < want:
-        undated = stmt.where(key.is_(None))
-        if after is not None and after.key is None:
-            undated = undated.where(Petition.id > after.id)
-        rows += list(db.session.scalars(undated.order_by(Petition.id).limit(want - len(rows))).unique())
+        rows += list(db.session.scalars(_undated(stmt, key, want - len(rows), after)).unique())
     return rows
+
+
+def _all_rows(stmts: Sequence[Select], key: Any, want: int, after: Cursor | None, nullable: bool) -> list[Any]:
+    """The rows of every branch (not in order): the dated rows of all in one statement, then,
+    only if the page reaches past them, the undated rows of all in another (every dated row
+    comes before every undated one)."""
+    dated = [d for d in (_dated(stmt, key, want, after, nullable) for stmt in stmts) if d is not None]
+    rows = _union(dated)
+    if nullable and len(rows) < want:
+        rows += _union([_undated(stmt, key, want - len(rows), after) for stmt in stmts])
+    return rows
+
+
+def _union(parts: Sequence[Select]) -> list[Any]:
+    """The rows of `parts` (each ordered and limited on its own), in one statement."""
+    if not parts:
+        return []
+    if len(parts) == 1:
+        return list(db.session.execute(parts[0]))
+    return list(db.session.execute(union_all(*(select(part.subquery()) for part in parts))))
+
+
+def _is_entity(stmt: Select) -> bool:
+    """Whether `stmt` reads Petition objects (rather than rows of some of its columns)."""
+    described = stmt.column_descriptions
+    return len(described) == 1 and described[0].get("expr") is Petition
 
 
 def capped_count(stmt: Select) -> tuple[int, bool]:
     """How many rows `stmt` has, up to `queue_count_cap`, and whether it has more."""
+    return capped_counts([stmt])[0]
+
+
+def capped_counts(stmts: Sequence[Select]) -> list[tuple[int, bool]]:
+    """capped_count of each of `stmts`, in one statement."""
     cap = settings().queue_count_cap
-    window = stmt.with_only_columns(Petition.id).order_by(None).limit(cap + 1)
-    counted = db.session.scalar(select(func.count()).select_from(window.subquery())) or 0
-    return min(counted, cap), counted > cap
+    windows = [
+        select(func.count())
+        .select_from(stmt.with_only_columns(Petition.id).order_by(None).limit(cap + 1).subquery())
+        .scalar_subquery()
+        for stmt in stmts
+    ]
+    counted = db.session.execute(select(*windows)).one()
+    return [(min(n or 0, cap), (n or 0) > cap) for n in counted]

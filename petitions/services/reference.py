@@ -116,6 +116,16 @@ def units() -> list[Unit]:
     return sorted(_current().units.values(), key=lambda u: (u.sort_order or 0, u.id))
 
 
+def unit_by_id(unit_id: int | None) -> Unit | None:
+    """The unit with id `unit_id`: a detached copy to read, not to change (no SQL)."""
+    return _current().units_by_id.get(unit_id) if unit_id is not None else None
+
+
+def category_by_id(category_id: int | None) -> Category | None:
+    """The category with id `category_id`: a detached copy to read, not to change (no SQL)."""
+    return _current().categories_by_id.get(category_id) if category_id is not None else None
+
+
 def category(code: str) -> Category | None:
     """The category with `code`, in this session (no SQL)."""
     return _attach(_current().categories.get(code))

@@ -12,7 +12,6 @@ from typing import Any, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import load_only
 
 from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
@@ -309,7 +308,7 @@ register_staff_view(staff_petition, StaffView)
 )
 def queue(query: QueueQuery):
     user = bearer_user()
-    stmt = select(Petition)
+    stmt = select(*QUEUE_COLUMNS)
     branches = access.visible_branches(user)
     if query.status is not None:
         stmt = stmt.where(Petition.status == query.status)
@@ -337,17 +336,18 @@ def queue(query: QueueQuery):
         # Numbered pages reach only the first rows (a short OFFSET); beyond, follow `next`.
         found = _offset_page(stmt.where(or_(*branches)), query.page, per_page)
     else:
-        found = queues.keyset_page(
-            stmt, Petition.due_at, per_page, after, nullable=True, branches=branches, options=QUEUE_LOADS
-        )
-    reference.attach(found.items)
+        found = queues.keyset_page(stmt, Petition.due_at, per_page, after, nullable=True, branches=branches)
+    running = queues.running_clocks([p.id for p in found.items])
     duplicate_of = (
         duplicates.first_duplicates([p for p in found.items if p.status in (wf.REGISTERED, wf.ROUTED)])
         if user.role == Role.INTAKE
         else {}
     )
     return QueueOut(
-        items=[_queue_item(p, getattr(duplicate_of.get(p.id), "tracking_no", None)) for p in found.items],
+        items=[
+            _queue_item(p, running.get(p.id), getattr(duplicate_of.get(p.id), "tracking_no", None))
+            for p in found.items
+        ],
         page=query.page if after is None else 0,
         per_page=per_page,
         total=found.count,
@@ -357,22 +357,20 @@ def queue(query: QueueQuery):
     )
 
 
-# What a queue item shows and nothing more: a few columns and the running clock (its unit comes from
-# the reference cache; the phone, category and time let intake's duplicates be found).
-QUEUE_LOADS = (
-    load_only(
-        Petition.tracking_no,
-        Petition.title,
-        Petition.status,
-        Petition.unit_id,
-        Petition.category_id,
-        Petition.township_id,
-        Petition.contact_phone,
-        Petition.due_at,
-        Petition.version,
-        Petition.created_at,
-    ),
-    queues.RUNNING_CLOCK,
+# What a queue item shows and nothing more, read as rows: a few columns (its unit comes from the
+# reference cache; the phone, category and time let intake's duplicates be found) and, in a
+# second statement, the running clock.
+QUEUE_COLUMNS = (
+    Petition.id,
+    Petition.tracking_no,
+    Petition.title,
+    Petition.status,
+    Petition.unit_id,
+    Petition.category_id,
+    Petition.contact_phone,
+    Petition.due_at,
+    Petition.version,
+    Petition.created_at,
 )
 
 
@@ -382,11 +380,8 @@ def _offset_page(stmt, page: int, per_page: int) -> queues.Page:
     offset = (page - 1) * per_page
     if offset >= settings().queue_count_cap:
         return queues.Page(items=[], next=None, count=count, capped=capped)
-    rows = db.session.scalars(
-        stmt.options(*QUEUE_LOADS)
-        .order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id)
-        .limit(per_page + 1)
-        .offset(offset)
+    rows = db.session.execute(
+        stmt.order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id).limit(per_page + 1).offset(offset)
     ).all()
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -394,9 +389,11 @@ def _offset_page(stmt, page: int, per_page: int) -> queues.Page:
     return queues.Page(items=list(rows), next=nxt, count=count, capped=capped)
 
 
-def _queue_item(petition: Petition, duplicate: str | None) -> QueueItem:
-    running = clocks.running_status(petition)
-    unit = petition.unit
+def _queue_item(petition: Any, open_clock: Any, duplicate: str | None) -> QueueItem:
+    """An item of a page of QUEUE_COLUMNS rows, with the row of the petition's open clock."""
+    clock = clocks.supervised(open_clock)
+    running = clocks.status(clock) if clock is not None else None
+    unit = reference.unit_by_id(petition.unit_id)
     return QueueItem(
         tracking_no=petition.tracking_no,
         title=petition.title,

@@ -30,6 +30,23 @@ PASSWORD = "petition-demo"
 KINDS = ("file", "lookup", "hq", "iq", "search", "view", "page", "intake", "queue-web", "public")
 
 
+def _server_ticks(database: str) -> int:
+    """CPU ticks so far of the database server's processes serving `database` (0 where the
+    server runs elsewhere or /proc is not readable)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f" {database} ".encode() not in (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" ":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", required=True, help="PostgreSQL URL with the demo county loaded")
@@ -37,6 +54,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=200, help="requests timed per kind")
     parser.add_argument("--only", default=",".join(KINDS), help=f"kinds, comma-separated: {', '.join(KINDS)}")
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions of each kind")
+    parser.add_argument("--profile-out", help="with --profile, also write each kind's profile to PREFIX.KIND")
     args = parser.parse_args()
     kinds = [k for k in args.only.split(",") if k]
     unknown = set(kinds) - set(KINDS)
@@ -116,7 +134,8 @@ def main() -> int:
         "queue-web": lambda: supervisor_web.get("/staff/queue"),
         "public": lambda: client.get("/public/"),
     }
-    print(f"{'kind':<10} {'ms/request':>10} {'statements':>10}")
+    db_name = args.database.rsplit("/", 1)[-1].split("?")[0]
+    print(f"{'kind':<10} {'ms/request':>10} {'cpu ms':>8} {'server ms':>10} {'statements':>10}")
     for kind in kinds:
         call = requests[kind]
         for _ in range(5):
@@ -124,17 +143,22 @@ def main() -> int:
             if answer.status_code not in (200, 201):
                 raise SystemExit(f"{kind}: {answer.status_code} {answer.get_data()[:200]!r}")
         counted[0] = 0
-        t0 = time.perf_counter()
+        server0 = _server_ticks(db_name)
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(args.n):
             call()
         ms = (time.perf_counter() - t0) * 1000 / args.n
-        print(f"{kind:<10} {ms:>10.2f} {counted[0] / args.n:>10.1f}", flush=True)
+        cpu = (time.process_time() - c0) * 1000 / args.n
+        server = (_server_ticks(db_name) - server0) * 1000 / os.sysconf("SC_CLK_TCK") / args.n
+        print(f"{kind:<10} {ms:>10.2f} {cpu:>8.2f} {server:>10.2f} {counted[0] / args.n:>10.1f}", flush=True)
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()
             for _ in range(args.n):
                 call()
             profile.disable()
+            if args.profile_out:
+                profile.dump_stats(f"{args.profile_out}.{kind}")
             pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     print("load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print("command: python bench/request_cost.py " + " ".join(sys.argv[1:]))

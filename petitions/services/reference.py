@@ -106,6 +106,26 @@ def attach(petitions: Iterable[Petition]) -> None:
                 kept[kind, ident] = session.merge(row, load=False)
 
 
+def attach_units(unit_ids: Iterable[int | None]) -> None:
+    """Put the units of `unit_ids` into this session from the cache, so that a relationship
+    to one of them (an event's or a clock's unit) is answered without SQL."""
+    snap = _current()
+    session = db.session
+    kept: dict[tuple[str, int], object] = session.info.setdefault("reference_rows", {})
+    for ident in set(unit_ids):
+        if ident is None or ("u", ident) in kept:
+            continue
+        row = snap.units_by_id.get(ident)
+        if row is not None:
+            kept["u", ident] = session.merge(row, load=False)
+
+
+def generation() -> object:
+    """What changes whenever the cached reference data is read again: a key for values made
+    from it (a page's menus), which then last as long as it does."""
+    return _current()
+
+
 def categories() -> list[Category]:
     """Every category, for lists and menus: detached copies to read, not to change (no SQL)."""
     return sorted(_current().categories.values(), key=lambda c: (c.sort_order or 0, c.id))

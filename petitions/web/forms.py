@@ -3,6 +3,9 @@ fields, the uploaded files."""
 
 from __future__ import annotations
 
+from copy import copy
+
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
@@ -18,24 +21,35 @@ PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
 _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
 
 
+# The last choices built, per locale, with the reference data they were built from.
+_built: dict[str, tuple[object, tuple[list[SelectChoice], list[SelectChoice]]]] = {}
+
+
 def filing_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
-    """(categories grouped under their parent, places), once per request, from the cache."""
+    """(categories grouped under their parent, places), from the cache: built once for each
+    reading of the reference data and language, a copy of the lists for each request."""
+    locale = str(get_locale() or "")
+    generation = reference.generation()
+    built = _built.get(locale)
+    if built is None or built[0] is not generation:
+        built = _built[locale] = (generation, _build())
+    categories, places = built[1]
+    return per_request("filing_choices", lambda: ([copy(c) for c in categories], [copy(p) for p in places]))
 
-    def build() -> tuple[list[SelectChoice], list[SelectChoice]]:
-        placeholder = SelectChoice("", str(_l("— Please choose —")))
-        everything = reference.categories()
-        categories = [placeholder]
-        for top in (c for c in everything if c.parent_id is None and c.active):
-            for child in (c for c in everything if c.parent_id == top.id and c.active):
-                # The page's script shows the anonymity box only for reports.
-                attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
-                categories.append(SelectChoice(child.code, local_name(child), attrs, optgroup=local_name(top)))
-        places = [placeholder] + [
-            SelectChoice(u.code, local_name(u)) for u in reference.units() if u.kind in PLACE_KINDS and u.active
-        ]
-        return categories, places
 
-    return per_request("filing_choices", build)
+def _build() -> tuple[list[SelectChoice], list[SelectChoice]]:
+    placeholder = SelectChoice("", str(_l("— Please choose —")))
+    everything = reference.categories()
+    categories = [placeholder]
+    for top in (c for c in everything if c.parent_id is None and c.active):
+        for child in (c for c in everything if c.parent_id == top.id and c.active):
+            # The page's script shows the anonymity box only for reports.
+            attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
+            categories.append(SelectChoice(child.code, local_name(child), attrs, optgroup=local_name(top)))
+    places = [placeholder] + [
+        SelectChoice(u.code, local_name(u)) for u in reference.units() if u.kind in PLACE_KINDS and u.active
+    ]
+    return categories, places
 
 
 def fill_filing_choices(form) -> None:

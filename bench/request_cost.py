@@ -105,11 +105,13 @@ def main() -> int:
 
     def file():
         n = rng.randrange(10**8)
+        topic = "噪音" if n % 10 == 0 else ("道路破损", "路灯不亮", "垃圾清运", "停车难", "供水不稳")[n % 5]
         answer = client.post(
             "/api/v1/petitions",
             json={
-                "title": f"关于小区{n % 50}号楼噪音的反映",
-                "content": "本人反映的噪音问题已持续较长时间，影响周边居民正常生活，恳请有关部门尽快核实处理。" * 3,
+                # One in ten about noise, as in http_load.py, so that runs do not crowd the search.
+                "title": f"关于小区{n % 50}号楼{topic}的反映",
+                "content": f"本人反映的{topic}问题已持续较长时间，影响周边居民正常生活，恳请有关部门尽快核实处理。" * 3,
                 "category": category,
                 "township": place,
                 "anonymous": False,

@@ -159,13 +159,14 @@ def keyset_page(
     ones). Rows: the same for all branches at once. Then one statement for the capped counts
     of all branches."""
     parts = branches or (true(),)
+    entity = _is_entity(stmt)
     rows: list[Any] = []
-    if _is_entity(stmt):
+    if entity:
         for branch in parts:
             rows += _branch_rows(stmt.where(branch).options(*options), key, per_page + 1, after, nullable)
     else:
         rows = _all_rows([stmt.where(branch) for branch in parts], key, per_page + 1, after, nullable)
-    if len(parts) > 1 or not _is_entity(stmt):
+    if len(parts) > 1 or not entity:
         rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
     more = len(rows) > per_page
     rows = rows[:per_page]

@@ -89,35 +89,30 @@ def attach(petitions: Iterable[Petition]) -> None:
     so that reading `petition.category`, `.township` or `.unit` costs no SQL (a relationship by
     primary key is answered from the session's identity map)."""
     snap = _current()
-    session = db.session
-    # The identity map holds clean objects weakly: the session keeps these for as long as it lives.
-    kept: dict[tuple[str, int], object] = session.info.setdefault("reference_rows", {})
     for petition in petitions:
-        wanted = (
-            ("c", petition.category_id, snap.categories_by_id),
-            ("u", petition.township_id, snap.units_by_id),
-            ("u", petition.unit_id, snap.units_by_id),
-        )
-        for kind, ident, rows in wanted:
-            if ident is None or (kind, ident) in kept:
-                continue
-            row = rows.get(ident)
-            if row is not None:
-                kept[kind, ident] = session.merge(row, load=False)
+        _keep("c", petition.category_id, snap.categories_by_id)
+        _keep("u", petition.township_id, snap.units_by_id)
+        _keep("u", petition.unit_id, snap.units_by_id)
 
 
 def attach_units(unit_ids: Iterable[int | None]) -> None:
     """Put the units of `unit_ids` into this session from the cache, so that a relationship
     to one of them (an event's or a clock's unit) is answered without SQL."""
-    snap = _current()
-    session = db.session
-    kept: dict[tuple[str, int], object] = session.info.setdefault("reference_rows", {})
+    units_by_id = _current().units_by_id
     for ident in set(unit_ids):
-        if ident is None or ("u", ident) in kept:
-            continue
-        row = snap.units_by_id.get(ident)
+        _keep("u", ident, units_by_id)
+
+
+def _keep(kind: str, ident: int | None, rows: dict) -> None:
+    """Merge the cached row `ident` of `rows` into this session, once. The identity map holds
+    clean objects weakly: the session keeps these for as long as it lives."""
+    if ident is None:
+        return
+    kept: dict[tuple[str, int], object] = db.session.info.setdefault("reference_rows", {})
+    if (kind, ident) not in kept:
+        row = rows.get(ident)
         if row is not None:
-            kept["u", ident] = session.merge(row, load=False)
+            kept[kind, ident] = db.session.merge(row, load=False)
 
 
 def generation() -> object:

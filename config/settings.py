@@ -37,6 +37,10 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_env(env, name, str(default)))
 
 
+def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    return float(_env(env, name, str(default)))
+
+
 def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     value = env.get(name)
     if value in (None, ""):
@@ -202,6 +206,8 @@ class Settings:
     # Categories, units, routing rules and the working calendar are kept this long by each
     # process (the admin area forgets them at once in its own process).
     reference_cache_seconds: int = 60
+    # A pooled database connection idle this long is checked with a round trip before use.
+    db_ping_idle_seconds: float = 10.0
 
     # Proxies in front of the app that may be trusted to say who the client is (werkzeug's
     # ProxyFix reads that many X-Forwarded-For/-Proto/-Host hops). 0: none, the default; the
@@ -271,6 +277,7 @@ class Settings:
             "session_cookie_secure": _env_bool(env, "SESSION_COOKIE_SECURE", default.session_cookie_secure),
             "open311_max_bytes": _env_int(env, "OPEN311_MAX_BYTES", default.open311_max_bytes),
             "trusted_proxies": _env_int(env, "TRUSTED_PROXIES", default.trusted_proxies),
+            "db_ping_idle_seconds": _env_float(env, "DB_PING_IDLE_SECONDS", default.db_ping_idle_seconds),
             "twilio": Twilio(
                 account_sid=_env(env, "TWILIO_ACCOUNT_SID", ""),
                 auth_token=_env(env, "TWILIO_AUTH_TOKEN", ""),
@@ -306,7 +313,8 @@ class Settings:
             "TESTING": self.testing,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # Connections are checked when they have lain idle (extensions.ping_when_idle).
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "BABEL_DEFAULT_LOCALE": self.default_locale,
             "BABEL_DEFAULT_TIMEZONE": self.timezone,

@@ -1,4 +1,4 @@
-"""What a filing, an action, the staff petition page and the queues cost in SQL statements: a
+"""What a filing, an action, the citizen's look-up, the staff petition page and the queues cost in SQL statements: a
 fixed number, whatever the data (a long history, a full queue). Counted on the engine."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.calendar
 FILING_MAX = 8
 ACTION_MAX = 10
 PAGE_MAX = 12
+LOOKUP = 3
 
 
 @contextmanager
@@ -81,6 +82,32 @@ def test_the_staff_petition_page_costs_the_same_whatever_its_history(app):
     assert max(costs) <= PAGE_MAX, costs
     # Twenty-four more events, not one more statement.
     assert costs[1] == costs[2], costs
+
+
+def _lookup_cost(client, tracking_no: str, code: str) -> int:
+    url = f"/api/v1/petitions/{tracking_no}?code={code}"
+    client.get(url)  # warm: the reference data
+    db.session.remove()
+    with statements() as seen:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(seen)
+
+
+def test_the_citizens_look_up_costs_three_statements_whatever_its_history(app):
+    fresh, fresh_code = file(title="刚登记的件")
+    long_, long_code = file(title="历史长的件")
+    act(long_, "accept", "jtj-handler")
+    for i in range(25):
+        act(long_, "note", "jtj-handler", text=f"第{i}次内部备注")
+    act(long_, "request-extension", "jtj-handler", days=5, reason="需要协调")
+    client = app.test_client()
+    costs = [_lookup_cost(client, fresh.tracking_no, fresh_code), _lookup_cost(client, long_.tracking_no, long_code)]
+    # The petition with its clocks, its record (replies, ratings, requests), its public events.
+    assert costs == [LOOKUP, LOOKUP], costs
+    timeline = client.get(f"/api/v1/petitions/{long_.tracking_no}?code={long_code}").get_json()["timeline"]
+    assert [e["type"] for e in timeline][:2] == ["registered", "routed"]
+    assert not any("内部备注" in e["text"] for e in timeline)
 
 
 def _queue_cost(client, url: str) -> int:

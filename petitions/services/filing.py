@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.domain.validation import clean_filename, is_mainland_mobile, normalize_mobile, sniff_type
@@ -219,7 +220,16 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
 def find_for_citizen(tracking_no: str, code: str) -> Petition:
     """The petition for a tracking number + query code; NotFound for either being wrong, in the
     same time. A code hashed the old way, or under an old key, is rewritten on success."""
-    petition = db.session.scalar(select(Petition).where(Petition.tracking_no == (tracking_no or "").strip()))
+    # With its clocks, which every citizen's page of it reads (one statement, found or not).
+    petition = (
+        db.session.scalars(
+            select(Petition)
+            .where(Petition.tracking_no == (tracking_no or "").strip())
+            .options(joinedload(Petition.clocks))
+        )
+        .unique()
+        .one_or_none()
+    )
     if petition is None:
         query_codes.fail_evenly(code)
         raise NotFound(_l("No petition matches this tracking number and query code."))

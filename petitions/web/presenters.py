@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from flask import has_request_context, request
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from petitions.domain import clocks as clock_rules
@@ -140,7 +140,7 @@ def event_text(event: Event) -> str:
         return event.text or event.type
     template = gettext(kind.citizen_text)
     if "%(unit)s" in kind.citizen_text:
-        template = template % {"unit": local_name(event.unit)}
+        template = template % {"unit": local_name(reference.unit_by_id(event.unit_id))}
     text = template
     # Reasons and replies that the citizen is meant to read travel in the event text.
     if event.text and kind.shows_text:
@@ -152,8 +152,17 @@ def event_text(event: Event) -> str:
 
 
 def public_timeline(petition: Petition) -> list[dict[str, Any]]:
-    """The events the citizen may read, oldest first (internal notes left out)."""
-    return [{"at": ev.at, "type": ev.type, "text": event_text(ev)} for ev in petition.events if ev.public]
+    """The events the citizen may read, oldest first (internal notes left out): read as rows,
+    only the public ones, when the petition's events are not loaded already."""
+    if "events" in inspect(petition).unloaded:
+        shown = db.session.execute(
+            select(Event.at, Event.type, Event.text, Event.unit_id, Event.data)
+            .where(Event.petition_id == petition.id, Event.public.is_(True))
+            .order_by(Event.at, Event.id)
+        ).all()
+    else:
+        shown = [ev for ev in petition.events if ev.public]
+    return [{"at": ev.at, "type": ev.type, "text": event_text(ev)} for ev in shown]
 
 
 def unit_ref(unit: Unit | None) -> dict[str, str] | None:

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from petitions.domain.clocks import now
 from petitions.extensions import db, settings
 from petitions.models import ApiToken, User
+from petitions.services import reference
 from petitions.web.inputs import MAX_ID
 
 
@@ -28,6 +29,8 @@ def load_user(user_id: str) -> User | None:
     user = db.session.get(User, number)
     if user is None or not user.active or opened_in != (user.session_generation or 0):
         return None
+    # Every staff page names the user's unit: from the reference cache, not a statement.
+    reference.attach_units([user.unit_id])
     return user
 
 
@@ -76,6 +79,8 @@ def bearer_user() -> User | None:
                 or_(User.password_changed_at.is_(None), ApiToken.created_at >= User.password_changed_at),
             )
         )
+    if user is not None:
+        reference.attach_units([user.unit_id])
     g.bearer_user = user
     return user
 

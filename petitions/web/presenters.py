@@ -242,18 +242,18 @@ def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, 
 
 def load_for_staff(tracking_no: str) -> Petition | None:
     """The petition with what the staff view shows, in a fixed number of statements (its
-    category, place and unit, and the units of its clocks and events, come from the
-    reference cache)."""
+    handler and clocks joined to it; its category, place and unit, and the units of its clocks
+    and events, come from the reference cache)."""
     petition = db.session.scalars(
         select(Petition)
         .where(Petition.tracking_no == tracking_no)
         .options(
             joinedload(Petition.handler),
-            selectinload(Petition.clocks),
+            joinedload(Petition.clocks),
             selectinload(Petition.events).joinedload(Event.actor),
             selectinload(Petition.attachments),
         )
-    ).one_or_none()
+    ).unique().one_or_none()
     if petition is not None:
         reference.attach([petition])
         reference.attach_units([c.unit_id for c in petition.clocks] + [e.unit_id for e in petition.events])

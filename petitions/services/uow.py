@@ -30,6 +30,7 @@ from petitions.domain.clocks import now
 from petitions.domain.events import event_type
 from petitions.extensions import db
 from petitions.models import Clock, Event, Petition, User
+from petitions.services import inserts
 from petitions.services.effects import effects_for
 from petitions.services.work import Signal
 
@@ -108,7 +109,7 @@ class UnitOfWork:
 
     def run_effects(self) -> None:
         """Flush, then run each effect once per run of same-type events, in order."""
-        self.session.flush()
+        self._flush()
         done = 0
         while done < len(self.happened):
             batch_type = _type_of(self.happened[done])
@@ -119,6 +120,12 @@ class UnitOfWork:
             done = end
             for effect in effects_for(batch_type):
                 effect(self, batch)
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write what changed: new rows alone with plain INSERTs (inserts.write_new), else the
+        session's flush."""
+        if not inserts.write_new(self.session):
             self.session.flush()
 
     def commit(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert, inspect
 from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached, scoped_session
-from sqlalchemy.orm.interfaces import MANYTOONE
+from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 from sqlalchemy.sql import ClauseElement
 
 from petitions.extensions import db
@@ -105,10 +105,15 @@ def _table_order() -> dict[Any, int]:
 
 def _refers_back(state: InstanceState, pending: set[InstanceState], order: dict[Any, int]) -> bool:
     """Whether each row the object's many-to-one relationships name is persistent, or new in a
-    table written before its own (no cycle, no row of its own table, no later UPDATE)."""
+    table written before its own (no cycle, no row of its own table, no later UPDATE), and each
+    row its collections hold is new and names it back (so that its foreign key is set here)."""
     mine = order[state.mapper.local_table]
     for prop in state.mapper.relationships:
-        if prop.viewonly or prop.direction is not MANYTOONE or prop.key not in state.dict:
+        if prop.viewonly or prop.key not in state.dict:
+            continue
+        if prop.direction is not MANYTOONE:
+            if not all(_names_back(state, prop, child) for child in state.dict[prop.key] or ()):
+                return False
             continue
         target = state.dict[prop.key]
         if target is None:
@@ -121,6 +126,24 @@ def _refers_back(state: InstanceState, pending: set[InstanceState], order: dict[
         if order.get(target_state.mapper.local_table, mine) >= mine:
             return False
     return True
+
+
+def _names_back(parent: InstanceState, prop: Any, child: Any) -> bool:
+    """Whether `child`, held in `parent`'s one-to-many `prop`, is new and refers to `parent`
+    through a many-to-one relationship over the same foreign key."""
+    if prop.direction is not ONETOMANY:
+        return False
+    reached = inspect(child)
+    if reached.key is not None:
+        return False
+    keys = {remote for _local, remote in prop.local_remote_pairs}
+    return any(
+        not back.viewonly
+        and back.direction is MANYTOONE
+        and reached.dict.get(back.key) is parent.obj()
+        and {local for local, _remote in back.local_remote_pairs} >= keys
+        for back in reached.mapper.relationships
+    )
 
 
 def _row(state: InstanceState) -> dict[str, Any] | None:
@@ -139,7 +162,10 @@ def _row(state: InstanceState) -> dict[str, Any] | None:
             if column.autoincrement is False:
                 return None
             continue
-        value = _default(column)
+        if column is mapper.version_id_col and mapper.version_id_generator:
+            value = mapper.version_id_generator(None)
+        else:
+            value = _default(column)
         if value is _NOTHING:
             return None
         state.obj().__setattr__(key, value)

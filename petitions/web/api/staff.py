@@ -337,6 +337,7 @@ def queue(query: QueueQuery):
         found = _offset_page(stmt.where(or_(*branches)), query.page, per_page)
     else:
         found = queues.keyset_page(stmt, Petition.due_at, per_page, after, nullable=True, branches=branches)
+    running = queues.running_clocks([p.id for p in found.items])
     duplicate_of = (
         duplicates.first_duplicates([p for p in found.items if p.status in (wf.REGISTERED, wf.ROUTED)])
         if user.role == Role.INTAKE
@@ -344,7 +345,7 @@ def queue(query: QueueQuery):
     )
     return QueueOut(
         items=[
-            _queue_item(p, queues.running_clock(p), getattr(duplicate_of.get(p.id), "tracking_no", None))
+            _queue_item(p, running.get(p.id), getattr(duplicate_of.get(p.id), "tracking_no", None))
             for p in found.items
         ],
         page=query.page if after is None else 0,
@@ -357,8 +358,8 @@ def queue(query: QueueQuery):
 
 
 # What a queue item shows and nothing more, read as rows: a few columns (its unit comes from the
-# reference cache; the phone, category and time let intake's duplicates be found) and what the
-# running clock's level needs.
+# reference cache; the phone, category and time let intake's duplicates be found) and, in a
+# second statement, the running clock.
 QUEUE_COLUMNS = (
     Petition.id,
     Petition.tracking_no,
@@ -370,7 +371,6 @@ QUEUE_COLUMNS = (
     Petition.due_at,
     Petition.version,
     Petition.created_at,
-    *queues.RUNNING_CLOCK_COLUMNS,
 )
 
 

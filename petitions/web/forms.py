@@ -4,10 +4,14 @@ fields, the uploaded files."""
 from __future__ import annotations
 
 from copy import copy
+from functools import lru_cache
+from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms.fields.choices import SelectChoice
+from markupsafe import Markup, escape
+from wtforms.fields.choices import SelectChoice, SelectField
+from wtforms.widgets import Select, html_params
 
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import settings
@@ -50,6 +54,60 @@ def _build() -> tuple[list[SelectChoice], list[SelectChoice]]:
         SelectChoice(u.code, local_name(u)) for u in reference.units() if u.kind in PLACE_KINDS and u.active
     ]
     return categories, places
+
+
+class MenuSelect(Select):
+    """WTForms' select, with the options of each menu (its choices and the one chosen) rendered
+    once and kept: a staff page shows the same long menus of units and categories in several
+    forms, and each rendering anew costs about a millisecond. The same HTML as Select's."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        if self.multiple:
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for k in self.validation_attrs:
+            if k not in kwargs and getattr(flags, k, False):
+                kwargs[k] = getattr(flags, k)
+        groups = field.iter_groups() if field.has_groups() else [(None, field.iter_choices())]
+        menu = tuple(
+            (
+                None if name is None else str(name),
+                tuple(
+                    (
+                        str(c.value) if isinstance(c.value, bool) else c.value,
+                        str(c.label or c.value),
+                        tuple(sorted((c.render_kw or {}).items())),
+                        bool(c.selected),
+                    )
+                    for c in choices
+                ),
+            )
+            for name, choices in groups
+        )
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{_options(menu)}</select>")
+
+
+class MenuField(SelectField):
+    """A select whose menus render through MenuSelect."""
+
+    widget = MenuSelect()
+
+
+@lru_cache(maxsize=1024)
+def _options(menu: tuple) -> str:
+    html = []
+    for name, choices in menu:
+        if name is not None:
+            html.append(f"<optgroup {html_params(label=name)}>")
+        for value, label, attrs, selected in choices:
+            options = {"value": value, **dict(attrs)}
+            if selected:
+                options["selected"] = True
+            html.append(f"<option {html_params(**options)}>{escape(label)}</option>")
+        if name is not None:
+            html.append("</optgroup>")
+    return "".join(html)
 
 
 def fill_filing_choices(form) -> None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from petitions.web.forms import MenuField
 
 
 class FilingForm(FlaskForm):
     # Choices are filled per request from the database (see routes._fill_choices); an
     # unknown code is refused by intake.validate with its own message.
-    category = SelectField(_l("What is it about?"), validate_choice=False)
-    township = SelectField(_l("Which township or area does it concern?"), validate_choice=False)
+    category = MenuField(_l("What is it about?"), validate_choice=False)
+    township = MenuField(_l("Which township or area does it concern?"), validate_choice=False)
     title = StringField(_l("Title"))
     content = TextAreaField(_l("Your matter in your own words"))
     attachments = MultipleFileField(_l("Photos or documents (optional)"))

@@ -10,12 +10,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from petitions.models import Channel
 from petitions.web.citizen.forms import FilingForm
+from petitions.web.forms import MenuField
 
 CHANNEL_LABELS = {
     Channel.LETTER.value: _l("Letter"),
@@ -29,14 +30,14 @@ class StaffFilingForm(FilingForm):
     labels speak to the officer who fills it in, about the citizen. (Fields in the page's order,
     which is also the order of the error summary.)"""
 
-    channel = SelectField(
+    channel = MenuField(
         _l("How did the petition come in?"),
         choices=[SelectChoice(code, label) for code, label in CHANNEL_LABELS.items()],
         validate_choice=False,
         default=Channel.VISIT.value,
     )
-    category = SelectField(_l("Category of the matter"), validate_choice=False)
-    township = SelectField(_l("Township or area concerned"), validate_choice=False)
+    category = MenuField(_l("Category of the matter"), validate_choice=False)
+    township = MenuField(_l("Township or area concerned"), validate_choice=False)
     title = StringField(_l("Title"))
     content = TextAreaField(_l("The matter, as the citizen told or wrote it"))
     attachments = MultipleFileField(_l("Scans or photos of the letter and documents (optional)"))
@@ -57,17 +58,17 @@ class ActionForm(FlaskForm):
     """
 
     version = HiddenField(validators=[DataRequired()])
-    unit = SelectField(_l("Send to unit"), validate_choice=False)
-    handler = SelectField(_l("Handler"), validate_choice=False)
-    category = SelectField(_l("Category"), validate_choice=False)
-    township = SelectField(_l("Township or area"), validate_choice=False)
-    channel = SelectField(_l("Proper channel for the citizen"), validate_choice=False)
+    unit = MenuField(_l("Send to unit"), validate_choice=False)
+    handler = MenuField(_l("Handler"), validate_choice=False)
+    category = MenuField(_l("Category"), validate_choice=False)
+    township = MenuField(_l("Township or area"), validate_choice=False)
+    channel = MenuField(_l("Proper channel for the citizen"), validate_choice=False)
     duplicate_of = StringField(_l("Tracking number of the earlier petition"))
     days = StringField(_l("Days of extension (1 to 30)"))
     reason = TextAreaField(_l("Reason"))
     text = TextAreaField(_l("Text"))
     # A follow-up (回访): how it went, with whom, what the citizen thinks.
-    outcome = SelectField(
+    outcome = MenuField(
         _l("Outcome"),
         choices=[
             SelectChoice("reached", _l("Reached the citizen")),
@@ -77,7 +78,7 @@ class ActionForm(FlaskForm):
         validate_choice=False,
     )
     spoke_with = StringField(_l("Spoke with"))
-    citizen_view = SelectField(
+    citizen_view = MenuField(
         _l("The citizen's view"),
         choices=[
             SelectChoice("", _l("(not asked)")),

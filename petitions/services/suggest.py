@@ -8,7 +8,7 @@ officer chooses, and nothing is routed by it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from petitions.models import Category, Unit
@@ -33,12 +33,21 @@ def rank_categories(
     Pure: reads only the categories given (leaf, active ones are the caller's choice).
     Ties keep the catalogue's order.
     """
+    return _rank(text, [(c, tuple(c.keyword_list())) for c in categories], limit)
+
+
+def _rank(
+    text: str, catalogue: Sequence[tuple[Category, tuple[str, ...]]], limit: int
+) -> list[tuple[Category, int]]:
     text = (text or "").strip()
     if not text:
         return []
     scored = []
-    for order, category in enumerate(categories):
-        hits, length = _score(text, category.keyword_list())
+    for order, (category, keywords) in enumerate(catalogue):
+        # Most categories have none of their keywords in the text: ask that first.
+        if not any(k in text for k in keywords):
+            continue
+        hits, length = _score(text, keywords)
         if hits:
             scored.append((-hits, -length, order, category, hits))
     scored.sort(key=lambda row: row[:3])
@@ -58,9 +67,24 @@ def selectable_categories() -> list[Category]:
     return sorted(leaves, key=lambda c: (by_id[c.parent_id].sort_order, c.parent_id, c.sort_order, c.id))
 
 
+# The selectable categories with their keywords, and the reference data they were read from.
+_catalogue: tuple[object, list[tuple[Category, tuple[str, ...]]]] | None = None
+
+
+def _keyworded() -> list[tuple[Category, tuple[str, ...]]]:
+    """selectable_categories() with each one's keywords, built once per reading of the
+    reference data (the intake queue asks for every row of its page)."""
+    global _catalogue
+    generation = reference.generation()
+    built = _catalogue
+    if built is None or built[0] is not generation:
+        built = _catalogue = (generation, [(c, tuple(c.keyword_list())) for c in selectable_categories()])
+    return built[1]
+
+
 def suggest_category(text: str, limit: int = LIMIT) -> list[tuple[Category, int]]:
     """Categories for a free text (title and content), best first, with their keyword hits."""
-    return rank_categories(text, selectable_categories(), limit)
+    return _rank(text, _keyworded(), limit)
 
 
 @dataclass(frozen=True)

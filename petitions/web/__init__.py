@@ -160,6 +160,11 @@ def register_template_helpers(app: Flask) -> None:
     # {{ unit | named }}: a unit's or category's name in the page's language.
     app.add_template_filter(local_name, "named")
 
+    from petitions.web.forms import menu
+
+    # {{ menu(name, choices, selected, id) }}: a select whose options are rendered once and kept.
+    app.add_template_global(menu, "menu")
+
     @app.context_processor
     def inject() -> dict:
         return {

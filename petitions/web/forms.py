@@ -110,6 +110,21 @@ def _options(menu: tuple) -> str:
     return "".join(html)
 
 
+def menu(name: str, choices: list[SelectChoice], selected: str = "", id: str | None = None) -> Markup:
+    """A plain <select> of `choices` with `selected` chosen, for pages that show one per row
+    (the intake queue's "send to unit"): its options rendered once per menu and choice, and kept."""
+    options = _plain_options(tuple((str(c.value), str(c.label)) for c in choices), str(selected))
+    return Markup(f'<select name="{escape(name)}" id="{escape(id or name)}">\n  {options}\n</select>')
+
+
+@lru_cache(maxsize=1024)
+def _plain_options(choices: tuple[tuple[str, str], ...], selected: str) -> str:
+    return "".join(
+        f'<option value="{escape(value)}"{" selected" if value == selected else ""}>{escape(label)}</option>'
+        for value, label in choices
+    )
+
+
 def fill_filing_choices(form) -> None:
     form.category.choices, form.township.choices = filing_choices()
 

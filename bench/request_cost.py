@@ -162,21 +162,16 @@ def main() -> int:
         cpu = (time.process_time() - c0) * 1000 / args.n
         server = (_server_ticks(db_name) - server0) * 1000 / os.sysconf("SC_CLK_TCK") / args.n
         statements = counted[0] / args.n
-        calls = ""
-        if args.calls:
-            counter = cProfile.Profile()
-            counter.enable()
-            for _ in range(args.n):
-                call()
-            counter.disable()
-            calls = f" {pstats.Stats(counter).total_calls / args.n:>8.0f}"
-        print(f"{kind:<10} {ms:>10.2f} {cpu:>8.2f} {server:>10.2f} {statements:>10.1f}{calls}", flush=True)
-        if args.profile:
+        profile = None
+        if args.calls or args.profile:
             profile = cProfile.Profile()
             profile.enable()
             for _ in range(args.n):
                 call()
             profile.disable()
+        calls = f" {pstats.Stats(profile).total_calls / args.n:>8.0f}" if args.calls else ""
+        print(f"{kind:<10} {ms:>10.2f} {cpu:>8.2f} {server:>10.2f} {statements:>10.1f}{calls}", flush=True)
+        if args.profile:
             if args.profile_out:
                 profile.dump_stats(f"{args.profile_out}.{kind}")
             pstats.Stats(profile).sort_stats("cumulative").print_stats(25)

@@ -4,9 +4,11 @@ idle one replaced before anyone sees it (PostgreSQL: the server ends it)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -27,32 +29,34 @@ def _terminate(database_url: str, pid: int) -> None:
     time.sleep(0.2)
 
 
-def test_an_idle_connection_the_server_ended_is_replaced_before_use(postgres, database_url):
+@contextmanager
+def _one_connection(database_url: str, idle_seconds: float) -> Iterator[tuple[Engine, int]]:
+    """A pool of one connection checked after `idle_seconds`, and that connection's server
+    process, which the server has just ended."""
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
-    ping_when_idle(engine, 0.1)
+    ping_when_idle(engine, idle_seconds)
     try:
         first = _pid(engine)
         _terminate(database_url, first)
+        yield engine, first
+    finally:
+        engine.dispose()
+
+
+def test_an_idle_connection_the_server_ended_is_replaced_before_use(postgres, database_url):
+    with _one_connection(database_url, 0.1) as (engine, first):
         # Idle longer than 0.1 s: checked, found dead, replaced; the caller sees none of it.
         second = _pid(engine)
         assert second != first
         assert _pid(engine) == second
-    finally:
-        engine.dispose()
 
 
 def test_a_connection_used_a_moment_ago_is_not_checked_and_fails_once_if_dead(postgres, database_url):
-    engine = create_engine(database_url, pool_size=1, max_overflow=0)
-    ping_when_idle(engine, 3600)
-    try:
-        first = _pid(engine)
-        _terminate(database_url, first)
+    with _one_connection(database_url, 3600) as (engine, first):
         with pytest.raises(OperationalError):
             _pid(engine)
         # The failure drops the pool's connections: the next use gets a live one.
         assert _pid(engine) != first
-    finally:
-        engine.dispose()
 
 
 def test_pings_only_after_the_idle_time(database_url, monkeypatch):

@@ -300,8 +300,8 @@ def _handler_choices(petition: Petition) -> list[SelectChoice]:
     """The unit's active handlers (read once per request and unit)."""
 
     def read() -> list[SelectChoice]:
-        handlers = db.session.scalars(
-            select(User)
+        handlers = db.session.execute(
+            select(User.username, User.name)
             .where(User.role == Role.HANDLER.value, User.active, User.unit_id == petition.unit_id)
             .order_by(User.name, User.id)
         ).all()
@@ -336,6 +336,10 @@ def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = 
 # ---------------------------------------------------------------- the actions a page offers
 
 
+# Actions whose empty form starts with values of its own (the earlier petition, the draft).
+OWN_FORM = {"merge", "sign-reply"}
+
+
 def _action_forms(
     user: User,
     petition: Petition,
@@ -352,13 +356,21 @@ def _action_forms(
     scopes = access.scopes(user, petition, record)
     suggested = reference.route_for(petition.category, petition.township)
     forms = []
+    # The actions whose forms start from the same values share one (each renders its own
+    # fields under ids of its own); a posted form, the merge's and the signing's have theirs.
+    shared: ActionForm | None = None
     for action in wf.allowed_actions(user.role, scopes, state):
         if action not in wf.STAFF_ACTIONS:
             continue
         rule = wf.decide(action, user.role, scopes, state).rule
         assert rule is not None
         mine = posted if posted is not None and posted["action"] == action else None
-        form = mine["form"] if mine else ActionForm(formdata=None)
+        if mine:
+            form = mine["form"]
+        elif action in OWN_FORM:
+            form = ActionForm(formdata=None)
+        else:
+            form = shared = shared or ActionForm(formdata=None)
         _prepare(form, petition, suggested.code if suggested else None)
         if action == "merge" and not form.duplicate_of.data:
             earlier = presenters.possible_duplicates(petition)

@@ -58,6 +58,7 @@ def write_new(session: Session | scoped_session) -> bool:
     for table, group, rows in planned:
         # Foreign keys to rows written a moment ago (a petition's id for its events).
         for state, row in zip(group, rows, strict=True):
+            _fill_defaults(state, row)
             _fill_foreign_keys(state, row)
         _insert(connection, table, group, rows)
         written += group
@@ -147,9 +148,9 @@ def _names_back(parent: InstanceState, prop: Any, child: Any) -> bool:
 
 
 def _row(state: InstanceState) -> dict[str, Any] | None:
-    """The column values of a new object, with the columns' own defaults filled in (on the
-    object too, so that reading them later costs no statement); None when a value is only
-    known to the database (a server default) or the key is given."""
+    """The column values of a new object, with the columns' own defaults for those it has not
+    set; None when a value only the database knows is missing (a server default, or a primary
+    key the database does not give)."""
     mapper: Mapper = state.mapper
     values = state.dict
     row: dict[str, Any] = {}
@@ -168,9 +169,19 @@ def _row(state: InstanceState) -> dict[str, Any] | None:
             value = _default(column)
         if value is _NOTHING:
             return None
-        state.obj().__setattr__(key, value)
         row[column.key] = value
     return row
+
+
+def _fill_defaults(state: InstanceState, row: dict[str, Any]) -> None:
+    """Put the defaults `_row` chose on the object, so that reading them later costs no
+    statement (once it is sure that this module writes the object)."""
+    mapper: Mapper = state.mapper
+    obj = state.obj()
+    for column in mapper.local_table.columns:
+        key = mapper.get_property_by_column(column).key
+        if key not in state.dict and column.key in row:
+            setattr(obj, key, row[column.key])
 
 
 def _default(column) -> Any:

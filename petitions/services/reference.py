@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from petitions.extensions import db, settings
 from petitions.models import Category, CategoryKind, Petition, RoutingRule, Unit, UnitKind
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,19 @@ def _keep(kind: str, ident: int | None, rows: dict) -> None:
             kept[kind, ident] = db.session.merge(row, load=False)
 
 
-def generation() -> object:
-    """What changes whenever the cached reference data is read again: a key for values made
-    from it (a page's menus), which then last as long as it does."""
-    return _current()
+# Values made from the reference data (a page's menus, the keyword catalogue), each with the
+# reading of the data it was made from.
+_derived: dict[object, tuple[_Snapshot, Any]] = {}
+
+
+def derived(key: object, make: Callable[[], T]) -> T:
+    """`make()` once per reading of the reference data: kept under `key` (no SQL), and made
+    anew when the data is read again (after `reference_cache_seconds` or an invalidation)."""
+    snap = _current()
+    kept = _derived.get(key)
+    if kept is None or kept[0] is not snap:
+        kept = _derived[key] = (snap, make())
+    return kept[1]
 
 
 def categories() -> list[Category]:

@@ -67,19 +67,12 @@ def selectable_categories() -> list[Category]:
     return sorted(leaves, key=lambda c: (by_id[c.parent_id].sort_order, c.parent_id, c.sort_order, c.id))
 
 
-# The selectable categories with their keywords, and the reference data they were read from.
-_catalogue: tuple[object, list[tuple[Category, tuple[str, ...]]]] | None = None
-
-
 def _keyworded() -> list[tuple[Category, tuple[str, ...]]]:
     """selectable_categories() with each one's keywords, built once per reading of the
     reference data (the intake queue asks for every row of its page)."""
-    global _catalogue
-    generation = reference.generation()
-    built = _catalogue
-    if built is None or built[0] is not generation:
-        built = _catalogue = (generation, [(c, tuple(c.keyword_list())) for c in selectable_categories()])
-    return built[1]
+    return reference.derived(
+        "keyword catalogue", lambda: [(c, tuple(c.keyword_list())) for c in selectable_categories()]
+    )
 
 
 def suggest_category(text: str, limit: int = LIMIT) -> list[tuple[Category, int]]:

@@ -25,19 +25,10 @@ PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
 _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
 
 
-# The last choices built, per locale, with the reference data they were built from.
-_built: dict[str, tuple[object, tuple[list[SelectChoice], list[SelectChoice]]]] = {}
-
-
 def filing_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
     """(categories grouped under their parent, places), from the cache: built once for each
     reading of the reference data and language, a copy of the lists for each request."""
-    locale = str(get_locale() or "")
-    generation = reference.generation()
-    built = _built.get(locale)
-    if built is None or built[0] is not generation:
-        built = _built[locale] = (generation, _build())
-    categories, places = built[1]
+    categories, places = reference.derived(("filing choices", str(get_locale() or "")), _build)
     return per_request("filing_choices", lambda: ([copy(c) for c in categories], [copy(p) for p in places]))
 
 

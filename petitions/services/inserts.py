@@ -13,7 +13,6 @@ nothing: the caller flushes as usual.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, inspect
@@ -35,8 +34,6 @@ def write_new(session: Session | scoped_session) -> bool:
     if real.deleted or real.dirty:
         return False
     states: list[InstanceState] = sorted((inspect(obj) for obj in real.new), key=lambda s: s.insert_order)
-    if not _closed(states):
-        return False
     order = _table_order()
     groups: dict[Any, list[InstanceState]] = {}
     for state in states:
@@ -49,17 +46,22 @@ def write_new(session: Session | scoped_session) -> bool:
         return False
     planned = []
     for table in sorted(groups, key=order.__getitem__):
-        rows = [_row(state) for state in groups[table]]
-        if any(row is None for row in rows):
+        made = [_row(state) for state in groups[table]]
+        if any(m is None for m in made):
             return False
-        planned.append((table, groups[table], rows))
+        planned.append((table, groups[table], made))
     connection = real.connection()
     written: list[InstanceState] = []
-    for table, group, rows in planned:
-        # Foreign keys to rows written a moment ago (a petition's id for its events).
-        for state, row in zip(group, rows, strict=True):
-            _fill_defaults(state, row)
+    for table, group, made in planned:
+        rows = []
+        for state, (row, defaults) in zip(group, made, strict=True):
+            # The defaults on the object too (reading them later costs no statement), and the
+            # foreign keys to rows written a moment ago (a petition's id for its events).
+            obj = state.obj()
+            for key, value in defaults.items():
+                setattr(obj, key, value)
             _fill_foreign_keys(state, row)
+            rows.append(row)
         _insert(connection, table, group, rows)
         written += group
     # Out of the session as new objects, back in as rows it has read (adding one takes along
@@ -74,27 +76,6 @@ def write_new(session: Session | scoped_session) -> bool:
     return True
 
 
-def _closed(states: Sequence[InstanceState]) -> bool:
-    """Whether every object the new ones hold (through relationships a flush follows) is in the
-    session already: else the flush would take it in, and this module would miss it. One level
-    suffices: an object reached through one in the session was taken in when it was linked,
-    but for a link made from its own side (a backref), which this finds."""
-    pending = set(states)
-    for state in states:
-        values = state.dict
-        for prop in state.mapper.relationships:
-            if prop.viewonly or prop.key not in values or not prop.cascade.save_update:
-                continue
-            held = values[prop.key]
-            for obj in held if prop.uselist else (held,):
-                if obj is None:
-                    continue
-                reached = inspect(obj)
-                if reached.key is None and reached not in pending:
-                    return False
-    return True
-
-
 _ORDER: dict[Any, int] = {}
 
 
@@ -105,15 +86,17 @@ def _table_order() -> dict[Any, int]:
 
 
 def _refers_back(state: InstanceState, pending: set[InstanceState], order: dict[Any, int]) -> bool:
-    """Whether each row the object's many-to-one relationships name is persistent, or new in a
-    table written before its own (no cycle, no row of its own table, no later UPDATE), and each
-    row its collections hold is new and names it back (so that its foreign key is set here)."""
+    """Whether each row the object's many-to-one relationships name is persistent, or new in the
+    session and in a table written before its own (no cycle, no row of its own table, no later
+    UPDATE), and each row its collections hold is new in the session and names it back (so that
+    its foreign key is set here). An object the new ones hold but the session does not (linked
+    from its own side, a backref) would be taken in by the flush: then this answers False."""
     mine = order[state.mapper.local_table]
     for prop in state.mapper.relationships:
         if prop.viewonly or prop.key not in state.dict:
             continue
         if prop.direction is not MANYTOONE:
-            if not all(_names_back(state, prop, child) for child in state.dict[prop.key] or ()):
+            if not all(_names_back(state, prop, child, pending) for child in state.dict[prop.key] or ()):
                 return False
             continue
         target = state.dict[prop.key]
@@ -129,13 +112,13 @@ def _refers_back(state: InstanceState, pending: set[InstanceState], order: dict[
     return True
 
 
-def _names_back(parent: InstanceState, prop: Any, child: Any) -> bool:
-    """Whether `child`, held in `parent`'s one-to-many `prop`, is new and refers to `parent`
-    through a many-to-one relationship over the same foreign key."""
+def _names_back(parent: InstanceState, prop: Any, child: Any, pending: set[InstanceState]) -> bool:
+    """Whether `child`, held in `parent`'s one-to-many `prop`, is new in the session and refers
+    to `parent` through a many-to-one relationship over the same foreign key."""
     if prop.direction is not ONETOMANY:
         return False
     reached = inspect(child)
-    if reached.key is not None:
+    if reached not in pending:
         return False
     keys = {remote for _local, remote in prop.local_remote_pairs}
     return any(
@@ -147,13 +130,14 @@ def _names_back(parent: InstanceState, prop: Any, child: Any) -> bool:
     )
 
 
-def _row(state: InstanceState) -> dict[str, Any] | None:
+def _row(state: InstanceState) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The column values of a new object, with the columns' own defaults for those it has not
-    set; None when a value only the database knows is missing (a server default, or a primary
-    key the database does not give)."""
+    set, and those defaults by attribute; None when a value only the database knows is missing
+    (a server default, or a primary key the database does not give)."""
     mapper: Mapper = state.mapper
     values = state.dict
     row: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
     for column in mapper.local_table.columns:
         key = mapper.get_property_by_column(column).key
         if key in values:
@@ -169,19 +153,8 @@ def _row(state: InstanceState) -> dict[str, Any] | None:
             value = _default(column)
         if value is _NOTHING:
             return None
-        row[column.key] = value
-    return row
-
-
-def _fill_defaults(state: InstanceState, row: dict[str, Any]) -> None:
-    """Put the defaults `_row` chose on the object, so that reading them later costs no
-    statement (once it is sure that this module writes the object)."""
-    mapper: Mapper = state.mapper
-    obj = state.obj()
-    for column in mapper.local_table.columns:
-        key = mapper.get_property_by_column(column).key
-        if key not in state.dict and column.key in row:
-            setattr(obj, key, row[column.key])
+        row[column.key] = defaults[key] = value
+    return row, defaults
 
 
 def _default(column) -> Any:

@@ -291,7 +291,7 @@ class Settings:
                 backoff=_env_ints(env, "NOTIFY_BACKOFF", Notify.backoff),
                 full_job_check_seconds=_env_int(env, "NOTIFY_FULL_JOB_CHECK_SECONDS", Notify.full_job_check_seconds),
                 sending_lease_seconds=_env_int(env, "NOTIFY_SENDING_LEASE_SECONDS", Notify.sending_lease_seconds),
-                provider_timeout=float(_env(env, "NOTIFY_PROVIDER_TIMEOUT", str(Notify.provider_timeout))),
+                provider_timeout=_env_float(env, "NOTIFY_PROVIDER_TIMEOUT", Notify.provider_timeout),
             ),
             "schedule": Schedule(sweep=_env_int(env, "SCHEDULE_SWEEP_SECONDS", Schedule.sweep)),
         }

@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from petitions.extensions import db, settings
 from petitions.models import Petition
@@ -50,23 +51,41 @@ def _earlier_alike(petition: Any, candidates: Iterable[Any], limit: int) -> list
     return found[:limit]
 
 
-def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Petition]:
-    """Earlier petitions (newest first) this one may repeat; none without a contact phone."""
-    if not petition.contact_phone:
-        return []
-    since, until = _window(petition)
-    candidates = db.session.scalars(
-        select(Petition)
+@cache
+def _candidates():
+    """The newest petitions of a phone and category in a window, not merged away, other than
+    one (parameters `phone`, `category_id`, `id`, `since`, `until`), as rows of what a list of
+    them shows; built once."""
+    return (
+        select(Petition.id, Petition.tracking_no, Petition.title, Petition.created_at, Petition.status)
         .where(
-            Petition.contact_phone == petition.contact_phone,
-            Petition.category_id == petition.category_id,
-            Petition.id != petition.id,
+            Petition.contact_phone == bindparam("phone"),
+            Petition.category_id == bindparam("category_id"),
+            Petition.id != bindparam("id"),
             Petition.duplicate_of_id.is_(None),
-            Petition.created_at >= since,
-            Petition.created_at <= until,
+            Petition.created_at >= bindparam("since", type_=Petition.created_at.type),
+            Petition.created_at <= bindparam("until", type_=Petition.created_at.type),
         )
         .order_by(Petition.created_at.desc(), Petition.id.desc())
         .limit(CANDIDATES)
+    )
+
+
+def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Any]:
+    """Earlier petitions (newest first) this one may repeat, as rows of their id, tracking
+    number, title, time of filing and status; none without a contact phone."""
+    if not petition.contact_phone:
+        return []
+    since, until = _window(petition)
+    candidates = db.session.execute(
+        _candidates(),
+        {
+            "phone": petition.contact_phone,
+            "category_id": petition.category_id,
+            "id": petition.id,
+            "since": since,
+            "until": until,
+        },
     ).all()
     return _earlier_alike(petition, candidates, limit)
 

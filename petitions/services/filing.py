@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from petitions.domain.errors import NotFound, ValidationFailed
@@ -217,16 +218,18 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
     return Filed(petition, code)
 
 
+@cache
+def _by_number_with_clocks():
+    """A petition by tracking number (parameter `tracking_no`) with its clocks, built once."""
+    return select(Petition).where(Petition.tracking_no == bindparam("tracking_no")).options(joinedload(Petition.clocks))
+
+
 def find_for_citizen(tracking_no: str, code: str) -> Petition:
     """The petition for a tracking number + query code; NotFound for either being wrong, in the
     same time. A code hashed the old way, or under an old key, is rewritten on success."""
     # With its clocks, which every citizen's page of it reads (one statement, found or not).
     petition = (
-        db.session.scalars(
-            select(Petition)
-            .where(Petition.tracking_no == (tracking_no or "").strip())
-            .options(joinedload(Petition.clocks))
-        )
+        db.session.scalars(_by_number_with_clocks(), {"tracking_no": (tracking_no or "").strip()})
         .unique()
         .one_or_none()
     )

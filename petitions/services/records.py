@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Integer, literal, null, select, type_coerce, union_all
+from sqlalchemy import Integer, bindparam, literal, null, select, type_coerce, union_all
 
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import CITIZEN_WINDOWS, as_utc, now
@@ -111,7 +112,10 @@ class Record:
         )
 
 
-def _query(petition_ids: list[int]):
+@cache
+def _query():
+    """The statement of `of_many`, built once (its petitions are the parameter `ids`)."""
+    petition_ids = bindparam("ids", expanding=True)
     replies = select(
         literal("reply").label("what"),
         Reply.petition_id.label("petition_id"),
@@ -158,7 +162,7 @@ def of_many(petition_ids: Iterable[int]) -> dict[int, Record]:
     if not ids:
         return found
     with db.session.no_autoflush:
-        rows = db.session.execute(_query(ids)).all()
+        rows = db.session.execute(_query(), {"ids": ids}).all()
     for what, petition_id, id_, a, n, unit_id, at in sorted(rows, key=lambda r: (r[0], r[2])):
         record = found[petition_id]
         if what == "reply":

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app, g, request
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from petitions.domain.clocks import now
 from petitions.extensions import db, settings
@@ -58,6 +59,23 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return token, row
 
 
+@cache
+def _token_user():
+    """The user of a token that is still good, built once (parameters `token_hash` and `at`)."""
+    return (
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == bindparam("token_hash"),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > bindparam("at", type_=ApiToken.expires_at.type),
+            User.active.is_(True),
+            # A token issued before the password last changed has ended with the old password.
+            or_(User.password_changed_at.is_(None), ApiToken.created_at >= User.password_changed_at),
+        )
+    )
+
+
 def bearer_user() -> User | None:
     """The active staff user behind `Authorization: Bearer …`, or None (cached per request)."""
     if "bearer_user" in g:
@@ -66,19 +84,7 @@ def bearer_user() -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        at = now()
-        user = db.session.scalar(
-            select(User)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(
-                ApiToken.token_hash == _token_hash(token.strip()),
-                ApiToken.revoked_at.is_(None),
-                ApiToken.expires_at > at,
-                User.active.is_(True),
-                # A token issued before the password last changed has ended with the old password.
-                or_(User.password_changed_at.is_(None), ApiToken.created_at >= User.password_changed_at),
-            )
-        )
+        user = db.session.scalar(_token_user(), {"token_hash": _token_hash(token.strip()), "at": now()})
     if user is not None:
         reference.attach_units([user.unit_id])
     g.bearer_user = user

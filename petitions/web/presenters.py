@@ -8,12 +8,13 @@ number of statements, whatever the length of its history.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from flask import has_request_context, request
 from flask_babel import get_locale, gettext, lazy_gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from petitions.domain import clocks as clock_rules
@@ -151,15 +152,21 @@ def event_text(event: Event) -> str:
     return text
 
 
+@cache
+def _public_events():
+    """A petition's public events as rows, oldest first (parameter `petition_id`), built once."""
+    return (
+        select(Event.at, Event.type, Event.text, Event.unit_id, Event.data)
+        .where(Event.petition_id == bindparam("petition_id"), Event.public.is_(True))
+        .order_by(Event.at, Event.id)
+    )
+
+
 def public_timeline(petition: Petition) -> list[dict[str, Any]]:
     """The events the citizen may read, oldest first (internal notes left out): read as rows,
     only the public ones, when the petition's events are not loaded already."""
     if "events" in inspect(petition).unloaded:
-        shown = db.session.execute(
-            select(Event.at, Event.type, Event.text, Event.unit_id, Event.data)
-            .where(Event.petition_id == petition.id, Event.public.is_(True))
-            .order_by(Event.at, Event.id)
-        ).all()
+        shown = db.session.execute(_public_events(), {"petition_id": petition.id}).all()
     else:
         shown = [ev for ev in petition.events if ev.public]
     return [{"at": ev.at, "type": ev.type, "text": event_text(ev)} for ev in shown]
@@ -240,24 +247,40 @@ def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, 
 # ---------------------------------------------------------------- the staff view
 
 
-def load_for_staff(tracking_no: str) -> Petition | None:
-    """The petition with what the staff view shows, in a fixed number of statements (its
-    handler and clocks joined to it; its category, place and unit, and the units of its clocks
-    and events, come from the reference cache)."""
-    petition = db.session.scalars(
+@cache
+def _for_staff():
+    """A petition by tracking number (parameter `tracking_no`) with what the staff view shows, built once."""
+    return (
         select(Petition)
-        .where(Petition.tracking_no == tracking_no)
+        .where(Petition.tracking_no == bindparam("tracking_no"))
         .options(
             joinedload(Petition.handler),
             joinedload(Petition.clocks),
             selectinload(Petition.events).joinedload(Event.actor),
             selectinload(Petition.attachments),
         )
-    ).unique().one_or_none()
+    )
+
+
+def load_for_staff(tracking_no: str) -> Petition | None:
+    """The petition with what the staff view shows, in a fixed number of statements (its
+    handler and clocks joined to it; its category, place and unit, and the units of its clocks
+    and events, come from the reference cache)."""
+    petition = db.session.scalars(_for_staff(), {"tracking_no": tracking_no}).unique().one_or_none()
     if petition is not None:
         reference.attach([petition])
         reference.attach_units([c.unit_id for c in petition.clocks] + [e.unit_id for e in petition.events])
     return petition
+
+
+@cache
+def _merged_into():
+    """The petitions merged into one (parameter `petition_id`), built once."""
+    return (
+        select(Petition.tracking_no, Petition.title)
+        .where(Petition.duplicate_of_id == bindparam("petition_id"))
+        .order_by(Petition.id)
+    )
 
 
 def staff_view(user: User, petition: Petition, record: Record | None = None) -> dict[str, Any]:
@@ -345,11 +368,7 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
         # Later petitions merged into this one (their own record says so; this one did not change).
         "merged_here": [
             {"tracking_no": no, "title": title}
-            for no, title in db.session.execute(
-                select(Petition.tracking_no, Petition.title)
-                .where(Petition.duplicate_of_id == petition.id)
-                .order_by(Petition.id)
-            )
+            for no, title in db.session.execute(_merged_into(), {"petition_id": petition.id})
         ],
         "review_round": state.review_round,
         "draft": {

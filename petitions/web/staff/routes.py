@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from flask import (
@@ -26,7 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -296,15 +297,21 @@ def _unit_choices() -> list[SelectChoice]:
     )
 
 
+@cache
+def _unit_handlers():
+    """A unit's active handlers (parameter `unit_id`) by name, built once."""
+    return (
+        select(User.username, User.name)
+        .where(User.role == Role.HANDLER.value, User.active, User.unit_id == bindparam("unit_id"))
+        .order_by(User.name, User.id)
+    )
+
+
 def _handler_choices(petition: Petition) -> list[SelectChoice]:
     """The unit's active handlers (read once per request and unit)."""
 
     def read() -> list[SelectChoice]:
-        handlers = db.session.execute(
-            select(User.username, User.name)
-            .where(User.role == Role.HANDLER.value, User.active, User.unit_id == petition.unit_id)
-            .order_by(User.name, User.id)
-        ).all()
+        handlers = db.session.execute(_unit_handlers(), {"unit_id": petition.unit_id}).all()
         return [SelectChoice("", _("— Please choose —"))] + [
             SelectChoice(u.username, u.name or u.username) for u in handlers
         ]

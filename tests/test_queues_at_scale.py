@@ -230,3 +230,34 @@ def test_a_units_queue_merges_its_own_petitions_with_those_it_reviews(app, clien
         after = body["next"]
     mine = {p.tracking_no for p in own + reviewed}
     assert seen == [n for n in _expected_by_due() if n in mine]
+
+
+def test_statements_kept_per_shape_answer_with_each_callers_own_values(app, client, staff_token):
+    """The API queue keeps its statements per shape (who sees it, which filters): two units'
+    handlers, asked in turn, each get their own unit's rows and counts, and a search's words
+    are its own."""
+    from petitions.models import Unit
+
+    petitions = _many(6)
+    units = dict(db.session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(["dongcheng", "jtj"]))).all())
+    for i, p in enumerate(petitions):
+        unit = units["dongcheng"] if i < 4 else units["jtj"]
+        db.session.execute(update(Petition).where(Petition.id == p.id).values(unit_id=unit))
+    db.session.commit()
+    expected = {
+        "dongcheng-handler": {p.tracking_no for p in petitions[:4]},
+        "jtj-handler": {p.tracking_no for p in petitions[4:]},
+    }
+    headers = {name: _auth(staff_token(name)) for name in expected}
+    for name in ["dongcheng-handler", "jtj-handler", "dongcheng-handler", "jtj-handler"]:
+        body = client.get("/api/v1/queue?per_page=50", headers=headers[name]).get_json()
+        assert {i["tracking_no"] for i in body["items"]} == expected[name]
+        assert body["total"] == len(expected[name])
+        # A page after a cursor, the same for each.
+        first = client.get("/api/v1/queue?per_page=1", headers=headers[name]).get_json()
+        rest = client.get(f"/api/v1/queue?per_page=50&after={first['next']}", headers=headers[name]).get_json()
+        assert {i["tracking_no"] for i in first["items"] + rest["items"]} == expected[name]
+    intake = _auth(staff_token("intake"))
+    for words, title in [("第1件", petitions[1].title), ("第5件", petitions[5].title), ("第1件", petitions[1].title)]:
+        body = client.get("/api/v1/queue", query_string={"q": words}, headers=intake).get_json()
+        assert [i["title"] for i in body["items"]] == [title]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, false, func, or_, select, true, union_all
+from sqlalchemy import Select, and_, bindparam, case, exists, false, func, or_, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from petitions.domain import workflow as wf
@@ -142,22 +142,37 @@ def visible_petitions_query(user: User | None) -> Select:
     return stmt.where(false())
 
 
+def viewer(user: User | None) -> tuple[str, dict[str, Any]]:
+    """What visible_branches depends on: the kind of its conditions ("none", "all", "citizen",
+    "unit") and the values of their parameters (a list's statements can be kept per kind)."""
+    if user is None or not user.active:
+        return "none", {}
+    if user.role in SEE_ALL:
+        return "all", {}
+    if user.role == Role.CITIZEN:
+        return "citizen", {"viewer": user.id}
+    if user.role in UNIT_ROLES and user.unit_id is not None:
+        return "unit", {"viewer_unit": user.unit_id}
+    return "none", {}
+
+
 def visible_branches(user: User | None) -> list[Any]:
     """The same petitions as visible_petitions_query, as conditions that each select rows apart
     and together select them all, each answerable from one index (for keyset pages: a unit's
-    own petitions walk (unit_id, due_at, id); the few it reviews come beside them)."""
-    if user is None or not user.active:
-        return [false()]
-    if user.role in SEE_ALL:
+    own petitions walk (unit_id, due_at, id); the few it reviews come beside them). Their values
+    are the parameters `viewer` and `viewer_unit` (`viewer`), bound to the user's."""
+    kind, params = viewer(user)
+    if kind == "all":
         return [true()]
-    if user.role == Role.CITIZEN:
-        return [Petition.citizen_id == user.id]
-    if user.role in UNIT_ROLES and user.unit_id is not None:
-        reviewed = select(ReviewRequest.petition_id).where(ReviewRequest.unit_id == user.unit_id)
+    if kind == "citizen":
+        return [Petition.citizen_id == bindparam("viewer", params["viewer"])]
+    if kind == "unit":
+        unit = bindparam("viewer_unit", params["viewer_unit"])
+        reviewed = select(ReviewRequest.petition_id).where(ReviewRequest.unit_id == unit)
         return [
-            Petition.unit_id == user.unit_id,
+            Petition.unit_id == unit,
             and_(
-                or_(Petition.unit_id != user.unit_id, Petition.unit_id.is_(None)),
+                or_(Petition.unit_id != unit, Petition.unit_id.is_(None)),
                 Petition.id.in_(reviewed),
             ),
         ]

@@ -90,6 +90,30 @@ def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Any]:
     return _earlier_alike(petition, candidates, limit)
 
 
+@cache
+def _alike_of_many():
+    """The petitions of some phones and categories in a window, not merged away (parameters
+    `phones`, `category_ids`, `since`, `until`), newest first; built once."""
+    return (
+        select(
+            Petition.id,
+            Petition.tracking_no,
+            Petition.title,
+            Petition.contact_phone,
+            Petition.category_id,
+            Petition.created_at,
+        )
+        .where(
+            Petition.contact_phone.in_(bindparam("phones", expanding=True)),
+            Petition.category_id.in_(bindparam("category_ids", expanding=True)),
+            Petition.duplicate_of_id.is_(None),
+            Petition.created_at >= bindparam("since", type_=Petition.created_at.type),
+            Petition.created_at <= bindparam("until", type_=Petition.created_at.type),
+        )
+        .order_by(Petition.created_at.desc(), Petition.id.desc())
+    )
+
+
 def first_duplicates(petitions: Sequence[Any]) -> dict[int, Any]:
     """For each of `petitions` (a page of a list, as petitions or rows with their id, title,
     phone, category id and time of filing), the newest earlier petition it may repeat
@@ -101,22 +125,13 @@ def first_duplicates(petitions: Sequence[Any]) -> dict[int, Any]:
         return answer
     windows = [_window(p) for p in wanted]
     rows = db.session.execute(
-        select(
-            Petition.id,
-            Petition.tracking_no,
-            Petition.title,
-            Petition.contact_phone,
-            Petition.category_id,
-            Petition.created_at,
-        )
-        .where(
-            Petition.contact_phone.in_({p.contact_phone for p in wanted}),
-            Petition.category_id.in_({p.category_id for p in wanted}),
-            Petition.duplicate_of_id.is_(None),
-            Petition.created_at >= min(since for since, _until in windows),
-            Petition.created_at <= max(until for _since, until in windows),
-        )
-        .order_by(Petition.created_at.desc(), Petition.id.desc())
+        _alike_of_many(),
+        {
+            "phones": sorted({p.contact_phone for p in wanted}),
+            "category_ids": sorted({p.category_id for p in wanted}),
+            "since": min(since for since, _until in windows),
+            "until": max(until for _since, until in windows),
+        },
     ).all()
     for petition in wanted:
         same = (

@@ -14,12 +14,13 @@ characters up (pg_trgm's trigrams cannot serve a two-character word such as å™ªé
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, text, true, tuple_, union_all
+from sqlalchemy import Integer, Select, bindparam, func, or_, select, text, true, tuple_, union_all
 from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db, settings
@@ -47,16 +48,22 @@ RUNNING_CLOCK = selectinload(Petition.clocks.and_(Clock.stopped_at.is_(None))).l
 )
 
 
+@cache
+def _running_clocks():
+    """The clocks not stopped of the petitions `ids`, built once."""
+    return (
+        select(Clock.petition_id, Clock.kind, Clock.yellow_at, Clock.due_at, Clock.stopped_at)
+        .where(Clock.petition_id.in_(bindparam("ids", expanding=True)), Clock.stopped_at.is_(None))
+        .order_by(Clock.id)
+    )
+
+
 def running_clocks(petition_ids: Sequence[int]) -> dict[int, Any]:
     """Each petition's first clock not stopped (Petition.open_clock), as a row of what its level
     and time left need, in one statement: what RUNNING_CLOCK loads, for lists read as rows."""
     if not petition_ids:
         return {}
-    rows = db.session.execute(
-        select(Clock.petition_id, Clock.kind, Clock.yellow_at, Clock.due_at, Clock.stopped_at)
-        .where(Clock.petition_id.in_(set(petition_ids)), Clock.stopped_at.is_(None))
-        .order_by(Clock.id)
-    )
+    rows = db.session.execute(_running_clocks(), {"ids": sorted(set(petition_ids))})
     first: dict[int, Any] = {}
     for row in rows:
         first.setdefault(row.petition_id, row)
@@ -112,9 +119,22 @@ def _postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def search_shape(q: str | None) -> tuple[str, dict[str, str]]:
+    """What `search` adds for `q`: its kind ("", "like", or "grams" where the bigram index
+    narrows the rows first) and the values of its parameters `search_like` and `search_words`."""
+    if not q:
+        return "", {}
+    if _postgresql() and len(q) >= 2:
+        return "grams", {"search_like": _escape_like(q), "search_words": q}
+    return "like", {"search_like": _escape_like(q)}
+
+
 def search(stmt: Select, q: str) -> Select:
     """Petitions whose tracking number, title or content contains `q` (any case)."""
-    like = _escape_like(q)
+    kind, params = search_shape(q)
+    if not kind:
+        return stmt
+    like = bindparam("search_like", params["search_like"])
     stmt = stmt.where(
         or_(
             Petition.tracking_no.ilike(like, escape="\\"),
@@ -122,19 +142,15 @@ def search(stmt: Select, q: str) -> Select:
             Petition.content.ilike(like, escape="\\"),
         )
     )
-    if _postgresql() and len(q) >= 2:
+    if kind == "grams":
         # Every piece of two characters of the words is in the petition's text: a necessary
         # condition, answered by the GIN index; the LIKE above then checks the words.
         stmt = stmt.where(
             text(f"{_SEARCH_GRAMS_QUALIFIED} @> petition_bigrams(lower(:search_words))").bindparams(
-                search_words=q
+                search_words=params["search_words"]
             )
         )
     return stmt
-
-
-def _key_value(key: ColumnElement, value: datetime):
-    return bindparam(None, value, type_=key.type)
 
 
 def keyset_page(
@@ -156,27 +172,84 @@ def keyset_page(
     order from its own index and merged here: a unit's petitions and the few it reviews,
     rather than one OR that no index answers. Petitions: per branch at most two statements
     for the rows (the second only where the page reaches from the dated rows into the undated
-    ones). Rows: the same for all branches at once. Then one statement for the capped counts
-    of all branches."""
+    ones). Rows: the same for all branches at once (`rows_page`). Then one statement for the
+    capped counts of all branches."""
     parts = branches or (true(),)
-    entity = _is_entity(stmt)
+    if not _is_entity(stmt):
+        return rows_page(None, lambda: (stmt, parts), {}, key, per_page, after, nullable=nullable, count=count)
     rows: list[Any] = []
-    if entity:
-        for branch in parts:
-            rows += _branch_rows(stmt.where(branch).options(*options), key, per_page + 1, after, nullable)
-    else:
-        rows = _all_rows([stmt.where(branch) for branch in parts], key, per_page + 1, after, nullable)
-    if len(parts) > 1 or not entity:
+    values = _cursor_values(after, per_page)
+    for branch in parts:
+        rows += _branch_rows(stmt.where(branch).options(*options), key, values, after, nullable)
+    if len(parts) > 1:
         rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
+    counts = _counts_statement([stmt.where(branch) for branch in parts]) if count else None
+    return _page(rows, key, per_page, counts, values)
+
+
+# A list's statements by the shape of its query (rows_page): a few per kind of list.
+_PLANS: dict[Hashable, tuple[Select | None, Select | None, Select | None]] = {}
+
+
+def rows_page(
+    shape: Hashable | None,
+    build: Callable[[], tuple[Select, Sequence[Any]]],
+    params: dict[str, Any],
+    key: Any,
+    per_page: int,
+    after: Cursor | None = None,
+    *,
+    nullable: bool = False,
+    count: bool = True,
+) -> Page:
+    """keyset_page of rows (a SELECT of some of Petition's columns, the id among them).
+    `build()` gives the statement and its branches; where each value in them is a named
+    parameter whose value is in `params`, `shape` names what they look like (the same shape,
+    the same statements but for those values) and their statements are built once per shape
+    and kept; None builds them for this page alone."""
+    kind = "first" if after is None else ("undated" if after.key is None else "dated")
+    plan_key = (shape, key, kind, nullable, count)
+    plan = _PLANS.get(plan_key) if shape is not None else None
+    if plan is None:
+        stmt, branches = build()
+        parts = branches or (true(),)
+        plan = (
+            _union([_dated(stmt.where(b), key, after, nullable) for b in parts]),
+            _union([_undated(stmt.where(b), key, after) for b in parts]) if nullable else None,
+            _counts_statement([stmt.where(b) for b in parts]) if count else None,
+        )
+        if shape is not None:
+            _PLANS[plan_key] = plan
+    dated, undated, counts = plan
+    values = {**params, **_cursor_values(after, per_page)}
+    rows = list(db.session.execute(dated, values)) if dated is not None else []
+    if undated is not None and len(rows) < per_page + 1:
+        rows += list(db.session.execute(undated, {**values, "want_undated": per_page + 1 - len(rows)}))
+    rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
+    return _page(rows, key, per_page, counts, values)
+
+
+def _cursor_values(after: Cursor | None, per_page: int) -> dict[str, Any]:
+    """The values of a page's parameters: the rows wanted (one more than the page, to know
+    whether another follows), the cursor and the cap of the counts."""
+    return {
+        "want": per_page + 1,
+        "after_key": after.key if after is not None else None,
+        "after_id": after.id if after is not None else 0,
+        "count_cap": settings().queue_count_cap + 1,
+    }
+
+
+def _page(rows: list[Any], key: Any, per_page: int, counts: Select | None, values: dict[str, Any]) -> Page:
     more = len(rows) > per_page
     rows = rows[:per_page]
     next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
     counted, capped = 0, False
-    if count:
+    if counts is not None:
         cap = settings().queue_count_cap
-        found = capped_counts([stmt.where(branch) for branch in parts])
-        counted = sum(n for n, _over in found)
-        capped = any(over for _n, over in found) or counted > cap
+        found = [(n or 0) for n in db.session.execute(counts, values).one()]
+        counted = sum(found)
+        capped = counted > cap
         counted = min(counted, cap)
     return Page(items=rows, next=next_cursor, count=counted, capped=capped)
 
@@ -190,54 +263,53 @@ def _order(key: datetime | None, ident: int) -> tuple:
     return (0, key if key.tzinfo else key.replace(tzinfo=UTC), ident)
 
 
-def _dated(stmt: Select, key: Any, want: int, after: Cursor | None, nullable: bool) -> Select | None:
-    """A branch's rows with a sort key after the cursor, in index order (None: the cursor is
-    already among the undated rows)."""
+def _dated(stmt: Select, key: Any, after: Cursor | None, nullable: bool) -> Select | None:
+    """A branch's rows with a sort key after the cursor (parameters `after_key`, `after_id`),
+    in index order, `want` of them (None: the cursor is already among the undated rows)."""
     if after is not None and after.key is None:
         return None
     # "IS TRUE": a filter, not an index condition, so that a search's bitmap is not ANDed
     # with every dated row's (the dated rows come first in the index anyway).
     dated = stmt.where(key.is_not(None).is_(true())) if nullable else stmt
     if after is not None:
-        dated = dated.where(tuple_(key, Petition.id) > tuple_(_key_value(key, after.key), after.id))
-    return dated.order_by(key, Petition.id).limit(want)
+        dated = dated.where(
+            tuple_(key, Petition.id)
+            > tuple_(bindparam("after_key", type_=key.type), bindparam("after_id", type_=Integer))
+        )
+    return dated.order_by(key, Petition.id).limit(bindparam("want", type_=Integer))
 
 
-def _undated(stmt: Select, key: Any, want: int, after: Cursor | None) -> Select:
-    """A branch's rows without a sort key (after every dated row), after the cursor, by id."""
+def _undated(stmt: Select, key: Any, after: Cursor | None) -> Select:
+    """A branch's rows without a sort key (after every dated row), after the cursor (parameter
+    `after_id`) by id, `want_undated` of them."""
     undated = stmt.where(key.is_(None))
     if after is not None and after.key is None:
-        undated = undated.where(Petition.id > after.id)
-    return undated.order_by(Petition.id).limit(want)
+        undated = undated.where(Petition.id > bindparam("after_id", type_=Integer))
+    return undated.order_by(Petition.id).limit(bindparam("want_undated", type_=Integer))
 
 
-def _branch_rows(stmt: Select, key: Any, want: int, after: Cursor | None, nullable: bool) -> list[Any]:
+def _branch_rows(
+    stmt: Select, key: Any, values: dict[str, Any], after: Cursor | None, nullable: bool
+) -> list[Any]:
     """One branch's petitions: the dated, then the undated only if the page reaches them."""
-    dated = _dated(stmt, key, want, after, nullable)
-    rows = list(db.session.scalars(dated).unique()) if dated is not None else []
+    want = values["want"]
+    dated = _dated(stmt, key, after, nullable)
+    rows = list(db.session.scalars(dated, values).unique()) if dated is not None else []
     if nullable and len(rows) < want:
-        rows += list(db.session.scalars(_undated(stmt, key, want - len(rows), after)).unique())
+        more = {**values, "want_undated": want - len(rows)}
+        rows += list(db.session.scalars(_undated(stmt, key, after), more).unique())
     return rows
 
 
-def _all_rows(stmts: Sequence[Select], key: Any, want: int, after: Cursor | None, nullable: bool) -> list[Any]:
-    """The rows of every branch (not in order): the dated rows of all in one statement, then,
-    only if the page reaches past them, the undated rows of all in another (every dated row
-    comes before every undated one)."""
-    dated = [d for d in (_dated(stmt, key, want, after, nullable) for stmt in stmts) if d is not None]
-    rows = _union(dated)
-    if nullable and len(rows) < want:
-        rows += _union([_undated(stmt, key, want - len(rows), after) for stmt in stmts])
-    return rows
-
-
-def _union(parts: Sequence[Select]) -> list[Any]:
-    """The rows of `parts` (each ordered and limited on its own), in one statement."""
-    if not parts:
-        return []
-    if len(parts) == 1:
-        return list(db.session.execute(parts[0]))
-    return list(db.session.execute(union_all(*(select(part.subquery()) for part in parts))))
+def _union(parts: Sequence[Select | None]) -> Select | None:
+    """The rows of `parts` (each ordered and limited on its own) in one statement; None when
+    there are none."""
+    kept = [part for part in parts if part is not None]
+    if not kept:
+        return None
+    if len(kept) == 1:
+        return kept[0]
+    return union_all(*(select(part.subquery()) for part in kept))
 
 
 def _is_entity(stmt: Select) -> bool:
@@ -254,11 +326,18 @@ def capped_count(stmt: Select) -> tuple[int, bool]:
 def capped_counts(stmts: Sequence[Select]) -> list[tuple[int, bool]]:
     """capped_count of each of `stmts`, in one statement."""
     cap = settings().queue_count_cap
+    counted = db.session.execute(_counts_statement(stmts), {"count_cap": cap + 1}).one()
+    return [(min(n or 0, cap), (n or 0) > cap) for n in counted]
+
+
+def _counts_statement(stmts: Sequence[Select]) -> Select:
+    """The rows of each of `stmts` counted up to the parameter `count_cap`, in one statement."""
     windows = [
         select(func.count())
-        .select_from(stmt.with_only_columns(Petition.id).order_by(None).limit(cap + 1).subquery())
+        .select_from(
+            stmt.with_only_columns(Petition.id).order_by(None).limit(bindparam("count_cap", type_=Integer)).subquery()
+        )
         .scalar_subquery()
         for stmt in stmts
     ]
-    counted = db.session.execute(select(*windows)).one()
-    return [(min(n or 0, cap), (n or 0) > cap) for n in counted]
+    return select(*windows)

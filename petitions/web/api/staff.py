@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
@@ -308,25 +308,6 @@ register_staff_view(staff_petition, StaffView)
 )
 def queue(query: QueueQuery):
     user = bearer_user()
-    stmt = select(*QUEUE_COLUMNS)
-    branches = access.visible_branches(user)
-    if query.status is not None:
-        stmt = stmt.where(Petition.status == query.status)
-    if query.unit:
-        stmt = stmt.join(Unit, Unit.id == Petition.unit_id).where(Unit.code == query.unit)
-    if query.q:
-        stmt = queues.search(stmt, query.q)
-    if query.level is not None:
-        # The running staff clock (not the citizen's review window).
-        stmt = stmt.join(
-            Clock,
-            and_(
-                Clock.petition_id == Petition.id,
-                Clock.stopped_at.is_(None),
-                Clock.kind.in_(clock_rules.SUPERVISED),
-                Clock.at_level(clock_rules.LEVEL_FILTERS[query.level], now(), settings().thresholds),
-            ),
-        )
     try:
         after = queues.Cursor.parse(query.after)
     except queues.BadCursor:  # the pattern already refuses what parse refuses
@@ -334,9 +315,13 @@ def queue(query: QueueQuery):
     per_page = query.per_page
     if after is None and query.page > 1:
         # Numbered pages reach only the first rows (a short OFFSET); beyond, follow `next`.
+        stmt, branches = _queue_statement(user, query)
         found = _offset_page(stmt.where(or_(*branches)), query.page, per_page)
     else:
-        found = queues.keyset_page(stmt, Petition.due_at, per_page, after, nullable=True, branches=branches)
+        shape, params = _queue_shape(user, query)
+        found = queues.rows_page(
+            shape, lambda: _queue_statement(user, query), params, Petition.due_at, per_page, after, nullable=True
+        )
     running = queues.running_clocks([p.id for p in found.items])
     duplicate_of = (
         duplicates.first_duplicates([p for p in found.items if p.status in (wf.REGISTERED, wf.ROUTED)])
@@ -372,6 +357,47 @@ QUEUE_COLUMNS = (
     Petition.version,
     Petition.created_at,
 )
+
+
+def _queue_statement(user, query: QueueQuery):
+    """The queue's rows for `query` as `user` sees them: a SELECT of QUEUE_COLUMNS with the
+    query's filters, and the branches of what the user may see (values as named parameters:
+    `_queue_shape`)."""
+    stmt = select(*QUEUE_COLUMNS)
+    if query.status is not None:
+        stmt = stmt.where(Petition.status == bindparam("status", query.status))
+    if query.unit:
+        stmt = stmt.join(Unit, Unit.id == Petition.unit_id).where(Unit.code == bindparam("unit_code", query.unit))
+    if query.q:
+        stmt = queues.search(stmt, query.q)
+    if query.level is not None:
+        # The running staff clock (not the citizen's review window).
+        stmt = stmt.join(
+            Clock,
+            and_(
+                Clock.petition_id == Petition.id,
+                Clock.stopped_at.is_(None),
+                Clock.kind.in_(clock_rules.SUPERVISED),
+                Clock.at_level(clock_rules.LEVEL_FILTERS[query.level], now(), settings().thresholds),
+            ),
+        )
+    return stmt, access.visible_branches(user)
+
+
+def _queue_shape(user, query: QueueQuery) -> tuple[tuple | None, dict[str, Any]]:
+    """What the queue's statements look like for `query` and `user`, and the values of their
+    parameters; no shape (built for the one page) with a level filter, whose values are the
+    time and the thresholds."""
+    seen_as, params = access.viewer(user)
+    searched, search_params = queues.search_shape(query.q)
+    params.update(search_params)
+    if query.status is not None:
+        params["status"] = query.status
+    if query.unit:
+        params["unit_code"] = query.unit
+    if query.level is not None:
+        return None, params
+    return ("api-queue", seen_as, query.status is not None, bool(query.unit), searched), params
 
 
 def _offset_page(stmt, page: int, per_page: int) -> queues.Page:

@@ -13,9 +13,10 @@ nothing: the caller flushes as usual.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Insert, insert, inspect
 from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 from sqlalchemy.sql import ClauseElement
@@ -186,6 +187,13 @@ def _fill_foreign_keys(state: InstanceState, row: dict[str, Any]) -> None:
             setattr(obj, mapper.get_property_by_column(local).key, value)
 
 
+@cache
+def _plain_insert(table) -> Insert:
+    """A table's INSERT … RETURNING its id in the order of the rows, built once."""
+    (pk,) = table.primary_key.columns
+    return insert(table).returning(pk, sort_by_parameter_order=True)
+
+
 def _insert(connection, table, group: list[InstanceState], rows: list[dict[str, Any]]) -> None:
     """One INSERT … RETURNING for the rows of a table (one per row that holds a SQL expression,
     such as a fact's previous time read in the INSERT itself); ids and such values onto the objects."""
@@ -193,8 +201,7 @@ def _insert(connection, table, group: list[InstanceState], rows: list[dict[str, 
     plain = [i for i, row in enumerate(rows) if not any(isinstance(v, ClauseElement) for v in row.values())]
     computed_rows = set(range(len(rows))) - set(plain)
     if plain:
-        stmt = insert(table).returning(pk, sort_by_parameter_order=True)
-        found = connection.execute(stmt, [rows[i] for i in plain]).all()
+        found = connection.execute(_plain_insert(table), [rows[i] for i in plain]).all()
         for i, (ident,) in zip(plain, found, strict=True):
             setattr(group[i].obj(), group[i].mapper.get_property_by_column(pk).key, ident)
     for i in sorted(computed_rows):

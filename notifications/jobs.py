@@ -51,8 +51,9 @@ def sweep() -> dict[str, int]:
 
 @job
 def check_clock(clock_id: int) -> dict[str, int]:
-    """A clock's own crossing moment (scheduled with RQ's scheduler when it starts or moves)."""
-    return sweeping.run(clock_ids=[clock_id])
+    """A clock's own crossing moment (scheduled with RQ's scheduler when it starts or moves,
+    and by each check for the next)."""
+    return sweeping.check_clock(clock_id)
 
 
 @job

@@ -1,4 +1,4 @@
-"""The sweep (every minute, and for one clock at its crossing moments):
+"""The sweep (every minute, and for one clock at its crossing moments, `check_clock`):
 
 1. electronic supervision, in one unit of work (petitions.services.supervision): every open,
    supervised clock that crossed into yellow, red or urged gets its card, its level and
@@ -27,8 +27,8 @@ from sqlalchemy import literal, select, update
 from notifications import queueing
 from petitions.domain.clocks import as_utc, now
 from petitions.extensions import db, settings
-from petitions.models import Outbox, OutboxStatus
-from petitions.services import supervision
+from petitions.models import Clock, Outbox, OutboxStatus
+from petitions.services import clocks, supervision
 from petitions.services.uow import UnitOfWork
 from petitions.types import UTCDateTime
 
@@ -62,6 +62,17 @@ def run(at: datetime | None = None, clock_ids: list[int] | None = None) -> dict[
         _mark_done(marker)
     counts["recovered"] = _recover(at)
     counts["enqueued"] = _ensure_jobs(at)
+    return counts
+
+
+def check_clock(clock_id: int) -> dict[str, int]:
+    """A clock's crossing moment: the sweep for that clock, then, if it still runs, a check at
+    its next crossing (a clock has one check scheduled at a time; the minute sweep finds any
+    crossing whose check Redis lost)."""
+    counts = run(clock_ids=[clock_id])
+    clock = db.session.get(Clock, clock_id)
+    if clock is not None:
+        queueing.schedule_clock(clock_id, clocks.next_crossing(clock, now()))
     return counts
 
 

@@ -198,6 +198,7 @@ def test_demo_clock_command_crosses_within_two_minutes(app, db, clock, capsys):
 
 
 def test_a_new_clock_is_scheduled_with_rqs_scheduler_at_its_crossings(app, db, clock):
+    """One check at a time per clock: at its next crossing; each check schedules the next."""
     from rq.registry import ScheduledJobRegistry
 
     from notifications import queueing
@@ -205,9 +206,14 @@ def test_a_new_clock_is_scheduled_with_rqs_scheduler_at_its_crossings(app, db, c
     petition = file(db)
     acc = petition.open_clock
     registry = ScheduledJobRegistry(queue=queueing.queue())
-    ids = set(registry.get_job_ids())
-    for moment in (acc.yellow_at, acc.due_at, acc.due_at + timedelta(days=3)):
-        assert f"clock-{acc.id}-{int(moment.timestamp())}" in ids
+    moments = [acc.yellow_at, acc.due_at, acc.due_at + timedelta(days=3)]
+    job_ids = [f"clock-{acc.id}-{int(moment.timestamp())}" for moment in moments]
+
+    def scheduled() -> list[bool]:
+        ids = set(registry.get_job_ids())
+        return [job_id in ids for job_id in job_ids]
+
+    assert scheduled() == [True, False, False]
     # The job for a moment checks that one clock, and is harmless early.
     assert jobs.check_clock(acc.id) == {
         "yellow": 0,
@@ -218,6 +224,13 @@ def test_a_new_clock_is_scheduled_with_rqs_scheduler_at_its_crossings(app, db, c
         "recovered": 0,
         "enqueued": 0,
     }
+    assert scheduled() == [True, False, False]
+    # At each crossing the check gives the card and schedules the next crossing.
+    for i, (moment, level) in enumerate(zip(moments, ("yellow", "red", "urged"), strict=True)):
+        clock.set(moment + timedelta(seconds=1))
+        assert jobs.check_clock(acc.id)[level] == 1
+        if i + 1 < len(moments):
+            assert scheduled()[i + 1]
 
 
 def test_the_cron_schedule_registers_every_periodic_job(app, redis):

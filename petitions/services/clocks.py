@@ -109,6 +109,15 @@ def crossing_moments(clock: Clock) -> list[datetime]:
     return rules.crossing_moments(clock.yellow_at, as_utc(clock.due_at), settings().thresholds)
 
 
+def next_crossing(clock: Clock, at: datetime) -> list[datetime]:
+    """The first of the clock's crossing moments after `at` (none when it is stopped or past
+    them all): one check is scheduled at a time, and that check schedules the next."""
+    if clock.stopped_at is not None:
+        return []
+    ahead = sorted(m for m in crossing_moments(clock) if m > as_utc(at))
+    return ahead[:1]
+
+
 # ---------------------------------------------------------------- reading levels
 
 

@@ -22,10 +22,11 @@ Effect = Callable[[Work, Sequence[Any]], None]
 
 
 def check_clocks(work: Work, signals: Sequence[Any]) -> None:
-    """After the commit, RQ's scheduler checks the clock at each moment it changes level."""
+    """After the commit, RQ's scheduler checks the clock at the next moment it changes level
+    (that check schedules the one after: notifications.sweep.check_clock)."""
     for signal in signals:
         if signal.clock.stopped_at is None:
-            work.check_after_commit(signal.clock.id, clocks.crossing_moments(signal.clock))
+            work.check_after_commit(signal.clock.id, clocks.next_crossing(signal.clock, work.at))
 
 
 # fmt: off

@@ -24,6 +24,8 @@ def N_(message: str) -> str:
 CLOCK_STARTED = "clock.started"
 CLOCK_MOVED = "clock.moved"
 CLOCK_STOPPED = "clock.stopped"
+# The first event of every petition: its filing.
+REGISTERED = "registered"
 
 # Who hears of an event (the outbox resolves each to people and phone numbers).
 CITIZEN = "citizen"  # the petition's contact number, unless anonymous
@@ -64,7 +66,7 @@ _REPLY_TEXTS = _tell(("citizen_replied", CITIZEN), ("citizen_rating", CITIZEN))
 
 # fmt: off
 EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
-    _e("registered", N_("Registered"), True, N_("Your petition was registered.")),
+    _e(REGISTERED, N_("Registered"), True, N_("Your petition was registered.")),
     _e("triaged", N_("Category or place corrected"), False),
     _e("routed", N_("Routed"), True, N_("Your petition was sent to %(unit)s.")),
     _e("returned", N_("Returned to the petition bureau"), True,

@@ -47,20 +47,20 @@ def routed(work: Work, events: Sequence[Event]) -> None:
     for ev in events:
         if ev.unit_id is not None:
             staff = ev.actor_role in STAFF_ROLES
-            _add(ev, FactKind.ROUTED, acted_at=ev.at if staff else None)
+            _add(work, ev, FactKind.ROUTED, acted_at=ev.at if staff else None)
 
 
 def decided(work: Work, events: Sequence[Event]) -> None:
     for ev in events:
         if ev.unit_id is not None:
-            _add(ev, FactKind(ev.type))
+            _add(work, ev, FactKind(ev.type))
 
 
 def replied(work: Work, events: Sequence[Event]) -> None:
     for ev in events:
         if ev.unit_id is not None:
             rated_at, score = _first_rating(ev.petition_id, ev.unit_id)
-            _add(ev, FactKind.REPLIED, rated_at=rated_at, score=score)
+            _add(work, ev, FactKind.REPLIED, rated_at=rated_at, score=score)
 
 
 def rated(work: Work, events: Sequence[Event]) -> None:
@@ -115,11 +115,13 @@ def handled(work: Work, signals: Sequence[Signal]) -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def _add(ev: Event, kind: FactKind, **columns: Any) -> None:
+def _add(work: Work, ev: Event, kind: FactKind, **columns: Any) -> None:
     """One fact for the event's petition and unit, with the time of the pair's previous fact of
-    `kind` (read in the INSERT itself)."""
+    `kind` (read in the INSERT itself; none for a petition registered in this unit of work)."""
     previous = (
-        select(func.max(MeasureFact.at))
+        None
+        if work.registered_here(ev.petition_id)
+        else select(func.max(MeasureFact.at))
         .where(
             MeasureFact.petition_id == ev.petition_id,
             MeasureFact.unit_id == ev.unit_id,

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from petitions.domain.errors import NotFound, ValidationFailed
+from petitions.domain.events import REGISTERED
 from petitions.domain.validation import clean_filename, is_mainland_mobile, normalize_mobile, sniff_type
 from petitions.extensions import db, settings
 from petitions.models import Attachment, Category, Channel, Petition, Role, Status, Unit, UnitKind, User
@@ -200,7 +201,7 @@ def file_petition(filing: Filing, *, actor: User | None = None, citizen: User | 
                 )
             work.record(
                 petition,
-                "registered",
+                REGISTERED,
                 actor=actor or citizen,
                 to_status=Status.REGISTERED.value,
                 data={"channel": petition.channel},

@@ -27,7 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session, scoped_session
 
 from petitions.domain.clocks import now
-from petitions.domain.events import event_type
+from petitions.domain.events import REGISTERED, event_type
 from petitions.extensions import db
 from petitions.models import Clock, Event, Petition, User
 from petitions.services import inserts
@@ -96,6 +96,14 @@ class UnitOfWork:
 
     def signal(self, type_: str, clock: Clock) -> None:
         self.happened.append(Signal(type_, clock))
+
+    def registered_here(self, petition_id: int | None) -> bool:
+        """Whether the petition was registered (filed) in this unit of work: nothing of it was
+        in the database before."""
+        return petition_id is not None and any(
+            isinstance(item, Event) and item.type == REGISTERED and item.petition_id == petition_id
+            for item in self.happened
+        )
 
     # ---------------------------------------------------------------- after the commit
 

@@ -7,6 +7,8 @@ the fields.
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -91,3 +93,15 @@ class ActionForm(FlaskForm):
     notes = TextAreaField(_l("Notes"))
     # Where to go back after success ("intake": the intake queue).
     back = HiddenField()
+
+
+@cache
+def action_form_with(fields: frozenset[str]) -> type[ActionForm]:
+    """ActionForm with only `fields` and the version, for the empty forms of a page: binding a
+    field costs more than rendering it, and each action shows only a few."""
+    dropped = {
+        name: None
+        for name in dir(ActionForm)
+        if hasattr(getattr(ActionForm, name), "_formfield") and name not in fields and name != "version"
+    }
+    return type("ActionForm", (ActionForm,), dropped)

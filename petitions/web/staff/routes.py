@@ -62,7 +62,7 @@ from petitions.services import (
 from petitions.services.filing import file_petition
 from petitions.web import once, presenters
 from petitions.web.admin.forms import ROLE_LABELS
-from petitions.web.forms import filing_of, fill_filing_choices, put_errors
+from petitions.web.forms import filing_choices, filing_of, fill_filing_choices, put_errors
 from petitions.web.presenters import (
     CHANNEL_NAMES,
     CLOCK_LABELS,
@@ -72,7 +72,7 @@ from petitions.web.presenters import (
     local_name,
 )
 from petitions.web.staff.blueprint import bp
-from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm
+from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm, action_form_with
 
 # What a list shows of each petition, loaded with the page (a fixed number of statements): its
 # running clock and its handler (its category, place and unit come from the reference cache).
@@ -327,15 +327,22 @@ def _channel_choices() -> list[SelectChoice]:
 
 def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = None) -> ActionForm:
     """Fill a form's selects for this petition (only what its fields need is ever shown)."""
-    form.unit.choices = _unit_choices()
-    form.handler.choices = _handler_choices(petition)
-    form.channel.choices = _channel_choices()
-    fill_filing_choices(form)
     # Start from what the petition has (or the rule suggests); a posted form keeps its values.
-    form.unit.data = form.unit.data or suggested_unit or ""
-    form.handler.data = form.handler.data or (petition.handler.username if petition.handler else "")
-    form.category.data = form.category.data or petition.category.code
-    form.township.data = form.township.data or (petition.township.code if petition.township else "")
+    if "unit" in form:
+        form.unit.choices = _unit_choices()
+        form.unit.data = form.unit.data or suggested_unit or ""
+    if "handler" in form:
+        form.handler.choices = _handler_choices(petition)
+        form.handler.data = form.handler.data or (petition.handler.username if petition.handler else "")
+    if "channel" in form:
+        form.channel.choices = _channel_choices()
+    categories, townships = filing_choices() if "category" in form or "township" in form else ([], [])
+    if "category" in form:
+        form.category.choices = categories
+        form.category.data = form.category.data or petition.category.code
+    if "township" in form:
+        form.township.choices = townships
+        form.township.data = form.township.data or (petition.township.code if petition.township else "")
     form.version.data = form.version.data or str(petition.version)
     return form
 
@@ -365,19 +372,25 @@ def _action_forms(
     forms = []
     # The actions whose forms start from the same values share one (each renders its own
     # fields under ids of its own); a posted form, the merge's and the signing's have theirs.
+    # An empty form binds only the fields its actions show.
     shared: ActionForm | None = None
+    offered = []
     for action in wf.allowed_actions(user.role, scopes, state):
-        if action not in wf.STAFF_ACTIONS:
-            continue
-        rule = wf.decide(action, user.role, scopes, state).rule
-        assert rule is not None
+        if action in wf.STAFF_ACTIONS:
+            rule = wf.decide(action, user.role, scopes, state).rule
+            assert rule is not None
+            offered.append((action, rule))
+    shared_fields = frozenset(
+        name for action, rule in offered if action not in OWN_FORM for name in (*rule.required, *rule.optional)
+    )
+    for action, rule in offered:
         mine = posted if posted is not None and posted["action"] == action else None
         if mine:
             form = mine["form"]
         elif action in OWN_FORM:
-            form = ActionForm(formdata=None)
+            form = action_form_with(frozenset((*rule.required, *rule.optional)))(formdata=None)
         else:
-            form = shared = shared or ActionForm(formdata=None)
+            form = shared = shared or action_form_with(shared_fields)(formdata=None)
         _prepare(form, petition, suggested.code if suggested else None)
         if action == "merge" and not form.duplicate_of.data:
             earlier = presenters.possible_duplicates(petition)

@@ -17,7 +17,7 @@ The load, over HTTP at a steady rate for --minutes: citizens file petitions thro
 (--rate a second); handlers accept most of them, draft replies and their leaders sign them.
 The clocks are short: each clock the soak starts is brought forward in the database (as
 `flask demo-clock` does) so that it turns yellow and then red during the run, with a clock
-check scheduled at each crossing as the app schedules its own; the sweep then owes the
+check scheduled at each of its new crossings; the sweep then owes the
 handlers and leaders their texts. Quiet hours are off, retries wait seconds, not minutes.
 
 The faults, at random moments of the load (--faults of them): a worker killed with SIGKILL
@@ -558,7 +558,8 @@ class Load:
                 )
         with self.ledger.lock:
             self.ledger.shortened += len(ids)
-        # A check at each crossing, as the app schedules its own (the sweep repairs what Redis loses).
+        # A check at each new crossing (the app schedules a clock's next crossing, and each check the
+        # one after; its check at the old times would come too late). The sweep repairs what Redis loses.
         try:
             from redis import Redis
             from rq import Queue

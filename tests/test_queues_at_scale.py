@@ -261,3 +261,40 @@ def test_statements_kept_per_shape_answer_with_each_callers_own_values(app, clie
     for words, title in [("第1件", petitions[1].title), ("第5件", petitions[5].title), ("第1件", petitions[1].title)]:
         body = client.get("/api/v1/queue", query_string={"q": words}, headers=intake).get_json()
         assert [i["title"] for i in body["items"]] == [title]
+
+
+def test_a_search_walks_every_match_once_in_order_with_its_total_on_every_page(app, client, staff_token):
+    """On PostgreSQL a search through the bigram index reads its rows and their total in one
+    statement (queues.matched_page); the pages walk every match once, dated by due time then
+    undated, with the same total on each, and a page past the end still counts them."""
+    from petitions.models import ReviewRequest, Unit
+
+    matches = _many(11, title="噪音第{i}件")
+    _many(3, title="路灯第{i}件")
+    _tie_and_blank(matches)
+    dongcheng = db.session.scalar(select(Unit.id).where(Unit.code == "dongcheng"))
+    own, reviewed = matches[:6], matches[8:10]
+    db.session.execute(update(Petition).where(Petition.id.in_([p.id for p in own])).values(unit_id=dongcheng))
+    for p in reviewed:
+        db.session.add(ReviewRequest(petition_id=p.id, kind="review", reason="不服", unit_id=dongcheng))
+    db.session.commit()
+    numbers = {p.tracking_no for p in matches}
+    for who, wanted in [("intake", numbers), ("dongcheng-handler", {p.tracking_no for p in own + reviewed})]:
+        headers = _auth(staff_token(who))
+        seen, after = [], None
+        while True:
+            query = {"q": "噪音", "per_page": 2} | ({"after": after} if after else {})
+            body = client.get("/api/v1/queue", query_string=query, headers=headers).get_json()
+            seen += [i["tracking_no"] for i in body["items"]]
+            assert body["total"] == len(wanted) and body["total_capped"] is False
+            assert len(seen) <= len(wanted)
+            if not body["more"]:
+                break
+            after = body["next"]
+        assert seen == [n for n in _expected_by_due() if n in wanted]
+        # A cursor past the last match: no rows, the same total.
+        last = db.session.execute(
+            select(Petition.id).where(Petition.tracking_no.in_(wanted)).order_by(Petition.id.desc())
+        ).scalar()
+        past = client.get("/api/v1/queue", query_string={"q": "噪音", "after": f"n-{last}"}, headers=headers)
+        assert past.get_json()["items"] == [] and past.get_json()["total"] == len(wanted)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, or_, select, text, true, tuple_, union_all
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, text, true, tuple_, union_all
 from sqlalchemy.orm import selectinload
 
 from petitions.extensions import db, settings
@@ -227,6 +227,60 @@ def rows_page(
         rows += list(db.session.execute(undated, {**values, "want_undated": per_page + 1 - len(rows)}))
     rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
     return _page(rows, key, per_page, counts, values)
+
+
+# The statement of matched_page, by shape.
+_MATCHED: dict[Hashable, Select] = {}
+
+
+def matched_page(
+    shape: Hashable | None,
+    build: Callable[[], tuple[Select, Sequence[Any]]],
+    params: dict[str, Any],
+    key: Any,
+    per_page: int,
+    after: Cursor | None = None,
+) -> Page:
+    """rows_page (nulls last) for a list whose every row is read anyway to be sorted, such as
+    a text search through the bigram index: one statement reads the rows after the cursor,
+    each with how many rows the whole list has (a window over every match), instead of one
+    for the rows and another that reads the same matches again to count them."""
+    kind = "first" if after is None else ("undated" if after.key is None else "dated")
+    plan_key = (shape, key, kind)
+    stmt = _MATCHED.get(plan_key) if shape is not None else None
+    if stmt is None:
+        base, branches = build()
+        parts = [base.where(b) for b in branches or (true(),)]
+        matched = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+        counted = select(matched, func.count().over().label("matched_total")).subquery()
+        k, ident = counted.c[key.key], counted.c.id
+        stmt = select(counted)
+        if after is not None and after.key is not None:
+            at_key = bindparam("after_key", type_=key.type)
+            stmt = stmt.where(
+                or_(k.is_(None), k > at_key, and_(k == at_key, ident > bindparam("after_id", type_=Integer)))
+            )
+        elif after is not None:
+            stmt = stmt.where(k.is_(None), ident > bindparam("after_id", type_=Integer))
+        stmt = stmt.order_by(k.is_(None), k, ident).limit(bindparam("want", type_=Integer))
+        if shape is not None:
+            _MATCHED[plan_key] = stmt
+    values = {**params, **_cursor_values(after, per_page)}
+    rows = list(db.session.execute(stmt, values))
+    if rows:
+        total = rows[0].matched_total
+    elif after is None:
+        total = 0
+    else:
+        # Past the last row: the window had no row to carry the count.
+        base, branches = build()
+        counts = _counts_statement([base.where(b) for b in branches or (true(),)])
+        total = sum(n or 0 for n in db.session.execute(counts, values).one())
+    cap = settings().queue_count_cap
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
+    return Page(items=rows, next=next_cursor, count=min(total, cap), capped=total > cap)
 
 
 def _cursor_values(after: Cursor | None, per_page: int) -> dict[str, Any]:

@@ -36,6 +36,32 @@ def _tie_and_blank(petitions: list[Petition]) -> None:
     db.session.commit()
 
 
+def _to_dongcheng(own: list[Petition], reviewed: list[Petition]) -> None:
+    """`own` become dongcheng's petitions; dongcheng is asked to review `reviewed`."""
+    from petitions.models import ReviewRequest, Unit
+
+    dongcheng = db.session.scalar(select(Unit.id).where(Unit.code == "dongcheng"))
+    db.session.execute(update(Petition).where(Petition.id.in_([p.id for p in own])).values(unit_id=dongcheng))
+    for p in reviewed:
+        db.session.add(ReviewRequest(petition_id=p.id, kind="review", reason="不服", unit_id=dongcheng))
+    db.session.commit()
+
+
+def _walk(client, headers: dict[str, str], total: int, **query) -> list[str]:
+    """Every page of the API queue by cursor, two rows a page: the tracking numbers in the
+    order shown; each page says the list has `total` rows."""
+    seen, after = [], None
+    while True:
+        args = {"per_page": 2, **query} | ({"after": after} if after else {})
+        body = client.get("/api/v1/queue", query_string=args, headers=headers).get_json()
+        seen += [i["tracking_no"] for i in body["items"]]
+        assert body["total"] == total and body["total_capped"] is False
+        assert len(seen) <= total
+        if not body["more"]:
+            return seen
+        after = body["next"]
+
+
 def _expected_by_due() -> list[str]:
     rows = db.session.execute(select(Petition.tracking_no, Petition.due_at, Petition.id)).all()
     moment = now()
@@ -208,26 +234,11 @@ def test_the_search_is_a_like_with_the_bigram_condition_on_postgresql_only(app):
 
 
 def test_a_units_queue_merges_its_own_petitions_with_those_it_reviews(app, client, staff_token):
-    from petitions.models import ReviewRequest, Unit
-
     petitions = _many(9)
     _tie_and_blank(petitions)
-    dongcheng = db.session.scalar(select(Unit.id).where(Unit.code == "dongcheng"))
     own, reviewed = petitions[:5], petitions[5:8]
-    db.session.execute(update(Petition).where(Petition.id.in_([p.id for p in own])).values(unit_id=dongcheng))
-    for p in reviewed:
-        db.session.add(ReviewRequest(petition_id=p.id, kind="review", reason="不服", unit_id=dongcheng))
-    db.session.commit()
-    headers = _auth(staff_token("dongcheng-handler"))
-    seen, after = [], None
-    while True:
-        url = "/api/v1/queue?per_page=2" + (f"&after={after}" if after else "")
-        body = client.get(url, headers=headers).get_json()
-        seen += [i["tracking_no"] for i in body["items"]]
-        assert body["total"] == 8
-        if not body["more"]:
-            break
-        after = body["next"]
+    _to_dongcheng(own, reviewed)
+    seen = _walk(client, _auth(staff_token("dongcheng-handler")), 8)
     mine = {p.tracking_no for p in own + reviewed}
     assert seen == [n for n in _expected_by_due() if n in mine]
 
@@ -265,32 +276,17 @@ def test_statements_kept_per_shape_answer_with_each_callers_own_values(app, clie
 
 def test_a_search_walks_every_match_once_in_order_with_its_total_on_every_page(app, client, staff_token):
     """On PostgreSQL a search through the bigram index reads its rows and their total in one
-    statement (queues.matched_page); the pages walk every match once, dated by due time then
+    statement (queues.rows_page, `matched`); the pages walk every match once, dated by due time then
     undated, with the same total on each, and a page past the end still counts them."""
-    from petitions.models import ReviewRequest, Unit
-
     matches = _many(11, title="噪音第{i}件")
     _many(3, title="路灯第{i}件")
     _tie_and_blank(matches)
-    dongcheng = db.session.scalar(select(Unit.id).where(Unit.code == "dongcheng"))
     own, reviewed = matches[:6], matches[8:10]
-    db.session.execute(update(Petition).where(Petition.id.in_([p.id for p in own])).values(unit_id=dongcheng))
-    for p in reviewed:
-        db.session.add(ReviewRequest(petition_id=p.id, kind="review", reason="不服", unit_id=dongcheng))
-    db.session.commit()
+    _to_dongcheng(own, reviewed)
     numbers = {p.tracking_no for p in matches}
     for who, wanted in [("intake", numbers), ("dongcheng-handler", {p.tracking_no for p in own + reviewed})]:
         headers = _auth(staff_token(who))
-        seen, after = [], None
-        while True:
-            query = {"q": "噪音", "per_page": 2} | ({"after": after} if after else {})
-            body = client.get("/api/v1/queue", query_string=query, headers=headers).get_json()
-            seen += [i["tracking_no"] for i in body["items"]]
-            assert body["total"] == len(wanted) and body["total_capped"] is False
-            assert len(seen) <= len(wanted)
-            if not body["more"]:
-                break
-            after = body["next"]
+        seen = _walk(client, headers, len(wanted), q="噪音")
         assert seen == [n for n in _expected_by_due() if n in wanted]
         # A cursor past the last match: no rows, the same total.
         last = db.session.execute(

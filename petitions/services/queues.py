@@ -184,7 +184,7 @@ def keyset_page(
     if len(parts) > 1:
         rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
     counts = _counts_statement([stmt.where(branch) for branch in parts]) if count else None
-    return _page(rows, key, per_page, counts, values)
+    return _page(rows, key, per_page, _total(counts, values))
 
 
 # A list's statements by the shape of its query (rows_page): a few per kind of list.
@@ -201,23 +201,30 @@ def rows_page(
     *,
     nullable: bool = False,
     count: bool = True,
+    matched: bool = False,
 ) -> Page:
     """keyset_page of rows (a SELECT of some of Petition's columns, the id among them).
     `build()` gives the statement and its branches; where each value in them is a named
     parameter whose value is in `params`, `shape` names what they look like (the same shape,
     the same statements but for those values) and their statements are built once per shape
-    and kept; None builds them for this page alone."""
+    and kept; None builds them for this page alone.
+
+    `matched`: for a list whose every row is read anyway to be sorted, such as a text search
+    through the bigram index (nulls last): one statement reads the rows after the cursor,
+    each with how many rows the whole list has (a window over every match), instead of one
+    for the rows and another that reads the same matches again to count them."""
     kind = "first" if after is None else ("undated" if after.key is None else "dated")
-    plan_key = (shape, key, kind, nullable, count)
+    plan_key = (shape, key, kind, nullable, count, matched)
     plan = _PLANS.get(plan_key) if shape is not None else None
     if plan is None:
         stmt, branches = build()
-        parts = branches or (true(),)
-        plan = (
-            _union([_dated(stmt.where(b), key, after, nullable) for b in parts]),
-            _union([_undated(stmt.where(b), key, after) for b in parts]) if nullable else None,
-            _counts_statement([stmt.where(b) for b in parts]) if count else None,
-        )
+        parts = [stmt.where(b) for b in branches or (true(),)]
+        counts = _counts_statement(parts) if count else None
+        if matched:
+            plan = (_matched(parts, key, after), None, counts)
+        else:
+            dated = _union([_dated(part, key, after, nullable) for part in parts])
+            plan = (dated, _union([_undated(part, key, after) for part in parts]) if nullable else None, counts)
         if shape is not None:
             _PLANS[plan_key] = plan
     dated, undated, counts = plan
@@ -226,61 +233,27 @@ def rows_page(
     if undated is not None and len(rows) < per_page + 1:
         rows += list(db.session.execute(undated, {**values, "want_undated": per_page + 1 - len(rows)}))
     rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
-    return _page(rows, key, per_page, counts, values)
+    if matched and (rows or after is None):
+        return _page(rows, key, per_page, rows[0].matched_total if rows else 0)
+    # Past the last match the window has no row to carry the count.
+    return _page(rows, key, per_page, _total(counts, values))
 
 
-# The statement of matched_page, by shape.
-_MATCHED: dict[Hashable, Select] = {}
-
-
-def matched_page(
-    shape: Hashable | None,
-    build: Callable[[], tuple[Select, Sequence[Any]]],
-    params: dict[str, Any],
-    key: Any,
-    per_page: int,
-    after: Cursor | None = None,
-) -> Page:
-    """rows_page (nulls last) for a list whose every row is read anyway to be sorted, such as
-    a text search through the bigram index: one statement reads the rows after the cursor,
-    each with how many rows the whole list has (a window over every match), instead of one
-    for the rows and another that reads the same matches again to count them."""
-    kind = "first" if after is None else ("undated" if after.key is None else "dated")
-    plan_key = (shape, key, kind)
-    stmt = _MATCHED.get(plan_key) if shape is not None else None
-    if stmt is None:
-        base, branches = build()
-        parts = [base.where(b) for b in branches or (true(),)]
-        matched = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-        counted = select(matched, func.count().over().label("matched_total")).subquery()
-        k, ident = counted.c[key.key], counted.c.id
-        stmt = select(counted)
-        if after is not None and after.key is not None:
-            at_key = bindparam("after_key", type_=key.type)
-            stmt = stmt.where(
-                or_(k.is_(None), k > at_key, and_(k == at_key, ident > bindparam("after_id", type_=Integer)))
-            )
-        elif after is not None:
-            stmt = stmt.where(k.is_(None), ident > bindparam("after_id", type_=Integer))
-        stmt = stmt.order_by(k.is_(None), k, ident).limit(bindparam("want", type_=Integer))
-        if shape is not None:
-            _MATCHED[plan_key] = stmt
-    values = {**params, **_cursor_values(after, per_page)}
-    rows = list(db.session.execute(stmt, values))
-    if rows:
-        total = rows[0].matched_total
-    elif after is None:
-        total = 0
-    else:
-        # Past the last row: the window had no row to carry the count.
-        base, branches = build()
-        counts = _counts_statement([base.where(b) for b in branches or (true(),)])
-        total = sum(n or 0 for n in db.session.execute(counts, values).one())
-    cap = settings().queue_count_cap
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
-    return Page(items=rows, next=next_cursor, count=min(total, cap), capped=total > cap)
+def _matched(parts: Sequence[Select], key: Any, after: Cursor | None) -> Select:
+    """The rows of `parts` after the cursor, nulls last, `want` of them, each with the number
+    of all their rows (`matched_total`)."""
+    matched = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    counted = select(matched, func.count().over().label("matched_total")).subquery()
+    k, ident = counted.c[key.key], counted.c.id
+    stmt = select(counted)
+    if after is not None and after.key is not None:
+        at_key = bindparam("after_key", type_=key.type)
+        stmt = stmt.where(
+            or_(k.is_(None), k > at_key, and_(k == at_key, ident > bindparam("after_id", type_=Integer)))
+        )
+    elif after is not None:
+        stmt = stmt.where(k.is_(None), ident > bindparam("after_id", type_=Integer))
+    return stmt.order_by(k.is_(None), k, ident).limit(bindparam("want", type_=Integer))
 
 
 def _cursor_values(after: Cursor | None, per_page: int) -> dict[str, Any]:
@@ -294,18 +267,19 @@ def _cursor_values(after: Cursor | None, per_page: int) -> dict[str, Any]:
     }
 
 
-def _page(rows: list[Any], key: Any, per_page: int, counts: Select | None, values: dict[str, Any]) -> Page:
+def _total(counts: Select | None, values: dict[str, Any]) -> int | None:
+    """The rows of every branch counted (each up to the cap), or None when not asked."""
+    return None if counts is None else sum(n or 0 for n in db.session.execute(counts, values).one())
+
+
+def _page(rows: list[Any], key: Any, per_page: int, total: int | None) -> Page:
     more = len(rows) > per_page
     rows = rows[:per_page]
     next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
-    counted, capped = 0, False
-    if counts is not None:
-        cap = settings().queue_count_cap
-        found = [(n or 0) for n in db.session.execute(counts, values).one()]
-        counted = sum(found)
-        capped = counted > cap
-        counted = min(counted, cap)
-    return Page(items=rows, next=next_cursor, count=counted, capped=capped)
+    cap = settings().queue_count_cap
+    if total is None:
+        return Page(items=rows, next=next_cursor, count=0, capped=False)
+    return Page(items=rows, next=next_cursor, count=min(total, cap), capped=total > cap)
 
 
 _LAST = datetime.max.replace(tzinfo=UTC)

@@ -319,12 +319,13 @@ def queue(query: QueueQuery):
         found = _offset_page(stmt.where(or_(*branches)), query.page, per_page)
     else:
         shape, params = _queue_shape(user, query)
-        build = lambda: _queue_statement(user, query)  # noqa: E731
-        if queues.search_shape(query.q)[0] == "grams":
-            # Every match is read to be sorted: count them in the same statement.
-            found = queues.matched_page(shape, build, params, Petition.due_at, per_page, after)
-        else:
-            found = queues.rows_page(shape, build, params, Petition.due_at, per_page, after, nullable=True)
+        found = queues.rows_page(
+            shape, lambda: _queue_statement(user, query), params, Petition.due_at, per_page, after,
+            nullable=True,
+            # Every match of a search through the bigram index is read to be sorted: count them
+            # in the same statement.
+            matched=queues.search_shape(query.q)[0] == "grams",
+        )
     running = queues.running_clocks([p.id for p in found.items])
     duplicate_of = (
         duplicates.first_duplicates([p for p in found.items if p.status in (wf.REGISTERED, wf.ROUTED)])

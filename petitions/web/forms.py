@@ -117,7 +117,14 @@ def _plain_options(choices: tuple[tuple[str, str], ...], selected: str) -> str:
 
 
 def fill_filing_choices(form) -> None:
-    form.category.choices, form.township.choices = filing_choices()
+    """The category and place menus, of those two fields that `form` has."""
+    if "category" not in form and "township" not in form:
+        return
+    categories, townships = filing_choices()
+    if "category" in form:
+        form.category.choices = categories
+    if "township" in form:
+        form.township.choices = townships
 
 
 def put_errors(form, exc: ValidationFailed) -> None:

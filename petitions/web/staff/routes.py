@@ -62,7 +62,7 @@ from petitions.services import (
 from petitions.services.filing import file_petition
 from petitions.web import once, presenters
 from petitions.web.admin.forms import ROLE_LABELS
-from petitions.web.forms import filing_choices, filing_of, fill_filing_choices, put_errors
+from petitions.web.forms import filing_of, fill_filing_choices, put_errors
 from petitions.web.presenters import (
     CHANNEL_NAMES,
     CLOCK_LABELS,
@@ -336,12 +336,10 @@ def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = 
         form.handler.data = form.handler.data or (petition.handler.username if petition.handler else "")
     if "channel" in form:
         form.channel.choices = _channel_choices()
-    categories, townships = filing_choices() if "category" in form or "township" in form else ([], [])
+    fill_filing_choices(form)
     if "category" in form:
-        form.category.choices = categories
         form.category.data = form.category.data or petition.category.code
     if "township" in form:
-        form.township.choices = townships
         form.township.data = form.township.data or (petition.township.code if petition.township else "")
     form.version.data = form.version.data or str(petition.version)
     return form

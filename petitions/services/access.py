@@ -160,7 +160,7 @@ def visible_branches(user: User | None) -> list[Any]:
     """The same petitions as visible_petitions_query, as conditions that each select rows apart
     and together select them all, each answerable from one index (for keyset pages: a unit's
     own petitions walk (unit_id, due_at, id); the few it reviews come beside them). Their values
-    are the parameters `viewer` and `viewer_unit` (`viewer`), bound to the user's."""
+    are named parameters bound to the user's, as `viewer` names them."""
     kind, params = viewer(user)
     if kind == "all":
         return [true()]

@@ -390,18 +390,17 @@ def _queue_statement(user, query: QueueQuery):
 
 def _queue_shape(user, query: QueueQuery) -> tuple[tuple | None, dict[str, Any]]:
     """What the queue's statements look like for `query` and `user`, and the values of their
-    parameters; no shape (built for the one page) with a level filter, whose values are the
-    time and the thresholds."""
+    parameters (the names of those say which filters the statements have); no shape (built
+    for the one page) with a level filter, whose values are the time and the thresholds."""
     seen_as, params = access.viewer(user)
-    searched, search_params = queues.search_shape(query.q)
-    params.update(search_params)
+    params.update(queues.search_shape(query.q)[1])
     if query.status is not None:
         params["status"] = query.status
     if query.unit:
         params["unit_code"] = query.unit
     if query.level is not None:
         return None, params
-    return ("api-queue", seen_as, query.status is not None, bool(query.unit), searched), params
+    return ("api-queue", seen_as, *sorted(params)), params
 
 
 def _offset_page(stmt, page: int, per_page: int) -> queues.Page:

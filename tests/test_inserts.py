@@ -4,10 +4,11 @@ written when the session holds anything else."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 
 from petitions.extensions import db
 from petitions.models import Clock, Event, MeasureFact, Petition, User
@@ -53,7 +54,10 @@ def test_the_objects_written_read_without_sql_and_in_the_order_recorded(app):
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         petition, _ = file(title="写后即读")
-        inserts_seen = sorted(s.split()[2] for s in statements if s.lstrip().upper().startswith("INSERT"))
+        # Per statement that inserts, the tables it inserts into.
+        inserts_seen = [
+            sorted(re.findall(r"INSERT INTO (\w+)", s)) for s in statements if "INSERT INTO" in s.upper()
+        ]
         statements.clear()
         clock = petition.clocks[0]
         assert (petition.status, petition.version, clock.petition_id, clock.unit_id) == (
@@ -66,11 +70,14 @@ def test_the_objects_written_read_without_sql_and_in_the_order_recorded(app):
         assert statements == []
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    # The petition, its two events (one statement on PostgreSQL; SQLite cannot return the ids of
-    # several rows in order), its clock, its fact (and on SQLite the day's tracking counter).
-    written = [t for t in inserts_seen if t != "tracking_days"]
-    expected = ["clocks", "events", "measure_facts", "petitions"]
-    assert written == expected if is_postgres() else sorted(set(written)) == expected, written
+    # On PostgreSQL the petition, its clock and its two events in one statement, then the fact
+    # its effects give; on SQLite a statement per table (one per event: SQLite cannot return
+    # the ids of several rows in order) and the day's tracking counter.
+    if is_postgres():
+        assert inserts_seen == [["clocks", "events", "petitions"], ["measure_facts"]], inserts_seen
+    else:
+        written = sorted({t for tables in inserts_seen for t in tables} - {"tracking_days"})
+        assert written == ["clocks", "events", "measure_facts", "petitions"], inserts_seen
     ids = db.session.scalars(select(Event.id).where(Event.petition_id == petition.id).order_by(Event.id)).all()
     types = db.session.scalars(select(Event.type).where(Event.petition_id == petition.id).order_by(Event.id)).all()
     assert len(ids) == 2 and types == ["registered", "routed"]
@@ -112,3 +119,56 @@ def test_nothing_is_written_when_a_new_row_holds_one_outside_the_session(app, _s
     assert inserts.write_new(db.session) is False
     assert _statements == []
     db.session.rollback()
+
+
+def _like(template: Petition, number: str) -> Petition:
+    """A new petition with the columns of `template` but its id and number."""
+    columns = {a.key: getattr(template, a.key) for a in inspect(Petition).column_attrs if a.key not in ("id", "tracking_no")}
+    return Petition(**columns, tracking_no=number)
+
+
+def _event(petition: Petition, type_: str) -> Event:
+    return Event(petition=petition, type=type_, at=petition.created_at, text="", public=True, data={})
+
+
+def _inserted(statements: list[str]) -> list[list[str]]:
+    return [sorted(re.findall(r"INSERT INTO (\w+)", s)) for s in statements if "INSERT INTO" in s.upper()]
+
+
+def test_a_new_row_and_rows_that_name_it_go_in_one_statement_on_postgresql(app, _statements):
+    template, _ = file(title="样板")
+    one = _like(template, "XF20991231000001")
+    events = [_event(one, t) for t in ("registered", "routed", "accepted")]
+    clock = Clock(petition=one, kind="decide", started_at=one.created_at, due_at=one.created_at,
+                  statutory_due_at=one.created_at, allowed_days=15, day_unit="workday")
+    db.session.add_all([one, *events, clock])
+    _statements.clear()
+    assert inserts.write_new(db.session) is True
+    expected = [["clocks", "events", "petitions"]] if is_postgres() else None
+    if expected:
+        assert _inserted(_statements) == expected
+    # Each row names the new petition; the events have their ids in the order they were added.
+    assert {e.petition_id for e in events} == {clock.petition_id} == {one.id}
+    assert [e.id for e in events] == sorted(e.id for e in events) and len({e.id for e in events}) == 3
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.scalars(select(Event.type).where(Event.petition_id == one.id).order_by(Event.id)).all()
+    assert stored == ["registered", "routed", "accepted"]
+    assert db.session.get(Clock, clock.id).petition_id == one.id
+
+
+def test_rows_that_name_one_of_several_new_rows_go_table_by_table(app, _statements):
+    template, _ = file(title="样板")
+    first, second = _like(template, "XF20991231000002"), _like(template, "XF20991231000003")
+    mine, theirs = _event(first, "registered"), _event(second, "registered")
+    db.session.add_all([first, second, mine, theirs])
+    _statements.clear()
+    assert inserts.write_new(db.session) is True
+    # One statement could not tell which new petition an event names: a statement per table.
+    assert ["clocks", "events", "petitions"] not in _inserted(_statements)
+    assert {t for tables in _inserted(_statements) for t in tables} == {"events", "petitions"}
+    assert (mine.petition_id, theirs.petition_id) == (first.id, second.id) and first.id != second.id
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Event, mine.id).petition_id == first.id
+    assert db.session.get(Event, theirs.id).petition_id == second.id

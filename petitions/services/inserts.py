@@ -5,7 +5,9 @@ The ORM's flush sorts every object by its mappers' dependencies and tracks each 
 history; for rows that are only new that costs several times what the INSERTs do. Here each
 table's new rows go in one INSERT … RETURNING id, in the order of the tables' foreign keys and,
 within a table, in the order the objects were added (the history's order), and the objects
-then belong to the session as rows read from the database would. Whenever the session holds
+then belong to the session as rows read from the database would. On PostgreSQL the tables'
+INSERTs go in one statement, each a WITH clause of it (`_insert_at_once`): a filing's
+petition, clock and events cost one round trip, not three. Whenever the session holds
 anything else (a changed or deleted row, a new row that reaches an object outside the
 session, a column whose default only the database knows) `write_new` answers False and writes
 nothing: the caller flushes as usual.
@@ -13,10 +15,11 @@ nothing: the caller flushes as usual.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, insert, inspect
+from sqlalchemy import Insert, bindparam, insert, inspect, literal_column, select, union_all
 from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 from sqlalchemy.sql import ClauseElement
@@ -52,6 +55,9 @@ def write_new(session: Session | scoped_session) -> bool:
             return False
         planned.append((table, groups[table], made))
     connection = real.connection()
+    if _insert_at_once(connection, planned):
+        _into_session(real, [state for _table, group, _made in planned for state in group])
+        return True
     written: list[InstanceState] = []
     for table, group, made in planned:
         rows = []
@@ -65,8 +71,13 @@ def write_new(session: Session | scoped_session) -> bool:
             rows.append(row)
         _insert(connection, table, group, rows)
         written += group
-    # Out of the session as new objects, back in as rows it has read (adding one takes along
-    # those it reaches: each must have its identity by then).
+    _into_session(real, written)
+    return True
+
+
+def _into_session(real: Session, written: list[InstanceState]) -> None:
+    """Out of the session as new objects, back in as rows it has read (adding one takes along
+    those it reaches: each must have its identity by then)."""
     objects = [state.obj() for state in written]  # held: the session holds new ones only
     for obj in objects:
         real.expunge(obj)
@@ -74,7 +85,6 @@ def write_new(session: Session | scoped_session) -> bool:
         make_transient_to_detached(obj)
     for obj in objects:
         real.add(obj)
-    return True
 
 
 _ORDER: dict[Any, int] = {}
@@ -211,3 +221,130 @@ def _insert(connection, table, group: list[InstanceState], rows: list[dict[str, 
         mapper, obj = group[i].mapper, group[i].obj()
         for column, value in zip([pk, *computed], result, strict=True):
             setattr(obj, mapper.get_property_by_column(column).key, value)
+
+
+# ---------------------------------------------------------------- PostgreSQL: one statement
+
+
+def _insert_at_once(connection, planned: list[tuple[Any, list[InstanceState], list[Any]]]) -> bool:
+    """Every table's rows in one statement (PostgreSQL): one WITH clause per table, each an
+    INSERT … RETURNING id, and a row that names a new row of an earlier table reads its id
+    from that clause. False, having written nothing, on another database, for a single table,
+    or where a row has its id already, holds a value computed in SQL or names a new row that
+    is not alone in its table (the statement could not tell which of them it names)."""
+    if connection.dialect.name != "postgresql" or len(planned) < 2:
+        return False
+    alone = {group[0]: k for k, (_table, group, _made) in enumerate(planned) if len(group) == 1}
+    refs: list[list[dict[str, int]]] = []
+    keys: list[tuple[str, ...]] = []
+    for table, group, made in planned:
+        (pk,) = table.primary_key.columns
+        refs.append([])
+        for state, (row, _defaults) in zip(group, made, strict=True):
+            named = _new_targets(state, alone)
+            if named is None or pk.key in row or any(isinstance(v, ClauseElement) for v in row.values()):
+                return False
+            refs[-1].append(named)
+            if len(refs[-1]) == 1:
+                keys.append(tuple(key for key in row if key not in named))
+            elif tuple(key for key in row if key not in named) != keys[-1]:
+                return False
+    values: dict[str, Any] = {}
+    shape = []
+    for k, (table, group, made) in enumerate(planned):
+        for i, (state, (row, defaults)) in enumerate(zip(group, made, strict=True)):
+            obj = state.obj()
+            for key, value in defaults.items():
+                setattr(obj, key, value)
+            _fill_foreign_keys(state, row)
+            for key in keys[k]:
+                values[f"t{k}r{i}_{key}"] = row[key]
+        shape.append((table, len(group), keys[k], tuple(tuple(sorted(named.items())) for named in refs[k])))
+    sql, order = _at_once(tuple(shape), connection.dialect)
+    found = connection.exec_driver_sql(sql, tuple(convert(values[name]) for name, convert in order)).all()
+    ids: dict[int, list[int]] = {}
+    for k, ident in found:
+        ids.setdefault(k, []).append(ident)
+    for k, (table, group, _made) in enumerate(planned):
+        (pk,) = table.primary_key.columns
+        # The sequence numbers a table's rows in the order of its VALUES.
+        for state, ident in zip(group, sorted(ids[k]), strict=True):
+            _set_column(state, pk.key, ident)
+    for k, (_table, group, _made) in enumerate(planned):
+        for state, named in zip(group, refs[k], strict=True):
+            for key, parent in named.items():
+                parent_state = planned[parent][1][0]
+                (parent_pk,) = parent_state.mapper.local_table.primary_key.columns
+                _set_column(state, key, parent_state.dict[_attribute(parent_state, parent_pk.key)])
+    return True
+
+
+def _attribute(state: InstanceState, column_key: str) -> str:
+    return state.mapper.get_property_by_column(state.mapper.local_table.c[column_key]).key
+
+
+def _set_column(state: InstanceState, column_key: str, value: Any) -> None:
+    setattr(state.obj(), _attribute(state, column_key), value)
+
+
+def _new_targets(state: InstanceState, alone: dict[InstanceState, int]) -> dict[str, int] | None:
+    """The foreign-key columns of `state` that name a new row (column key → the index of that
+    row's table in the statement); None when such a row is not alone in its table or is named
+    by another column than its primary key."""
+    named: dict[str, int] = {}
+    for prop in state.mapper.relationships:
+        if prop.viewonly or prop.direction is not MANYTOONE or prop.key not in state.dict:
+            continue
+        target = state.dict[prop.key]
+        if target is None or inspect(target).key is not None:
+            continue
+        target_state = inspect(target)
+        if target_state not in alone:
+            return None
+        for local, remote in prop.local_remote_pairs:
+            if not remote.primary_key:
+                return None
+            named[local.key] = alone[target_state]
+    return named
+
+
+@cache
+def _at_once(shape: tuple, dialect: Any) -> tuple[str, list[tuple[str, Any]]]:
+    """The one statement of a shape (per table: the table, its number of rows, its column keys,
+    per row the columns that name a new row → that row's table), compiled once: its SQL with
+    positional parameters, and per parameter its name and its converter (the column type's).
+    Executed as compiled SQL: a statement this size costs more to look up in the compiled cache
+    (its key walks every parameter) than to run, and kept short enough for the driver to keep
+    its parsed form."""
+    compiled = _at_once_statement(shape).compile(dialect=dialect)
+    order: list[tuple[str, Any]] = []
+
+    def positional(match: re.Match) -> str:
+        bind = compiled.binds[match.group(1)]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        order.append((match.group(1), process or _same))
+        return "%s"
+
+    return re.sub(r"%\((\w+)\)s", positional, compiled.string), order
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _at_once_statement(shape: tuple) -> Any:
+    """The statement of `_at_once`, with named parameters `t{table}r{row}_{column}`."""
+    ctes = []
+    for k, (table, count, keys, refs) in enumerate(shape):
+        (pk,) = table.primary_key.columns
+        rows = []
+        for i in range(count):
+            row: dict[str, Any] = {key: bindparam(f"t{k}r{i}_{key}", type_=table.c[key].type) for key in keys}
+            for key, parent in refs[i]:
+                (parent_pk,) = shape[parent][0].primary_key.columns
+                row[key] = select(ctes[parent].c[parent_pk.key]).scalar_subquery()
+            rows.append(row)
+        ctes.append(insert(table).values(rows).returning(pk).cte(f"t{k}"))
+    return union_all(
+        *(select(literal_column(str(k)).label("t"), cte.c[shape[k][0].primary_key.columns[0].key]) for k, cte in enumerate(ctes))
+    )

@@ -78,7 +78,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -100,6 +99,7 @@ from petitions.domain.calendar import WORKING, WorkCalendar
 from petitions.domain.clocks import MEASURED, Limit, as_utc, due_at, now
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import (
     Card,
     Category,

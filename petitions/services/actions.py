@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -28,6 +26,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from petitions.domain import workflow as wf
 from petitions.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from petitions.extensions import db, settings
+from petitions.i18n import gettext
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import (
     Category,
     CategoryKind,

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import ValidationFailed
 from petitions.domain.validation import CODE_PATTERN, USERNAME_PATTERN, is_mainland_mobile, normalize_mobile
 from petitions.extensions import db
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import (
     AdminAudit,
     Category,

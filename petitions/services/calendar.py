@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from petitions.domain import calendar as deadlines
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import CalendarDay
 
 _cache: tuple[float, deadlines.WorkCalendar] | None = None

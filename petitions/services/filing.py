@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
@@ -19,6 +18,7 @@ from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.domain.events import REGISTERED
 from petitions.domain.validation import clean_filename, is_mainland_mobile, normalize_mobile, sniff_type
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Attachment, Category, Channel, Petition, Role, Status, Unit, UnitKind, User
 from petitions.services import actions, clocks, query_codes, reference, tracking
 from petitions.services.access import SYSTEM, CodeHolder

@@ -23,13 +23,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import Conflict, ValidationFailed
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import IdempotencyKey
 
 PENDING = 0

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError
 from petitions.domain.validation import login_name
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import AuthLock, LoginFailure, User
 
 USERNAME_MAX = 64

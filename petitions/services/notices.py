@@ -21,12 +21,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from petitions.domain.clocks import as_utc, now
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Event, Petition, Reply, ReplyKind, Role, StrEnum, Unit, User
 from petitions.services import clocks
 from petitions.services.access import reviewer_unit

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import db
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Open311Key, User
 
 DEMO_KEY = "demo-open311-key"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import case, event, exists, select
 from sqlalchemy.orm import aliased
@@ -29,6 +28,7 @@ from petitions.domain import workflow as wf
 from petitions.domain.clocks import now
 from petitions.domain.errors import Conflict, NotFound, ValidationFailed
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import FollowUp, Petition, Rating, Reply, Score, Status
 from petitions.services import actions, messages, records
 from petitions.services.access import Actor, CodeHolder, scopes

@@ -11,14 +11,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, has_request_context, jsonify, render_template, request, session
-from flask_babel import format_datetime, get_locale, get_translations
-from flask_babel import gettext as _
+from flask_babel import format_datetime, get_locale
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitions.domain.errors import DomainError
 from petitions.extensions import settings
+from petitions.i18n import gettext as _
+from petitions.i18n import translations
 from petitions.web import inputs
 from petitions.web.presenters import local_name
 
@@ -161,14 +162,14 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_name, "named")
 
     # The templates' _() and ngettext() find the request's translations once, not on every call
-    # (Flask-Babel looks up the context, the locale and its name anew each time: a fifth of a
-    # staff page's rendering).
+    # (petitions.i18n: Flask-Babel looks up the context, the locale and its name anew each time,
+    # a fifth of a staff page's rendering).
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
 
     from petitions.web.forms import menu
@@ -186,18 +187,6 @@ def register_template_helpers(app: Flask) -> None:
     @app.before_request
     def remember_start() -> None:
         g.request_path = request.path
-
-
-def _translations():
-    """The translations of this request's language, kept on the request (outside a request,
-    Flask-Babel's own answer)."""
-    if not has_request_context():
-        return get_translations()
-    environ = request.environ
-    found = environ.get("petitions.translations")
-    if found is None:
-        found = environ["petitions.translations"] = get_translations()
-    return found
 
 
 def register_security_headers(app: Flask) -> None:

@@ -74,7 +74,7 @@ def _open(width: int, height: int, title: str, desc: str) -> tuple[str, list[str
 
 def _no_data(title: str, width: int) -> Markup:
     """A chart with nothing to draw says so, rather than showing bare axes."""
-    from flask_babel import gettext
+    from petitions.i18n import gettext
 
     words = gettext("No data for this period.")
     height = TITLE + 64

@@ -28,13 +28,13 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.measures import stats
 from petitions.models import Category, Clock, Level, Petition, Status, Unit, User
 from petitions.services import access

@@ -8,13 +8,13 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice, SelectField
 from wtforms.widgets import Select, html_params
 
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import UnitKind
 from petitions.services import reference
 from petitions.services.filing import Filing, Upload

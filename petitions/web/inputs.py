@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 
 from flask import Flask, abort, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
 from petitions.extensions import settings
+from petitions.i18n import lazy_gettext as _l
 
 FORBIDDEN_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 FORBIDDEN = re.compile(f"[{FORBIDDEN_CHARS}]")

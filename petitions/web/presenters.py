@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from flask import has_request_context, request
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,6 +21,7 @@ from petitions.domain import clocks as clock_rules
 from petitions.domain import workflow as wf
 from petitions.domain.events import EVENT_TYPES, event_type
 from petitions.extensions import db
+from petitions.i18n import gettext, lazy_gettext
 from petitions.models import (
     Channel,
     Event,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from petitions.domain.clocks import now
 from petitions.domain.errors import ValidationFailed
+from petitions.i18n import gettext as _
 from petitions.services import calendar as workcalendar
 from petitions.web.admin.blueprint import bp
 

@@ -4,11 +4,11 @@ database (unique codes, active units, reports to the discipline office) live in
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import CategoryKind, Role, UnitKind
 
 UNIT_KIND_LABELS = {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from petitions.domain.errors import ValidationFailed
+from petitions.i18n import gettext as _
 from petitions.services import open311_keys as keys
 from petitions.web.admin.blueprint import bp
 

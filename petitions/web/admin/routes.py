@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import db, login_manager
+from petitions.i18n import gettext as _
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import AdminAudit, Category, Role, RoutingRule, Unit, UnitKind, User
 from petitions.services import admin as changes
 from petitions.services import reference

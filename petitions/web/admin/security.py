@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from petitions.domain.clocks import now
+from petitions.i18n import gettext as _
 from petitions.services import lockout
 from petitions.web.admin.blueprint import bp
 

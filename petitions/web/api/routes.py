@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
-from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -21,6 +20,7 @@ from config.settings import Settings
 from petitions.domain.errors import Forbidden, ValidationFailed
 from petitions.domain.validation import TRACKING_NO_PATTERN
 from petitions.extensions import db
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Category, Unit
 from petitions.services import clocks, lockout
 from petitions.services import filing as intake

@@ -50,7 +50,6 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
-from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
@@ -59,6 +58,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from config.settings import Settings
 from petitions.domain.errors import DomainError, NotFound, ValidationFailed
 from petitions.extensions import settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.services import idempotency
 from petitions.web.auth import bearer_user
 from petitions.web.inputs import FILLED_TEXT_PATTERN, FORBIDDEN, TEXT_PATTERN

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from flask_babel import lazy_gettext as _l
 from pydantic import Field
 from sqlalchemy import and_, bindparam, or_, select
 
@@ -24,6 +23,7 @@ from petitions.domain.validation import (
     USERNAME_PATTERN,
 )
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Clock, Petition, Role, Status, Unit
 from petitions.services import access, actions, clocks, duplicates, queues, reference
 from petitions.web import presenters

@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import cache
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -17,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from petitions.domain.errors import ValidationFailed
 from petitions.domain.validation import is_mainland_mobile, login_name, mask_phone, normalize_mobile
 from petitions.extensions import db
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Role, User
 from petitions.web.auth import authenticate
 

@@ -6,12 +6,12 @@ petitions.services.filing.validate, so that the web form and the API refuse exac
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from petitions.i18n import lazy_gettext as _l
 from petitions.web.forms import MenuField
 
 

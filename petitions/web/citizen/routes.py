@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -17,6 +16,7 @@ from petitions.domain.clocks import now
 from petitions.domain.errors import NotFound, ValidationFailed
 from petitions.domain.validation import clean_filename, normalize_mobile
 from petitions.extensions import db, settings
+from petitions.i18n import gettext as _
 from petitions.models import Attachment, Channel, Petition
 from petitions.services import lockout
 from petitions.services.filing import file_petition

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from petitions.domain import clocks as clock_rules
 from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError, NotFound
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Category, CategoryKind, Channel, Petition, Status, Unit
 from petitions.services import filing as intake
 from petitions.web import presenters

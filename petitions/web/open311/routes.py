@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_babel import lazy_gettext as _l
 
 from petitions.domain.errors import DomainError
 from petitions.extensions import db, settings
+from petitions.i18n import lazy_gettext as _l
 from petitions.services import open311_keys as keys
 from petitions.web.jsonout import json_response
 from petitions.web.open311 import georeport

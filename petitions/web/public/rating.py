@@ -9,7 +9,6 @@ links of the SMS message, signed for the latest reply)."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from petitions.domain.errors import DomainError, NotFound
 from petitions.extensions import db
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Petition, Role, Score
 from petitions.services import actions, ratings
 from petitions.services.access import CodeHolder

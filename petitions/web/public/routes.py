@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from petitions.domain.clocks import now
+from petitions.i18n import gettext as _
 from petitions.measures import shared, stats
 from petitions.web import charts
 from petitions.web.presenters import local_name

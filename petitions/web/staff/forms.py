@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import Channel
 from petitions.web.citizen.forms import FilingForm
 from petitions.web.forms import MenuField

@@ -24,8 +24,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import selectinload
@@ -37,6 +35,8 @@ from petitions.domain.clocks import now
 from petitions.domain.errors import DomainError, ValidationFailed
 from petitions.domain.validation import clean_filename
 from petitions.extensions import db, login_manager, settings
+from petitions.i18n import gettext as _
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import (
     Attachment,
     CategoryKind,

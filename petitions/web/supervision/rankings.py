@@ -17,9 +17,9 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
+from petitions.i18n import gettext as _
 from petitions.measures import shared, stats
 from petitions.models import Role
 from petitions.web import charts, exports

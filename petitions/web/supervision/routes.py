@@ -8,10 +8,10 @@ Supervisors and administrators only. The board refreshes itself every 30 seconds
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from petitions.domain.errors import DomainError
+from petitions.i18n import gettext as _
 from petitions.models import Role
 from petitions.services import actions
 from petitions.web.supervision import board as boards

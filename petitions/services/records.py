@@ -13,14 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Integer, bindparam, literal, null, select, type_coerce, union_all
+from sqlalchemy import JSON, Integer, Text, bindparam, cast, literal, null, select, type_coerce, union_all
 
 from petitions.domain import workflow as wf
 from petitions.domain.clocks import CITIZEN_WINDOWS, as_utc, now
 from petitions.extensions import db, settings
 from petitions.models import (
     CategoryKind,
+    Event,
     ExtensionRequest,
     ExtensionStatus,
     Petition,
@@ -62,6 +64,18 @@ class RatingRow:
     at: datetime
 
 
+@dataclass(frozen=True)
+class PublicEvent:
+    """An event of the petition's history that the citizen may read (what event_text needs)."""
+
+    id: int
+    at: datetime
+    type: str
+    text: str
+    unit_id: int | None
+    data: dict[str, Any] | None
+
+
 @dataclass
 class Record:
     replies: list[ReplyRow] = field(default_factory=list)
@@ -70,6 +84,8 @@ class Record:
     extensions: list[tuple[int, str]] = field(default_factory=list)
     # (id, kind, reviewing unit id) of each review request, oldest first
     reviews: list[tuple[int, str, int]] = field(default_factory=list)
+    # The public events, oldest first, when they were asked for (`of(..., public_events=True)`).
+    public_events: list[PublicEvent] | None = None
 
     @property
     def review_round(self) -> int:
@@ -113,9 +129,12 @@ class Record:
 
 
 @cache
-def _query():
-    """The statement of `of_many`, built once (its petitions are the parameter `ids`)."""
+def _query(public_events: bool = False):
+    """The statement of `of_many`, built once (its petitions are the parameter `ids`); with
+    `public_events`, the petitions' public events too, their text and data in two more columns."""
     petition_ids = bindparam("ids", expanding=True)
+    no_text = (cast(null(), Text).label("text"), cast(null(), JSON).label("data"))
+    more = no_text if public_events else ()
     replies = select(
         literal("reply").label("what"),
         Reply.petition_id.label("petition_id"),
@@ -124,6 +143,7 @@ def _query():
         type_coerce(null(), Integer).label("n"),
         Reply.unit_id.label("unit_id"),
         Reply.issued_at.label("at"),
+        *more,
     ).where(Reply.petition_id.in_(petition_ids))
     ratings = select(
         literal("rating"),
@@ -133,6 +153,7 @@ def _query():
         Rating.reply_no,
         Rating.unit_id,
         Rating.created_at,
+        *more,
     ).where(Rating.petition_id.in_(petition_ids))
     extensions = select(
         literal("extension"),
@@ -142,6 +163,7 @@ def _query():
         type_coerce(null(), Integer),
         type_coerce(null(), Integer),
         type_coerce(null(), UTCDateTime()),
+        *more,
     ).where(ExtensionRequest.petition_id.in_(petition_ids))
     reviews = select(
         literal("review"),
@@ -151,19 +173,35 @@ def _query():
         type_coerce(null(), Integer),
         ReviewRequest.unit_id,
         type_coerce(null(), UTCDateTime()),
+        *more,
     ).where(ReviewRequest.petition_id.in_(petition_ids))
-    return union_all(replies, ratings, extensions, reviews)
+    branches = [replies, ratings, extensions, reviews]
+    if public_events:
+        branches.append(
+            select(
+                literal("event"),
+                Event.petition_id,
+                Event.id,
+                Event.type,
+                type_coerce(null(), Integer),
+                Event.unit_id,
+                Event.at,
+                Event.text,
+                Event.data,
+            ).where(Event.petition_id.in_(petition_ids), Event.public.is_(True))
+        )
+    return union_all(*branches)
 
 
-def of_many(petition_ids: Iterable[int]) -> dict[int, Record]:
-    """The records of many petitions, in one statement."""
+def of_many(petition_ids: Iterable[int], *, public_events: bool = False) -> dict[int, Record]:
+    """The records of many petitions, in one statement (with their public events, if asked)."""
     ids = sorted({i for i in petition_ids if i is not None})
-    found: dict[int, Record] = {i: Record() for i in ids}
+    found: dict[int, Record] = {i: Record(public_events=[] if public_events else None) for i in ids}
     if not ids:
         return found
     with db.session.no_autoflush:
-        rows = db.session.execute(_query(), {"ids": ids}).all()
-    for what, petition_id, id_, a, n, unit_id, at in sorted(rows, key=lambda r: (r[0], r[2])):
+        rows = db.session.execute(_query(public_events), {"ids": ids}).all()
+    for what, petition_id, id_, a, n, unit_id, at, *more in sorted(rows, key=lambda r: (r[0], r[2])):
         record = found[petition_id]
         if what == "reply":
             record.replies.append(ReplyRow(id_, a, unit_id, as_utc(at) if at else None))
@@ -171,13 +209,21 @@ def of_many(petition_ids: Iterable[int]) -> dict[int, Record]:
             record.ratings.append(RatingRow(id_, n, a, as_utc(at)))
         elif what == "extension":
             record.extensions.append((id_, a))
-        else:
+        elif what == "review":
             record.reviews.append((id_, a, unit_id))
+        else:
+            assert record.public_events is not None
+            record.public_events.append(PublicEvent(id_, as_utc(at), a, more[0], unit_id, more[1]))
+    if public_events:
+        for record in found.values():
+            assert record.public_events is not None
+            record.public_events.sort(key=lambda e: (e.at, e.id))
     return found
 
 
-def of(petition: Petition) -> Record:
-    return of_many([petition.id])[petition.id]
+def of(petition: Petition, *, public_events: bool = False) -> Record:
+    """A petition's record (and its public events, oldest first, if asked), in one statement."""
+    return of_many([petition.id], public_events=public_events)[petition.id]
 
 
 # ---------------------------------------------------------------- the state the rules read

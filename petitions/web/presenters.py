@@ -7,13 +7,12 @@ number of statements, whatever the length of its history.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -22,6 +21,7 @@ from petitions.domain import workflow as wf
 from petitions.domain.events import EVENT_TYPES, event_type
 from petitions.extensions import db
 from petitions.i18n import gettext, lazy_gettext
+from petitions.i18n import lazy_gettext as _l
 from petitions.models import (
     Channel,
     Event,
@@ -163,10 +163,14 @@ def _public_events():
     )
 
 
-def public_timeline(petition: Petition) -> list[dict[str, Any]]:
-    """The events the citizen may read, oldest first (internal notes left out): read as rows,
-    only the public ones, when the petition's events are not loaded already."""
-    if "events" in inspect(petition).unloaded:
+def public_timeline(petition: Petition, record: Record | None = None) -> list[dict[str, Any]]:
+    """The events the citizen may read, oldest first (internal notes left out): those the
+    record read with it, else read as rows, only the public ones, when the petition's events
+    are not loaded already."""
+    shown: Sequence[Any]
+    if record is not None and record.public_events is not None:
+        shown = record.public_events
+    elif "events" in inspect(petition).unloaded:
         shown = db.session.execute(_public_events(), {"petition_id": petition.id}).all()
     else:
         shown = [ev for ev in petition.events if ev.public]
@@ -202,7 +206,7 @@ def deadlines(petition: Petition) -> list[dict[str, Any]]:
 def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, Any]:
     """The citizen's view: status, unit, deadlines, public timeline, the latest reply and rating state."""
     reference.attach([petition])
-    record = record or records.of(petition)
+    record = record or records.of(petition, public_events=True)
     latest = record.latest_issued
     reply = db.session.get(Reply, latest.id) if latest is not None else None
     rating = record.rating_of(latest)
@@ -224,7 +228,7 @@ def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, 
         "unit": unit_ref(petition.unit),
         "created_at": petition.created_at,
         "deadlines": deadlines(petition),
-        "timeline": public_timeline(petition),
+        "timeline": public_timeline(petition, record),
         "reply": {
             "at": reply.issued_at,
             "text": reply.text,

@@ -19,7 +19,7 @@ import re
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert, inspect, literal_column, select, union_all
+from sqlalchemy import Insert, bindparam, insert, inspect, literal_column, null, select, union_all
 from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 from sqlalchemy.sql import ClauseElement
@@ -252,14 +252,20 @@ def _insert_at_once(connection, planned: list[tuple[Any, list[InstanceState], li
     values: dict[str, Any] = {}
     shape = []
     for k, (table, group, made) in enumerate(planned):
+        empty = []
         for i, (state, (row, defaults)) in enumerate(zip(group, made, strict=True)):
             obj = state.obj()
             for key, value in defaults.items():
                 setattr(obj, key, value)
             _fill_foreign_keys(state, row)
+            # NULL is written into the statement: fewer parameters (the driver keeps the parsed
+            # form of a statement of up to 50), and a filing's empty columns are always the same.
+            empty.append(tuple(key for key in keys[k] if row[key] is None))
             for key in keys[k]:
-                values[f"t{k}r{i}_{key}"] = row[key]
-        shape.append((table, len(group), keys[k], tuple(tuple(sorted(named.items())) for named in refs[k])))
+                if row[key] is not None:
+                    values[f"t{k}r{i}_{key}"] = row[key]
+        named_rows = tuple(tuple(sorted(named.items())) for named in refs[k])
+        shape.append((table, keys[k], tuple(zip(named_rows, empty, strict=True))))
     sql, order = _at_once(tuple(shape), connection.dialect)
     found = connection.exec_driver_sql(sql, tuple(convert(values[name]) for name, convert in order)).all()
     ids: dict[int, list[int]] = {}
@@ -310,8 +316,8 @@ def _new_targets(state: InstanceState, alone: dict[InstanceState, int]) -> dict[
 
 @cache
 def _at_once(shape: tuple, dialect: Any) -> tuple[str, list[tuple[str, Any]]]:
-    """The one statement of a shape (per table: the table, its number of rows, its column keys,
-    per row the columns that name a new row → that row's table), compiled once: its SQL with
+    """The one statement of a shape (per table: the table, its column keys, and per row the
+    columns that name a new row → that row's table and the columns left empty), compiled once: its SQL with
     positional parameters, and per parameter its name and its converter (the column type's).
     Executed as compiled SQL: a statement this size costs more to look up in the compiled cache
     (its key walks every parameter) than to run, and kept short enough for the driver to keep
@@ -335,12 +341,14 @@ def _same(value: Any) -> Any:
 def _at_once_statement(shape: tuple) -> Any:
     """The statement of `_at_once`, with named parameters `t{table}r{row}_{column}`."""
     ctes = []
-    for k, (table, count, keys, refs) in enumerate(shape):
+    for k, (table, keys, row_shapes) in enumerate(shape):
         (pk,) = table.primary_key.columns
         rows = []
-        for i in range(count):
-            row: dict[str, Any] = {key: bindparam(f"t{k}r{i}_{key}", type_=table.c[key].type) for key in keys}
-            for key, parent in refs[i]:
+        for i, (refs, empty) in enumerate(row_shapes):
+            row: dict[str, Any] = {
+                key: null() if key in empty else bindparam(f"t{k}r{i}_{key}", type_=table.c[key].type) for key in keys
+            }
+            for key, parent in refs:
                 (parent_pk,) = shape[parent][0].primary_key.columns
                 row[key] = select(ctes[parent].c[parent_pk.key]).scalar_subquery()
             rows.append(row)

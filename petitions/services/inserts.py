@@ -16,7 +16,7 @@ nothing: the caller flushes as usual.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, insert, inspect, literal_column, null, select, union_all
@@ -314,7 +314,8 @@ def _new_targets(state: InstanceState, alone: dict[InstanceState, int]) -> dict[
     return named
 
 
-@cache
+# Shapes differ by which columns are empty: a bound on how many are kept, whatever the input.
+@lru_cache(maxsize=512)
 def _at_once(shape: tuple, dialect: Any) -> tuple[str, list[tuple[str, Any]]]:
     """The one statement of a shape (per table: the table, its column keys, and per row the
     columns that name a new row → that row's table and the columns left empty), compiled once: its SQL with

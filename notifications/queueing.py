@@ -105,7 +105,9 @@ def hand_over(
         q = queue()
         size = settings().notify.enqueue_batch
         for start in range(0, max(len(rows), 1), size):
-            with connection().pipeline() as pipe:
+            # Not a transaction: a command Redis refuses costs a job the sweep makes again, and
+            # MULTI/EXEC would double the replies to read.
+            with connection().pipeline(transaction=False) as pipe:
                 count += _put(pipe, q, rows[start : start + size], clocks if start == 0 else {})
                 pipe.execute()
     except (RedisError, OSError) as exc:

@@ -11,7 +11,9 @@ the app's own `flask db upgrade` and `flask seed-demo` run first, and --petition
 data set through `bench/gen.py --n N --fast --seed 0.42`. A minimal Flask JSON endpoint
 (bench/ceiling_app.py) runs beside it under the same settings: before each scenario the
 same client code drives it for as long, and each scenario's throughput is given as a share
-of that ceiling, so that figures taken on a busy machine can still be compared.
+of that ceiling, so that figures taken on a busy machine can still be compared. Each row is
+first driven for --warmup seconds that are not counted (2), so that what is measured is the
+steady state, not the first statements of each worker and thread.
 
 Scenarios (each a few rows of the table):
   a  filing through the API: POST /api/v1/petitions
@@ -628,6 +630,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--seconds", type=float, default=15, help="seconds per scenario row and ceiling")
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2,
+        help="seconds each row runs before it is measured, not counted (every worker and thread "
+        "has then made its statements and filled its caches; default 2)",
+    )
+    parser.add_argument(
         "--scenarios", default="a,b,c,d,e", help="which of a,b,c,d,e (default all), or rows such as c1"
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s each, 2 client threads")
@@ -652,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.seconds, args.threads = 3, 2
+        args.seconds, args.threads, args.warmup = 3, 2, min(args.warmup, 0.5)
     # A scenario's letter runs all its rows; a row's key (c1) runs that row alone.
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in scenarios if not re.fullmatch(r"[a-e][0-9]?", s)]
@@ -798,6 +807,8 @@ def main(argv: list[str] | None = None) -> int:
                 names = list(candidates)
                 # Each round starts with another setting: no setting always follows the ceiling.
                 for name in names[turn % len(names) :] + names[: turn % len(names)]:
+                    if turn == 0 and args.warmup > 0:
+                        drive(candidates[name].port, row, args.threads, args.warmup, args.timeout, seed)
                     result = drive(candidates[name].port, row, args.threads, args.seconds, args.timeout, seed)
                     runs[name].append(result)
                     print(
@@ -811,6 +822,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in [] if compare else selected():
             seed += 1
             ceiling = drive(ceiling_server.port, CEILING, args.threads, args.seconds, args.timeout, seed)
+            if args.warmup > 0:
+                drive(app_server.port, row, args.threads, args.warmup, args.timeout, seed)
             result = drive(app_server.port, row, args.threads, args.seconds, args.timeout, seed)
             lines.append((row, result, ceiling))
             lat = result.latencies
@@ -859,6 +872,7 @@ def main(argv: list[str] | None = None) -> int:
         how = f"settings {args.compare}, each row {args.rounds} rounds of {args.seconds:g} s per setting"
     else:
         how = f"{settings.get('workers')} workers x {settings.get('threads')} threads; {args.seconds:g} s per row"
+    how += f" after {args.warmup:g} s of it not counted" if args.warmup > 0 else ", no warm-up"
     print(
         f"server: gunicorn -c gunicorn.conf.py 'app:create_app()', {how}; {args.threads} client threads; "
         f"database {shown_db} ({petitions_before:,} petitions before the run); stats period {period}"

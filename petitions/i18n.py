@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import support
 from flask.globals import _cv_app
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
+from wtforms.i18n import messages_path
 
 
 def translations() -> Any:
@@ -44,3 +46,17 @@ def gettext(string: str, **variables: Any) -> str:
 def lazy_gettext(string: str, **variables: Any) -> LazyString:
     """A text translated when it is shown, in the language of the request showing it."""
     return LazyString(gettext, string, **variables)
+
+
+_FORMS: dict[str, Any] = {}
+
+
+def form_translations() -> Any:
+    """The form library's own messages (a field left empty, a choice not offered) in the
+    request's language, each catalogue read once per process (Flask-WTF reads it from disk
+    again for each request)."""
+    locale = str(get_locale() or "")
+    found = _FORMS.get(locale)
+    if found is None:
+        found = _FORMS[locale] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    return found

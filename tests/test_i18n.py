@@ -94,3 +94,34 @@ def test_chinese_is_the_default_and_english_sticks_for_the_session(client):
     assert 'lang="en"' in page
     client.get("/?lang=zh_CN")
     assert 'lang="zh-CN"' in client.get("/track").get_data(as_text=True)
+
+
+def test_the_form_library_speaks_the_pages_language_and_reads_each_catalogue_once(app, monkeypatch):
+    from babel import support
+    from flask_babel import refresh
+    from wtforms import StringField
+    from wtforms.validators import DataRequired
+
+    from petitions import i18n
+    from petitions.web.forms import Form
+
+    class Probe(Form):
+        name = StringField(validators=[DataRequired()])
+
+    read: list[str] = []
+    load = support.Translations.load
+
+    def counted(*args, **kwargs):
+        read.append(kwargs.get("domain", ""))
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(support.Translations, "load", counted)
+    monkeypatch.setattr(i18n, "_FORMS", {})
+    for lang, expected in (("zh_CN", "该字段是必填字段。"), ("en", "This field is required."), ("zh_CN", "该字段是必填字段。")):
+        with app.test_request_context(f"/?lang={lang}", method="POST", data={}):
+            refresh()  # the test's app context outlives each request: choose the language anew
+            form = Probe(meta={"csrf": False})
+            assert not form.validate()
+            assert form.name.errors == [expected]
+    # One reading of the form library's catalogue per language, not one per request.
+    assert read.count("wtforms") == 2

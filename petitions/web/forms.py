@@ -8,12 +8,14 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import get_locale
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice, SelectField
 from wtforms.widgets import Select, html_params
 
 from petitions.domain.errors import ValidationFailed
 from petitions.extensions import settings
+from petitions.i18n import form_translations
 from petitions.i18n import lazy_gettext as _l
 from petitions.models import UnitKind
 from petitions.services import reference
@@ -21,6 +23,16 @@ from petitions.services.filing import Filing, Upload
 from petitions.web.presenters import local_name, per_request
 
 PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
+
+
+class Form(FlaskForm):
+    """Every form of the faces: Flask-WTF's, with the form library's messages read once per
+    process and language (petitions.i18n.form_translations)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: Any) -> Any:
+            return form_translations()
+
 # The filing service names fields as the API does; the forms spell some of them differently.
 _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
 

@@ -4,12 +4,12 @@ database (unique codes, active units, reports to the discipline office) live in
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from petitions.i18n import lazy_gettext as _l
 from petitions.models import CategoryKind, Role, UnitKind
+from petitions.web.forms import Form
 
 UNIT_KIND_LABELS = {
     UnitKind.TOWNSHIP: _l("Township or sub-district"),
@@ -54,7 +54,7 @@ def _days(label) -> IntegerField:
     )
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Please enter a code.")), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")), Length(max=100)])
     name_en = StringField(_l("English name (optional)"), validators=[Optional(), Length(max=100)])
@@ -67,7 +67,7 @@ class UnitForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Please enter a code.")), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")), Length(max=100)])
     name_en = StringField(_l("English name (optional)"), validators=[Optional(), Length(max=100)])
@@ -83,7 +83,7 @@ class CategoryForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     category_id = SelectField(_l("Category"), coerce=_int_or_none)
     township_id = SelectField(_l("Township"), coerce=_int_or_none)
     unit_id = SelectField(_l("Responsible unit"), coerce=_int_or_none)
@@ -98,7 +98,7 @@ class RuleForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(
         _l("User name"), validators=[DataRequired(_l("Please enter a user name.")), Length(max=64)]
     )
@@ -110,7 +110,7 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[Optional(), Length(max=128)])
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(Form):
     """Which unit would a petition of this category and place go to now? (GET, no CSRF)"""
 
     class Meta:

@@ -6,16 +6,15 @@ petitions.services.filing.validate, so that the web form and the API refuse exac
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from petitions.i18n import lazy_gettext as _l
-from petitions.web.forms import MenuField
+from petitions.web.forms import Form, MenuField
 
 
-class FilingForm(FlaskForm):
+class FilingForm(Form):
     # Choices are filled per request from the database (see routes._fill_choices); an
     # unknown code is refused by intake.validate with its own message.
     category = MenuField(_l("What is it about?"), validate_choice=False)
@@ -31,14 +30,14 @@ class FilingForm(FlaskForm):
     )
 
 
-class LookupForm(FlaskForm):
+class LookupForm(Form):
     tracking_no = StringField(
         _l("Tracking number"), validators=[DataRequired(_l("Please enter the tracking number."))]
     )
     code = StringField(_l("Query code"), validators=[DataRequired(_l("Please enter the query code."))])
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     phone = StringField(
         _l("Mobile number"), validators=[DataRequired(_l("Please enter your mobile number."))]
     )
@@ -65,7 +64,7 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         _l("Mobile number (staff: user name)"),
         validators=[DataRequired(_l("Please enter your mobile number."))],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -21,6 +20,7 @@ from petitions.i18n import lazy_gettext as _l
 from petitions.models import Petition, Role, Score
 from petitions.services import actions, ratings
 from petitions.services.access import CodeHolder
+from petitions.web.forms import Form
 from petitions.web.presenters import citizen_view
 from petitions.web.ratelimits import code_holder
 
@@ -34,7 +34,7 @@ SCORES = [
 SCORE_LABELS = dict(SCORES)
 
 
-class RatingForm(FlaskForm):
+class RatingForm(Form):
     score = RadioField(
         _l("How satisfied are you with the reply?"),
         choices=SCORES,
@@ -56,7 +56,7 @@ class CodeRatingForm(RatingForm):
     )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     reason = TextAreaField(
         _l("Why do you disagree with the reply?"),
         validators=[

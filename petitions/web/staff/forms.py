@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -18,7 +17,7 @@ from wtforms.validators import DataRequired
 from petitions.i18n import lazy_gettext as _l
 from petitions.models import Channel
 from petitions.web.citizen.forms import FilingForm
-from petitions.web.forms import MenuField
+from petitions.web.forms import Form, MenuField
 
 CHANNEL_LABELS = {
     Channel.LETTER.value: _l("Letter"),
@@ -52,7 +51,7 @@ class StaffFilingForm(FilingForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """One action on a petition: the version the officer saw plus whatever fields the action takes.
 
     The page shows only the fields of the action's rule (petitions.domain.workflow); the rest stay

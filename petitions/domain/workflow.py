@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from petitions.domain.events import event_type
 
@@ -360,8 +361,12 @@ RULES: tuple[Rule, ...] = (
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(r.action for r in RULES))
 
 
+_BY_ACTION: dict[str, tuple[Rule, ...]] = {a: tuple(r for r in RULES if r.action == a) for a in ACTIONS}
+
+
 def rules_for(action: str) -> tuple[Rule, ...]:
-    return tuple(r for r in RULES if r.action == action)
+    """The rules of an action, in table order (none for an unknown one)."""
+    return _BY_ACTION.get(action, ())
 
 
 STAFF_ROLES = (INTAKE, HANDLER, LEADER, SUPERVISOR, ADMIN)
@@ -424,8 +429,14 @@ def decide(action: str, role: str, scopes: Iterable[str], state: State) -> Decis
 
 def allowed_actions(role: str, scopes: Iterable[str], state: State) -> list[str]:
     """The actions this actor may take now, in table order (what a page offers, nothing else)."""
-    scopes = set(scopes)
-    return [a for a in ACTIONS if decide(a, role, scopes, state).allowed]
+    return list(_allowed(role, frozenset(scopes), state))
+
+
+@lru_cache(maxsize=4096)
+def _allowed(role: str, scopes: frozenset[str], state: State) -> tuple[str, ...]:
+    """`allowed_actions`, kept: the answer depends on nothing but its arguments, and a list of
+    petitions asks it again for each row in the same few states."""
+    return tuple(a for a in ACTIONS if decide(a, role, scopes, state).allowed)
 
 
 # ---------------------------------------------------------------- what happens next

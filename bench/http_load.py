@@ -20,7 +20,7 @@ Scenarios (each a few rows of the table):
   b  the citizen's look-up: GET /api/v1/petitions/{no}?code=... of its own filings, and of
      the data set's petitions when there are any (their code is 00000000)
   c  queues: a unit handler's (dongcheng-handler), the intake officer's, and the intake
-     officer's with a text search (q=)
+     officer's with a text search (q=); and the intake officer's web page /staff/intake
   d  the staff view of a petition: GET /api/v1/petitions/{no} with a token, and the page
      /staff/petitions/{no} with a logged-in session
   e  the public page /public/ and a month of GET /api/v1/stats/units
@@ -520,6 +520,11 @@ def rows_for(scenario: str, ctx: Context) -> list[Row]:
                 "c3",
                 f"intake queue, text search: GET /api/v1/queue?q={ctx.search}",
                 lambda rng: Request("GET", f"/api/v1/queue?q={q}", headers=bearer("intake")),
+            ),
+            Row(
+                "c4",
+                "intake's page (intake session): GET /staff/intake",
+                lambda rng: Request("GET", "/staff/intake", headers={"Cookie": ctx.cookie}),
             ),
         ]
     if scenario == "d":

@@ -66,3 +66,32 @@ def test_inactive_categories_are_not_suggested():
     db.session.commit()
     codes = [c.code for c, _ in suggest.suggest_category("小区物业费乱涨，电梯经常坏")]
     assert "cxjs-wy" not in codes
+
+
+def test_suggestions_are_made_once_per_text_and_anew_when_the_catalogue_changes(monkeypatch):
+    from petitions.services import reference
+
+    township = db.session.scalar(select(Unit).where(Unit.code == "dongcheng"))
+    made: list[str] = []
+    rank = suggest._rank
+
+    def counted(text, catalogue, limit):
+        made.append(text)
+        return rank(text, catalogue, limit)
+
+    monkeypatch.setattr(suggest, "_rank", counted)
+    text = "小区物业费乱涨，电梯经常坏"
+    first = suggest.suggest(text, township)
+    again = suggest.suggest(text, township)
+    assert [s.category.code for s in again] == [s.category.code for s in first]
+    assert made == [text]
+    # Another place is another question.
+    assert suggest.suggest(text, None)[0].unit is None
+    assert len(made) == 2
+    # A change to the catalogue is seen once the reference data is read again.
+    wy = db.session.scalar(select(Category).where(Category.code == "cxjs-wy"))
+    wy.active = False
+    db.session.commit()
+    reference.invalidate()
+    assert "cxjs-wy" not in [s.category.code for s in suggest.suggest(text, township)]
+    assert len(made) == 3

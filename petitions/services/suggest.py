@@ -88,9 +88,23 @@ class Suggestion:
     unit: Unit | None
 
 
+# Suggestions kept per reading of the reference data, at most this many (the intake page asks
+# for the same petitions each time it is opened).
+KEPT = 4096
+
+
 def suggest(text: str, township: Unit | None, limit: int = LIMIT) -> list[Suggestion]:
-    """Category suggestions for `text`, each with the unit the rules give for `township`."""
-    return [
-        Suggestion(category, score, reference.route_for(category, township) if township else None)
-        for category, score in suggest_category(text, limit)
-    ]
+    """Category suggestions for `text`, each with the unit the rules give for `township`: made
+    once per text, place and reading of the reference data (kept with that reading, so that a
+    change to the catalogue or the rules shows when they are read again)."""
+    kept: dict[tuple[str, int | None, int], list[Suggestion]] = reference.derived("suggestions", dict)
+    key = (text, township.id if township is not None else None, limit)
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= KEPT:
+            kept.clear()
+        found = kept[key] = [
+            Suggestion(category, score, reference.route_for(category, township) if township else None)
+            for category, score in suggest_category(text, limit)
+        ]
+    return list(found)

@@ -125,3 +125,24 @@ def test_the_form_library_speaks_the_pages_language_and_reads_each_catalogue_onc
             assert form.name.errors == [expected]
     # One reading of the form library's catalogue per language, not one per request.
     assert read.count("wtforms") == 2
+
+
+def test_templates_translate_with_plain_functions_that_escape_their_variables(app):
+    """`_()` in a template: no context handed over (inside a loop Jinja copies the whole
+    context for each call to a function that takes it), the translation as Markup, and its
+    variables escaped."""
+    from flask import render_template_string
+    from flask_babel import refresh
+
+    translate = app.jinja_env.globals["_"]
+    assert getattr(translate, "jinja_pass_arg", None) is None
+    assert app.jinja_env.globals["gettext"] is translate
+    page = "{% for at in ['<b>'] %}{{ _('filed %(at)s', at=at) }}{% endfor %}|{{ _('Intake queue') }}"
+    with app.test_request_context("/?lang=zh_CN"):
+        refresh()
+        chinese = render_template_string(page)
+    with app.test_request_context("/?lang=en"):
+        refresh()
+        english = render_template_string(page)
+    assert english == "filed &lt;b&gt;|Intake queue"
+    assert "&lt;b&gt;" in chinese and "<b>" not in chinese and "Intake queue" not in chinese

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import format_datetime, get_locale
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -172,6 +173,13 @@ def register_template_helpers(app: Flask) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
 
+    # Inside a loop, Jinja hands a function that takes the context (the i18n extension's `_` and
+    # its new-style `gettext` both do) a copy of the whole context on every call: a third of the
+    # intake page's rendering. Every template here is HTML and autoescaped, where the
+    # extension's answer is the translation as Markup formatted with escaped variables: the
+    # same answer from plain functions.
+    app.jinja_env.globals.update(_=html_gettext, gettext=html_gettext)
+
     from petitions.web.forms import menu
 
     # {{ menu(name, choices, selected, id) }}: a select whose options are rendered once and kept.
@@ -187,6 +195,13 @@ def register_template_helpers(app: Flask) -> None:
     @app.before_request
     def remember_start() -> None:
         g.request_path = request.path
+
+
+def html_gettext(string: str, /, **variables: object) -> Markup:
+    """A template's `_()`: the text in the request's language, as Markup, formatted with its
+    variables escaped (what the i18n extension's new-style gettext gives an autoescaped
+    template)."""
+    return Markup(translations().ugettext(string)) % variables
 
 
 def register_security_headers(app: Flask) -> None:

@@ -23,7 +23,9 @@ from wtforms.i18n import messages_path
 
 
 def translations() -> Any:
-    """The translations of the context's locale (Flask-Babel's, kept while the locale holds)."""
+    """The translations of the context's locale (Flask-Babel's, kept while the locale holds).
+    Reads Flask's current app context and Flask-Babel's state on it (`g._flask_babel`, where
+    `force_locale` sets its locale) directly: through `flask.g` each read costs a proxy's lookup."""
     context = _cv_app.get(None)
     if context is None:
         return get_translations()

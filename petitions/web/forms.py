@@ -33,6 +33,7 @@ class Form(FlaskForm):
         def get_translations(self, form: Any) -> Any:
             return form_translations()
 
+
 # The filing service names fields as the API does; the forms spell some of them differently.
 _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
 

@@ -7,13 +7,13 @@ number of statements, whatever the length of its history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -155,28 +155,11 @@ def event_text(event: Event) -> str:
     return text
 
 
-@cache
-def _public_events():
-    """A petition's public events as rows, oldest first (parameter `petition_id`), built once."""
-    return (
-        select(Event.at, Event.type, Event.text, Event.unit_id, Event.data)
-        .where(Event.petition_id == bindparam("petition_id"), Event.public.is_(True))
-        .order_by(Event.at, Event.id)
-    )
-
-
-def public_timeline(petition: Petition, record: Record | None = None) -> list[dict[str, Any]]:
-    """The events the citizen may read, oldest first (internal notes left out): those the
-    record read with it, else read as rows, only the public ones, when the petition's events
-    are not loaded already."""
-    shown: Sequence[Any]
-    if record is not None and record.public_events is not None:
-        shown = record.public_events
-    elif "events" in inspect(petition).unloaded:
-        shown = db.session.execute(_public_events(), {"petition_id": petition.id}).all()
-    else:
-        shown = [ev for ev in petition.events if ev.public]
-    return [{"at": ev.at, "type": ev.type, "text": event_text(ev)} for ev in shown]
+def public_timeline(record: Record) -> list[dict[str, Any]]:
+    """The events the citizen may read, oldest first (internal notes left out), as the record
+    read them (`records.of(..., public_events=True)`)."""
+    assert record.public_events is not None, "a record read without its public events"
+    return [{"at": ev.at, "type": ev.type, "text": event_text(ev)} for ev in record.public_events]
 
 
 def unit_ref(unit: Unit | None) -> dict[str, str] | None:
@@ -205,10 +188,11 @@ def deadlines(petition: Petition) -> list[dict[str, Any]]:
     ]
 
 
-def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, Any]:
-    """The citizen's view: status, unit, deadlines, public timeline, the latest reply and rating state."""
+def citizen_view(petition: Petition) -> dict[str, Any]:
+    """The citizen's view: status, unit, deadlines, public timeline, the latest reply and rating
+    state (its record and public events read in one statement)."""
     reference.attach([petition])
-    record = record or records.of(petition, public_events=True)
+    record = records.of(petition, public_events=True)
     latest = record.latest_issued
     reply = db.session.get(Reply, latest.id) if latest is not None else None
     rating = record.rating_of(latest)
@@ -230,7 +214,7 @@ def citizen_view(petition: Petition, record: Record | None = None) -> dict[str, 
         "unit": unit_ref(petition.unit),
         "created_at": petition.created_at,
         "deadlines": deadlines(petition),
-        "timeline": public_timeline(petition, record),
+        "timeline": public_timeline(record),
         "reply": {
             "at": reply.issued_at,
             "text": reply.text,

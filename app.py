@@ -15,7 +15,16 @@ from config.settings import Settings
 from notifications import queueing, redis_conn
 from ops import cli
 from petitions import web
-from petitions.extensions import babel, csrf, db, limiter, login_manager, migrate, ping_when_idle
+from petitions.extensions import (
+    babel,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    ping_when_idle,
+    reads_without_transaction,
+)
 from petitions.services import uow
 from petitions.web.admin import bp as admin_bp
 from petitions.web.api import bp as api_bp
@@ -48,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         ping_when_idle(db.engine, settings.db_ping_idle_seconds)
+        reads_without_transaction(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)

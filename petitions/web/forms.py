@@ -3,7 +3,7 @@ fields, the uploaded files."""
 
 from __future__ import annotations
 
-from copy import copy
+import itertools
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +20,7 @@ from petitions.i18n import lazy_gettext as _l
 from petitions.models import UnitKind
 from petitions.services import reference
 from petitions.services.filing import Filing, Upload
-from petitions.web.presenters import local_name, per_request
+from petitions.web.presenters import local_name
 
 PLACE_KINDS = {UnitKind.TOWNSHIP.value, UnitKind.COMMITTEE.value}
 
@@ -38,14 +38,26 @@ class Form(FlaskForm):
 _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
 
 
-def filing_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
+class KeptChoices(list):
+    """A menu's choices made once for a reading of the reference data and a language
+    (reference.derived) and shared by every request, which only read them: MenuSelect renders
+    its options once for each choice made and keeps them."""
+
+    _made = itertools.count()
+
+    def __init__(self, choices: Any = ()) -> None:
+        super().__init__(choices)
+        # Which list this is, never reused (an id() may be, once a list is gone).
+        self.stamp = next(self._made)
+
+
+def filing_choices() -> tuple[KeptChoices, KeptChoices]:
     """(categories grouped under their parent, places), from the cache: built once for each
-    reading of the reference data and language, a copy of the lists for each request."""
-    categories, places = reference.derived(("filing choices", str(get_locale() or "")), _build)
-    return per_request("filing_choices", lambda: ([copy(c) for c in categories], [copy(p) for p in places]))
+    reading of the reference data and language."""
+    return reference.derived(("filing choices", str(get_locale() or "")), _build)
 
 
-def _build() -> tuple[list[SelectChoice], list[SelectChoice]]:
+def _build() -> tuple[KeptChoices, KeptChoices]:
     placeholder = SelectChoice("", str(_l("— Please choose —")))
     everything = reference.categories()
     categories = [placeholder]
@@ -57,7 +69,7 @@ def _build() -> tuple[list[SelectChoice], list[SelectChoice]]:
     places = [placeholder] + [
         SelectChoice(u.code, local_name(u)) for u in reference.units() if u.kind in PLACE_KINDS and u.active
     ]
-    return categories, places
+    return KeptChoices(categories), KeptChoices(places)
 
 
 class MenuSelect(Select):
@@ -73,6 +85,25 @@ class MenuSelect(Select):
         for k in self.validation_attrs:
             if k not in kwargs and getattr(flags, k, False):
                 kwargs[k] = getattr(flags, k)
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{self._options_of(field)}</select>")
+
+    def _options_of(self, field: Any) -> str:
+        choices = field.choices
+        if not isinstance(choices, KeptChoices) or not isinstance(field.data, str | None):
+            return _options(self._menu(field))
+        # Kept choices: which option is chosen follows from the field's value alone.
+        key = (choices.stamp, field.data, field.coerce)
+        html = _KEPT_OPTIONS.get(key)
+        if html is None:
+            if len(_KEPT_OPTIONS) >= 4096:
+                _KEPT_OPTIONS.clear()
+            html = _KEPT_OPTIONS[key] = _options(self._menu(field))
+        return html
+
+    @staticmethod
+    def _menu(field: Any) -> tuple:
+        """The menu as a key: each group's name and each choice's value, label, attributes and
+        whether it is chosen."""
         groups = field.iter_groups() if field.has_groups() else [(None, field.iter_choices())]
         menu = tuple(
             (
@@ -89,13 +120,17 @@ class MenuSelect(Select):
             )
             for name, choices in groups
         )
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{_options(menu)}</select>")
+        return menu
 
 
 class MenuField(SelectField):
     """A select whose menus render through MenuSelect."""
 
     widget = MenuSelect()
+
+
+# The options of kept choices, by the list's stamp and the field's value.
+_KEPT_OPTIONS: dict[tuple[int, str | None, Any], str] = {}
 
 
 @lru_cache(maxsize=1024)

@@ -24,6 +24,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import selectinload
@@ -62,7 +63,7 @@ from petitions.services import (
 from petitions.services.filing import file_petition
 from petitions.web import once, presenters
 from petitions.web.admin.forms import ROLE_LABELS
-from petitions.web.forms import filing_of, fill_filing_choices, put_errors
+from petitions.web.forms import KeptChoices, filing_of, fill_filing_choices, put_errors
 from petitions.web.presenters import (
     CHANNEL_NAMES,
     CLOCK_LABELS,
@@ -288,12 +289,15 @@ def _page(user: User, stmt, key, *, nullable: bool = False) -> queues.Page:
     return page
 
 
-def _unit_choices() -> list[SelectChoice]:
-    """The active units to choose from (built once per request: each action's form offers them)."""
-    return presenters.per_request(
-        "unit_choices",
-        lambda: [SelectChoice("", _("— Please choose —"))]
-        + [SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active],
+def _unit_choices() -> KeptChoices:
+    """The active units to choose from, built once per reading of the reference data and
+    language (each action's form, on each row of a list, offers them)."""
+    return reference.derived(
+        ("unit choices", str(get_locale() or "")),
+        lambda: KeptChoices(
+            [SelectChoice("", _("— Please choose —"))]
+            + [SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active]
+        ),
     )
 
 

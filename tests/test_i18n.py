@@ -146,3 +146,30 @@ def test_templates_translate_with_plain_functions_that_escape_their_variables(ap
         english = render_template_string(page)
     assert english == "filed &lt;b&gt;|Intake queue"
     assert "&lt;b&gt;" in chinese and "<b>" not in chinese and "Intake queue" not in chinese
+
+
+def test_a_moment_shows_as_the_locale_formatter_shows_it_in_every_language(app):
+    """The `local` filter's own rendering of its default pattern is the locale formatter's."""
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import force_locale, format_datetime
+
+    from petitions.web import LOCAL_TIME
+
+    local = app.jinja_env.filters["local"]
+    tz = ZoneInfo(app.extensions["settings"].timezone)
+    moments = [
+        datetime(2026, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 16, 5, 59, 999999, tzinfo=UTC),
+        datetime(1999, 3, 7, 9, 1, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2030, 6, 15, 23, 59, tzinfo=UTC),
+    ]
+    with app.test_request_context("/"):
+        for lang in ("zh_CN", "en"):
+            with force_locale(lang):
+                for moment in moments:
+                    expected = format_datetime(moment.astimezone(tz), LOCAL_TIME, rebase=False)
+                    assert local(moment) == expected
+                    assert local(moment, "yyyy-MM-dd") == expected[:10]
+        assert local(None) == ""

@@ -150,13 +150,21 @@ def _retry_after_from(exc: HTTPException) -> int:
     return 60
 
 
+# How pages show a moment unless told otherwise (a Unicode date pattern).
+LOCAL_TIME = "yyyy-MM-dd HH:mm"
+
+
 def register_template_helpers(app: Flask) -> None:
     tz = ZoneInfo(app.extensions["settings"].timezone)
 
     @app.template_filter("local")
-    def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    def local_time(value: datetime | None, fmt: str = LOCAL_TIME) -> str:
         if value is None:
             return ""
+        if fmt == LOCAL_TIME:
+            # Digits and dashes, the same in every language: without the locale's formatter,
+            # which a page with a long history called once per event.
+            return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         return format_datetime(value.astimezone(tz), fmt, rebase=False)
 
     # {{ unit | named }}: a unit's or category's name in the page's language.
@@ -201,7 +209,21 @@ def html_gettext(string: str, /, **variables: object) -> Markup:
     """A template's `_()`: the text in the request's language, as Markup, formatted with its
     variables escaped (what the i18n extension's new-style gettext gives an autoescaped
     template)."""
-    return Markup(translations().ugettext(string)) % variables
+    catalogue = translations()
+    if variables:
+        return Markup(catalogue.ugettext(string)) % variables
+    # Without variables the answer depends on the text and the catalogue alone: kept.
+    key = (catalogue, string)
+    found = _PLAIN_TEXTS.get(key)
+    if found is None:
+        if len(_PLAIN_TEXTS) >= 4096:
+            _PLAIN_TEXTS.clear()
+        found = _PLAIN_TEXTS[key] = Markup(catalogue.ugettext(string)) % {}
+    return found
+
+
+# html_gettext's answers without variables, by catalogue and text.
+_PLAIN_TEXTS: dict[tuple[object, str], Markup] = {}
 
 
 def register_security_headers(app: Flask) -> None:

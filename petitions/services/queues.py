@@ -125,8 +125,19 @@ def search_shape(q: str | None) -> tuple[str, dict[str, str]]:
     if not q:
         return "", {}
     if _postgresql() and len(q) >= 2:
+        if _two_characters(q):
+            # The text has the word's one bigram exactly when it contains the word: the
+            # index's answer needs no LIKE after it.
+            return "grams", {"search_words": q}
         return "grams", {"search_like": _escape_like(q), "search_words": q}
     return "like", {"search_like": _escape_like(q)}
+
+
+def _two_characters(q: str) -> bool:
+    """A word of two characters, also in lower case, neither of them a space: its bigram lies
+    inside one of the texts searched (tracking number, title, content), which the bigrams join
+    with a space. (PostgreSQL's ILIKE compares lower(text) with lower(word), as the bigrams do.)"""
+    return len(q) == 2 and len(q.lower()) == 2 and not any(c.isspace() for c in q)
 
 
 def search(stmt: Select, q: str) -> Select:
@@ -134,17 +145,18 @@ def search(stmt: Select, q: str) -> Select:
     kind, params = search_shape(q)
     if not kind:
         return stmt
-    like = bindparam("search_like", params["search_like"])
-    stmt = stmt.where(
-        or_(
-            Petition.tracking_no.ilike(like, escape="\\"),
-            Petition.title.ilike(like, escape="\\"),
-            Petition.content.ilike(like, escape="\\"),
+    if "search_like" in params:
+        like = bindparam("search_like", params["search_like"])
+        stmt = stmt.where(
+            or_(
+                Petition.tracking_no.ilike(like, escape="\\"),
+                Petition.title.ilike(like, escape="\\"),
+                Petition.content.ilike(like, escape="\\"),
+            )
         )
-    )
     if kind == "grams":
         # Every piece of two characters of the words is in the petition's text: a necessary
-        # condition, answered by the GIN index; the LIKE above then checks the words.
+        # condition, answered by the GIN index; the LIKE above then checks longer words.
         stmt = stmt.where(
             text(f"{_SEARCH_GRAMS_QUALIFIED} @> petition_bigrams(lower(:search_words))").bindparams(
                 search_words=params["search_words"]

@@ -151,9 +151,22 @@ def _options(menu: tuple) -> str:
 
 def menu(name: str, choices: list[SelectChoice], selected: str = "", id: str | None = None) -> Markup:
     """A plain <select> of `choices` with `selected` chosen, for pages that show one per row
-    (the intake queue's "send to unit"): its options rendered once per menu and choice, and kept."""
-    options = _plain_options(tuple((str(c.value), str(c.label)) for c in choices), str(selected))
+    (the intake queue's "send to unit"): its options rendered once per menu and choice, and kept
+    (kept choices are known by their stamp, without reading them again for each row)."""
+    if isinstance(choices, KeptChoices):
+        key = (choices.stamp, str(selected))
+        options = _KEPT_PLAIN.get(key)
+        if options is None:
+            if len(_KEPT_PLAIN) >= 4096:
+                _KEPT_PLAIN.clear()
+            options = _KEPT_PLAIN[key] = _plain_options(tuple((str(c.value), str(c.label)) for c in choices), key[1])
+    else:
+        options = _plain_options(tuple((str(c.value), str(c.label)) for c in choices), str(selected))
     return Markup(f'<select name="{escape(name)}" id="{escape(id or name)}">\n  {options}\n</select>')
+
+
+# The options of menu()'s kept choices, by the list's stamp and the value chosen.
+_KEPT_PLAIN: dict[tuple[int, str], str] = {}
 
 
 @lru_cache(maxsize=1024)

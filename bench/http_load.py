@@ -851,6 +851,15 @@ def main(argv: list[str] | None = None) -> int:
                 text("SELECT count(*) FROM petitions WHERE tracking_no = ANY(CAST(:numbers AS text[]))"),
                 {"numbers": numbers},
             ).scalar_one()
+            # The search reads and sorts every petition it matches: how many it matched at the end.
+            like = "%" + args.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            matched = conn.execute(
+                text(
+                    "SELECT count(*) FROM petitions WHERE tracking_no ILIKE :like OR title ILIKE :like "
+                    "OR content ILIKE :like"
+                ),
+                {"like": like},
+            ).scalar_one()
         db.dispose()
         completed = True
     finally:
@@ -890,6 +899,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     verdict = "all there" if found == len(numbers) else f"{len(numbers) - found:,} MISSING"
     print(f"filings answered 201: {len(numbers):,}; found in the database: {found:,} ({verdict})")
+    print(f"petitions the text search q={args.search} matches after the run: {matched:,}")
     print("command: " + " ".join(["python", *sys.argv]))
     return 0 if found == len(numbers) else 1
 

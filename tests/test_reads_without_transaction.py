@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from petitions.extensions import db, needs_transaction
 from petitions.models import Unit
+from tests.test_api_public import filing
 
 
 @contextmanager
@@ -54,15 +55,8 @@ def test_a_get_reads_in_autocommit_and_the_next_post_writes_in_a_transaction(app
     finally:
         for c in pooled:
             c.close()
-    body = {
-        "title": "路灯不亮",
-        "content": "小区门口的路灯坏了一个月，晚上出行很不方便。",
-        "category": "jtys-dl",
-        "township": "dongcheng",
-        "contact": {"name": "张三", "phone": "13812345678"},
-    }
     with watched() as writes:
-        assert client.post("/api/v1/petitions", json=body).status_code == 201
+        assert client.post("/api/v1/petitions", json=filing()).status_code == 201
     assert writes and not any(autocommit for _statement, autocommit, _conn in writes), writes
 
 

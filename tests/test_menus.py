@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from wtforms.widgets import Select
 
-from petitions.web.forms import MenuSelect, fill_filing_choices
+from petitions.web.forms import MenuSelect, fill_filing_choices, unit_choices
 from petitions.web.staff.forms import ActionForm
 
 
@@ -23,6 +23,12 @@ def test_a_menu_renders_as_wtforms_select_does(app, lang):
                 field.data = chosen
                 ours = MenuSelect()(field, id=f"act-{name}", required=True)
                 assert ours == Select()(field, id=f"act-{name}", required=True), (name, chosen)
+        # The kept unit menu, shared by every request, the same way.
+        form.unit.choices = unit_choices()
+        for chosen in ("", form.unit.choices[2].value, "no-such", None):
+            form.unit.data = chosen
+            assert MenuSelect()(form.unit, id="u") == Select()(form.unit, id="u"), chosen
+        form.unit.choices = [("", "— 请选择 —"), ("a", "东城<街道>"), ("b", "西城 & 南城"), ("c", "")]
         # A kept menu still marks what this form has chosen.
         form.unit.data = "a"
         assert '<option selected value="a">' in MenuSelect()(form.unit)

@@ -3,8 +3,8 @@ fields, the uploaded files."""
 
 from __future__ import annotations
 
-import itertools
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cached_property, lru_cache
 from typing import Any
 
 from flask_babel import get_locale
@@ -40,36 +40,56 @@ _FORM_FIELD = {"contact.name": "contact_name", "contact.phone": "contact_phone"}
 
 class KeptChoices(list):
     """A menu's choices made once for a reading of the reference data and a language
-    (reference.derived) and shared by every request, which only read them: MenuSelect renders
-    its options once for each choice made and keeps them."""
-
-    _made = itertools.count()
+    (reference.derived) and shared by every request, which only read them. Their options are
+    rendered once for each value chosen and kept with them (MenuSelect, menu())."""
 
     def __init__(self, choices: Any = ()) -> None:
         super().__init__(choices)
-        # Which list this is, never reused (an id() may be, once a list is gone).
-        self.stamp = next(self._made)
+        # The values that can be chosen (a value outside them chooses none) and the options
+        # rendered so far, by the value chosen: at most one per choice, and one for none.
+        self.values = frozenset(str(c.value) for c in self)
+        self.rendered: dict[str | None, str] = {}
+
+    @cached_property
+    def plain(self) -> tuple[tuple[str, str], ...]:
+        """The choices' values and labels, as menu() keys its options."""
+        return tuple((str(c.value), str(c.label)) for c in self)
+
+
+def _kept_menu(name: str, make: Callable[[], Any]) -> Any:
+    """`make()` once per reading of the reference data and language of the page."""
+    return reference.derived((name, str(get_locale() or "")), make)
+
+
+def _placeholder() -> SelectChoice:
+    return SelectChoice("", str(_l("— Please choose —")))
 
 
 def filing_choices() -> tuple[KeptChoices, KeptChoices]:
     """(categories grouped under their parent, places), from the cache: built once for each
     reading of the reference data and language."""
-    return reference.derived(("filing choices", str(get_locale() or "")), _build)
+    return _kept_menu("filing choices", _build)
+
+
+def unit_choices() -> KeptChoices:
+    """The active units to choose from, built once per reading of the reference data and
+    language (each action's form, on each row of a list, offers them)."""
+    return _kept_menu("unit choices", lambda: _units(lambda u: u.active))
+
+
+def _units(wanted: Callable[[Any], bool]) -> KeptChoices:
+    return KeptChoices([_placeholder()] + [SelectChoice(u.code, local_name(u)) for u in reference.units() if wanted(u)])
 
 
 def _build() -> tuple[KeptChoices, KeptChoices]:
-    placeholder = SelectChoice("", str(_l("— Please choose —")))
     everything = reference.categories()
-    categories = [placeholder]
+    categories = [_placeholder()]
     for top in (c for c in everything if c.parent_id is None and c.active):
         for child in (c for c in everything if c.parent_id == top.id and c.active):
             # The page's script shows the anonymity box only for reports.
             attrs = {"data-anonymous": "1"} if child.allows_anonymous else {}
             categories.append(SelectChoice(child.code, local_name(child), attrs, optgroup=local_name(top)))
-    places = [placeholder] + [
-        SelectChoice(u.code, local_name(u)) for u in reference.units() if u.kind in PLACE_KINDS and u.active
-    ]
-    return KeptChoices(categories), KeptChoices(places)
+    return KeptChoices(categories), _units(lambda u: u.kind in PLACE_KINDS and u.active)
 
 
 class MenuSelect(Select):
@@ -89,15 +109,13 @@ class MenuSelect(Select):
 
     def _options_of(self, field: Any) -> str:
         choices = field.choices
-        if not isinstance(choices, KeptChoices) or not isinstance(field.data, str | None):
+        if not isinstance(choices, KeptChoices) or field.coerce is not str or not isinstance(field.data, str | None):
             return _options(self._menu(field))
         # Kept choices: which option is chosen follows from the field's value alone.
-        key = (choices.stamp, field.data, field.coerce)
-        html = _KEPT_OPTIONS.get(key)
+        chosen = field.data if field.data in choices.values else None
+        html = choices.rendered.get(chosen)
         if html is None:
-            if len(_KEPT_OPTIONS) >= 4096:
-                _KEPT_OPTIONS.clear()
-            html = _KEPT_OPTIONS[key] = _options(self._menu(field))
+            html = choices.rendered[chosen] = _options(self._menu(field))
         return html
 
     @staticmethod
@@ -129,10 +147,6 @@ class MenuField(SelectField):
     widget = MenuSelect()
 
 
-# The options of kept choices, by the list's stamp and the field's value.
-_KEPT_OPTIONS: dict[tuple[int, str | None, Any], str] = {}
-
-
 @lru_cache(maxsize=1024)
 def _options(menu: tuple) -> str:
     html = []
@@ -152,21 +166,10 @@ def _options(menu: tuple) -> str:
 def menu(name: str, choices: list[SelectChoice], selected: str = "", id: str | None = None) -> Markup:
     """A plain <select> of `choices` with `selected` chosen, for pages that show one per row
     (the intake queue's "send to unit"): its options rendered once per menu and choice, and kept
-    (kept choices are known by their stamp, without reading them again for each row)."""
-    if isinstance(choices, KeptChoices):
-        key = (choices.stamp, str(selected))
-        options = _KEPT_PLAIN.get(key)
-        if options is None:
-            if len(_KEPT_PLAIN) >= 4096:
-                _KEPT_PLAIN.clear()
-            options = _KEPT_PLAIN[key] = _plain_options(tuple((str(c.value), str(c.label)) for c in choices), key[1])
-    else:
-        options = _plain_options(tuple((str(c.value), str(c.label)) for c in choices), str(selected))
+    (kept choices give their values and labels without being read again for each row)."""
+    plain = choices.plain if isinstance(choices, KeptChoices) else tuple((str(c.value), str(c.label)) for c in choices)
+    options = _plain_options(plain, str(selected))
     return Markup(f'<select name="{escape(name)}" id="{escape(id or name)}">\n  {options}\n</select>')
-
-
-# The options of menu()'s kept choices, by the list's stamp and the value chosen.
-_KEPT_PLAIN: dict[tuple[int, str], str] = {}
 
 
 @lru_cache(maxsize=1024)

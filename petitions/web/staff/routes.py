@@ -24,7 +24,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import selectinload
@@ -63,14 +62,13 @@ from petitions.services import (
 from petitions.services.filing import file_petition
 from petitions.web import once, presenters
 from petitions.web.admin.forms import ROLE_LABELS
-from petitions.web.forms import KeptChoices, filing_of, fill_filing_choices, put_errors
+from petitions.web.forms import filing_of, fill_filing_choices, put_errors, unit_choices
 from petitions.web.presenters import (
     CHANNEL_NAMES,
     CLOCK_LABELS,
     EVENT_LABELS,
     LEVEL_LABELS,
     STATUS_LABELS,
-    local_name,
 )
 from petitions.web.staff.blueprint import bp
 from petitions.web.staff.forms import CHANNEL_LABELS, ActionForm, StaffFilingForm, action_form_with
@@ -289,18 +287,6 @@ def _page(user: User, stmt, key, *, nullable: bool = False) -> queues.Page:
     return page
 
 
-def _unit_choices() -> KeptChoices:
-    """The active units to choose from, built once per reading of the reference data and
-    language (each action's form, on each row of a list, offers them)."""
-    return reference.derived(
-        ("unit choices", str(get_locale() or "")),
-        lambda: KeptChoices(
-            [SelectChoice("", _("— Please choose —"))]
-            + [SelectChoice(u.code, local_name(u)) for u in reference.units() if u.active]
-        ),
-    )
-
-
 @cache
 def _unit_handlers():
     """A unit's active handlers (parameter `unit_id`) by name, built once."""
@@ -333,7 +319,7 @@ def _prepare(form: ActionForm, petition: Petition, suggested_unit: str | None = 
     """Fill a form's selects for this petition (only what its fields need is ever shown)."""
     # Start from what the petition has (or the rule suggests); a posted form keeps its values.
     if "unit" in form:
-        form.unit.choices = _unit_choices()
+        form.unit.choices = unit_choices()
         form.unit.data = form.unit.data or suggested_unit or ""
     if "handler" in form:
         form.handler.choices = _handler_choices(petition)
@@ -481,7 +467,7 @@ def intake_queue():
                 ),
             }
         )
-    page_html = render_template("staff/intake.html", page=page, rows=rows, units=_unit_choices())
+    page_html = render_template("staff/intake.html", page=page, rows=rows, units=unit_choices())
     return _no_store(current_app.make_response(page_html))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-import weakref
 from functools import lru_cache
 
 from flask import current_app, has_request_context, request
@@ -34,8 +33,8 @@ NAMING = {
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # The engine a request that only reads takes its connection from, by the app's engine
-# (reads_without_transaction).
-_reads: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+# (reads_without_transaction; one per app, which lives as long as the process).
+_reads: dict[Engine, Engine] = {}
 
 
 class Session(_Session):

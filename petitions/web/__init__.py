@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, has_request_context, jsonify, render_template, request, session
@@ -212,18 +213,13 @@ def html_gettext(string: str, /, **variables: object) -> Markup:
     catalogue = translations()
     if variables:
         return Markup(catalogue.ugettext(string)) % variables
-    # Without variables the answer depends on the text and the catalogue alone: kept.
-    key = (catalogue, string)
-    found = _PLAIN_TEXTS.get(key)
-    if found is None:
-        if len(_PLAIN_TEXTS) >= 4096:
-            _PLAIN_TEXTS.clear()
-        found = _PLAIN_TEXTS[key] = Markup(catalogue.ugettext(string)) % {}
-    return found
+    return _plain_text(catalogue, string)
 
 
-# html_gettext's answers without variables, by catalogue and text.
-_PLAIN_TEXTS: dict[tuple[object, str], Markup] = {}
+@lru_cache(maxsize=4096)
+def _plain_text(catalogue: object, string: str) -> Markup:
+    """html_gettext without variables: the answer depends on the text and the catalogue alone."""
+    return Markup(catalogue.ugettext(string)) % {}
 
 
 def register_security_headers(app: Flask) -> None:

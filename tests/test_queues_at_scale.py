@@ -324,3 +324,59 @@ def test_a_search_walks_every_match_once_in_order_with_its_total_on_every_page(a
         ).scalar()
         past = client.get("/api/v1/queue", query_string={"q": "噪音", "after": f"n-{last}"}, headers=headers)
         assert past.get_json()["items"] == [] and past.get_json()["total"] == len(wanted)
+
+
+def _walk_capped(client, headers: dict[str, str], cap: int, **query) -> list[str]:
+    """Every page of the API queue by cursor, two rows a page, each saying the list has more
+    rows than `cap`."""
+    seen, after = [], None
+    while True:
+        args = {"per_page": 2, **query} | ({"after": after} if after else {})
+        body = client.get("/api/v1/queue", query_string=args, headers=headers).get_json()
+        seen += [i["tracking_no"] for i in body["items"]]
+        assert body["total"] == cap and body["total_capped"] is True
+        assert len(seen) < 50
+        if not body["more"]:
+            return seen
+        after = body["next"]
+
+
+def test_a_word_in_more_petitions_than_the_cap_still_walks_every_match_in_order(app, client, staff_token):
+    """A search whose matches pass the count's cap (a word in nearly every petition) is read in
+    order from the queue's index: the pages walk every match once, soonest due first, undated
+    last, each saying "more than the cap"; at the cap and one above it, the count is exact."""
+    matches = _many(11, title="噪音第{i}件")
+    _many(3, title="路灯第{i}件")
+    _tie_and_blank(matches)
+    own, reviewed = matches[:6], matches[8:10]
+    _to_dongcheng(own, reviewed)
+    for who, wanted in [
+        ("intake", {p.tracking_no for p in matches}),
+        ("dongcheng-handler", {p.tracking_no for p in own + reviewed}),
+    ]:
+        headers = _auth(staff_token(who))
+        in_order = [n for n in _expected_by_due() if n in wanted]
+        for cap in (3, len(wanted) - 2, len(wanted) - 1):
+            configure(app, queue_count_cap=cap)
+            assert _walk_capped(client, headers, cap, q="噪音") == in_order
+            assert _walk_capped(client, headers, cap, q="噪音第") == in_order
+        for cap in (len(wanted), len(wanted) + 1):
+            configure(app, queue_count_cap=cap)
+            assert _walk(client, headers, len(wanted), q="噪音") == in_order
+        configure(app, queue_count_cap=3)
+        web = logged_in(app.test_client(), who)
+        html = web.get("/staff/queue", query_string={"q": "噪音", "status": "all"}).get_data(as_text=True)
+        assert "共 3+ 件" in html
+
+
+@pytest.mark.postgres
+def test_a_search_reads_no_more_matches_in_no_order_than_the_cap(app, postgres):
+    """The statement that reads a search's matches to sort them stops at the cap + 1, however
+    many petitions contain the word."""
+    _many(12, title="噪音第{i}件")
+    stmt = queues.search(select(Petition.id, Petition.due_at), "噪音")
+    first = queues._matched([stmt], Petition.due_at, None)
+    for cap in (1, 4, 11, 12, 20):
+        rows = db.session.execute(first, {"count_cap": cap + 1, "want": 100, "search_words": "噪音"}).all()
+        assert len(rows) == min(cap + 1, 12)
+        assert {r.matched_total for r in rows} == {min(cap + 1, 12)}

@@ -9,6 +9,9 @@ The text search (tracking number, title or content containing the words) is a LI
 PostgreSQL it first narrows the rows by the text's two-character pieces (bigrams) through a
 GIN index on `petition_bigrams(...)`, which finds Chinese words of any length from two
 characters up (pg_trgm's trigrams cannot serve a two-character word such as 噪音).
+Whatever the word, a search reads at most `queue_count_cap` + 1 of its matches in the index's
+order (none); beyond them it walks the queue's own index in order, as an unfiltered list does,
+so that a word in nearly every petition is no slower than no word at all.
 """
 
 from __future__ import annotations
@@ -221,40 +224,48 @@ def rows_page(
     the same statements but for those values) and their statements are built once per shape
     and kept; None builds them for this page alone.
 
-    `matched`: for a list whose every row is read anyway to be sorted, such as a text search
-    through the bigram index (nulls last): one statement reads the rows after the cursor,
-    each with how many rows the whole list has (a window over every match), instead of one
-    for the rows and another that reads the same matches again to count them."""
+    `matched`: for a list that is short as a rule but has no index in its order, such as a
+    text search through the bigram index (nulls last): one statement reads its first
+    `queue_count_cap` + 1 rows, counts them and sorts them, and gives the page after the cursor
+    with that count, instead of one statement for the rows and another that reads the same
+    matches again to count them. When they are all the list has, the page is exact; when the
+    list is longer (a word in nearly every petition), the page is read again in order from the
+    key's index as any list is, and its count is "more than the cap": no statement reads more
+    than the cap of an unordered list, however common the word."""
     kind = "first" if after is None else ("undated" if after.key is None else "dated")
     plan_key = (shape, key, kind, nullable, count, matched)
     plan = _PLANS.get(plan_key) if shape is not None else None
     if plan is None:
         stmt, branches = build()
         parts = [stmt.where(b) for b in branches or (true(),)]
-        counts = _counts_statement(parts) if count else None
-        if matched:
-            plan = (_matched(parts, key, after), None, counts)
-        else:
-            dated = _union([_dated(part, key, after, nullable) for part in parts])
-            plan = (dated, _union([_undated(part, key, after) for part in parts]) if nullable else None, counts)
+        counts = _counts_statement(parts) if count or matched else None
+        dated = _union([_dated(part, key, after, nullable) for part in parts])
+        undated = _union([_undated(part, key, after) for part in parts]) if nullable else None
+        plan = (dated, undated, counts, _matched(parts, key, after) if matched else None)
         if shape is not None:
             _PLANS[plan_key] = plan
-    dated, undated, counts = plan
+    dated, undated, counts, first_matches = plan
     values = {**params, **_cursor_values(after, per_page)}
+    total = None
+    if first_matches is not None:
+        rows = list(db.session.execute(first_matches, values))
+        # Past the last of them the window has no row to carry the count.
+        total = rows[0].matched_total if rows else (0 if after is None else _total(counts, values))
+        if total <= settings().queue_count_cap:
+            return _page(rows, key, per_page, total)
     rows = list(db.session.execute(dated, values)) if dated is not None else []
     if undated is not None and len(rows) < per_page + 1:
         rows += list(db.session.execute(undated, {**values, "want_undated": per_page + 1 - len(rows)}))
     rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
-    if matched and (rows or after is None):
-        return _page(rows, key, per_page, rows[0].matched_total if rows else 0)
-    # Past the last match the window has no row to carry the count.
-    return _page(rows, key, per_page, _total(counts, values))
+    return _page(rows, key, per_page, total if total is not None else _total(counts, values) if count else None)
 
 
 def _matched(parts: Sequence[Select], key: Any, after: Cursor | None) -> Select:
-    """The rows of `parts` after the cursor, nulls last, `want` of them, each with the number
-    of all their rows (`matched_total`)."""
-    matched = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    """Of the first `count_cap` rows of `parts` found (in no order), those after the cursor,
+    nulls last, `want` of them, each with the number of rows found (`matched_total`: all the
+    rows of `parts` when it is below `count_cap`)."""
+    cap = bindparam("count_cap", type_=Integer)
+    matched = (parts[0].limit(cap) if len(parts) == 1 else union_all(*parts).limit(cap)).subquery()
     counted = select(matched, func.count().over().label("matched_total")).subquery()
     k, ident = counted.c[key.key], counted.c.id
     stmt = select(counted)

@@ -322,8 +322,8 @@ def queue(query: QueueQuery):
         found = queues.rows_page(
             shape, lambda: _queue_statement(user, query), params, Petition.due_at, per_page, after,
             nullable=True,
-            # Every match of a search through the bigram index is read to be sorted: count them
-            # in the same statement.
+            # A search through the bigram index: its first matches (up to the count's cap) read,
+            # counted and sorted in one statement; in key order from the index when there are more.
             matched=queues.search_shape(query.q)[0] == "grams",
         )
     running = queues.running_clocks([p.id for p in found.items])

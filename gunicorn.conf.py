@@ -8,7 +8,10 @@ Gunicorn also reads this file by itself when started from the project directory 
     PORT          port to listen on, on every interface (5000)
     WEB_WORKERS   worker processes (2)
     WEB_THREADS   threads per worker (4)
-    WEB_TIMEOUT   seconds a silent worker may take before it is restarted (30)
+    WEB_TIMEOUT   seconds a silent worker may take before it is restarted (30); also the
+                  longest a database statement of a request may run (DB_STATEMENT_TIMEOUT,
+                  when not set otherwise): a worker's threads keep it alive while one of them
+                  waits, so nothing else would stop a runaway statement
 
 Threads always run in the gthread worker, also with WEB_THREADS=1, so that settings can be
 compared with one another (the sync worker would also drop keep-alive connections).
@@ -30,6 +33,8 @@ workers = _env_int("WEB_WORKERS", 2)
 threads = _env_int("WEB_THREADS", 4)
 worker_class = "gthread"
 timeout = _env_int("WEB_TIMEOUT", 30)
+# Read by the app in each worker (config/settings.py); the workers inherit this process's environment.
+os.environ.setdefault("DB_STATEMENT_TIMEOUT", str(timeout))
 graceful_timeout = 5
 accesslog = "-"
 

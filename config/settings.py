@@ -208,6 +208,10 @@ class Settings:
     reference_cache_seconds: int = 60
     # A pooled database connection idle this long is checked with a round trip before use.
     db_ping_idle_seconds: float = 10.0
+    # On PostgreSQL, a statement running longer than this is cancelled (0: never). The web
+    # server sets it to its own request timeout (gunicorn.conf.py), so that no statement
+    # outlives the request that asked for it; the jobs and the commands keep none.
+    db_statement_timeout_seconds: float = 0.0
 
     # Proxies in front of the app that may be trusted to say who the client is (werkzeug's
     # ProxyFix reads that many X-Forwarded-For/-Proto/-Host hops). 0: none, the default; the
@@ -278,6 +282,9 @@ class Settings:
             "open311_max_bytes": _env_int(env, "OPEN311_MAX_BYTES", default.open311_max_bytes),
             "trusted_proxies": _env_int(env, "TRUSTED_PROXIES", default.trusted_proxies),
             "db_ping_idle_seconds": _env_float(env, "DB_PING_IDLE_SECONDS", default.db_ping_idle_seconds),
+            "db_statement_timeout_seconds": _env_float(
+                env, "DB_STATEMENT_TIMEOUT", default.db_statement_timeout_seconds
+            ),
             "twilio": Twilio(
                 account_sid=_env(env, "TWILIO_ACCOUNT_SID", ""),
                 auth_token=_env(env, "TWILIO_AUTH_TOKEN", ""),
@@ -307,6 +314,13 @@ class Settings:
         env = {k: v for k, v in os.environ.items() if k == "INSTANCE_PATH"}
         return cls.from_env(env, testing=True, secret_key="test-secret", **overrides)
 
+    def _connect_args(self) -> dict[str, Any]:
+        """What each new database connection is opened with: on PostgreSQL, the statement timeout."""
+        if self.db_statement_timeout_seconds <= 0 or not self.database_url.startswith("postgresql"):
+            return {}
+        milliseconds = max(1, round(self.db_statement_timeout_seconds * 1000))
+        return {"connect_args": {"options": f"-c statement_timeout={milliseconds}"}}
+
     def flask_config(self) -> dict[str, Any]:
         """Flask's and its extensions' own keys, derived from the settings."""
         return {
@@ -314,7 +328,7 @@ class Settings:
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             # Connections are checked when they have lain idle (extensions.ping_when_idle).
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, **self._connect_args()},
             "MAX_CONTENT_LENGTH": self.max_content_length,
             "BABEL_DEFAULT_LOCALE": self.default_locale,
             "BABEL_DEFAULT_TIMEZONE": self.timezone,

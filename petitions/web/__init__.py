@@ -15,11 +15,12 @@ from flask import Flask, Response, g, has_request_context, jsonify, render_templ
 from flask_babel import format_datetime, get_locale
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from petitions.domain.errors import DomainError
-from petitions.extensions import settings
+from petitions.extensions import db, settings
 from petitions.i18n import gettext as _
 from petitions.i18n import translations
 from petitions.web import inputs
@@ -103,6 +104,22 @@ def register_errors(app: Flask) -> None:
         if wants_json():
             return json_error(exc.status, exc.code, str(exc.message), exc.text_fields(), headers=headers)
         return error_page(exc.status, str(exc.message)), exc.status, headers or {}
+
+    @app.errorhandler(OperationalError)
+    def statement_timed_out(exc: OperationalError):
+        # Only a statement cancelled by its timeout (SQLSTATE 57014); anything else is a fault.
+        if getattr(exc.orig, "sqlstate", None) != "57014":
+            raise exc
+        # What the page still reads (the signed-in user, its menus) must not meet the aborted transaction.
+        db.session.rollback()
+        message = _("This took too long and was stopped. Please narrow the search and try again.")
+        headers = {"Retry-After": "10"}
+        shape = _error_shape(request.path)
+        if shape is not None:
+            return shape(503, str(message), headers)
+        if wants_json():
+            return json_error(503, "timeout", message, headers=headers)
+        return error_page(503, message), 503, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

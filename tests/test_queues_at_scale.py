@@ -9,7 +9,7 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from petitions.domain.clocks import now
 from petitions.extensions import db
@@ -341,10 +341,14 @@ def _walk_capped(client, headers: dict[str, str], cap: int, **query) -> list[str
         after = body["next"]
 
 
-def test_a_word_in_more_petitions_than_the_cap_still_walks_every_match_in_order(app, client, staff_token):
-    """A search whose matches pass the count's cap (a word in nearly every petition) is read in
-    order from the queue's index: the pages walk every match once, soonest due first, undated
-    last, each saying "more than the cap"; at the cap and one above it, the count is exact."""
+def test_a_word_in_more_petitions_than_the_cap_still_walks_every_match_in_order(
+    app, client, staff_token, monkeypatch
+):
+    """A search whose matches pass what is read of them to be sorted (ten times the count's cap;
+    here once) is read in order from the queue's index: the pages walk every match once,
+    soonest due first, undated last, each saying "more than the cap"; at the cap and one above
+    it, the count is exact."""
+    monkeypatch.setattr(queues, "DENSE_CAPS", 1)
     matches = _many(11, title="噪音第{i}件")
     _many(3, title="路灯第{i}件")
     _tie_and_blank(matches)
@@ -377,6 +381,112 @@ def test_a_search_reads_no_more_matches_in_no_order_than_the_cap(app, postgres):
     stmt = queues.search(select(Petition.id, Petition.due_at), "噪音")
     first = queues._matched([stmt], Petition.due_at, None)
     for cap in (1, 4, 11, 12, 20):
-        rows = db.session.execute(first, {"count_cap": cap + 1, "want": 100, "search_words": "噪音"}).all()
+        rows = db.session.execute(first, {"read_cap": cap + 1, "want": 100, "search_words": "噪音"}).all()
         assert len(rows) == min(cap + 1, 12)
         assert {r.matched_total for r in rows} == {min(cap + 1, 12)}
+
+
+@pytest.mark.postgres
+def test_beyond_the_matches_read_a_search_walks_with_the_like_alone(app, postgres, client, staff_token, monkeypatch):
+    """Beyond the matches read to be sorted, the pages come from the queue's own index with the
+    LIKE alone: no statement after the first computes a row's bigrams (the API's queue and the
+    web queue)."""
+    from tests.test_reads_without_transaction import watched
+
+    monkeypatch.setattr(queues, "DENSE_CAPS", 1)
+    configure(app, queue_count_cap=3)
+    _tie_and_blank(_many(9, title="噪音第{i}件"))
+    headers = _auth(staff_token("intake"))
+    web = logged_in(app.test_client(), "intake")
+    for ask in (
+        lambda: client.get("/api/v1/queue", query_string={"q": "噪音"}, headers=headers),
+        lambda: web.get("/staff/queue", query_string={"q": "噪音", "status": "all"}),
+    ):
+        with watched() as seen:
+            assert ask().status_code == 200
+        searched = [s for s, _autocommit, _conn in seen if "ILIKE" in s.upper() or "petition_bigrams" in s]
+        assert searched and "petition_bigrams" in searched[0]
+        assert not any("petition_bigrams" in s for s in searched[1:]), searched
+        assert any("ILIKE" in s.upper() for s in searched[1:])
+
+
+@pytest.mark.postgres
+def test_a_word_the_statistics_find_in_most_petitions_is_searched_with_the_like_alone(
+    app, postgres, client, staff_token, monkeypatch
+):
+    """A word that the bigram index's statistics put in a large share of the petitions is
+    searched without the index: in the queue's order with the LIKE, and its pages are the same."""
+    from petitions.services import reference
+
+    configure(app, queue_count_cap=2)
+    matches = _many(30, title="噪音第{i}件")
+    _tie_and_blank(matches)
+    assert queues.search_shape("噪音")[0] == "grams"  # no statistics yet
+    db.session.execute(text("ANALYZE petitions"))
+    db.session.commit()
+    reference.invalidate()
+    petitions = db.session.scalar(select(func.count()).select_from(Petition))
+    assert petitions > queues.DENSE_CAPS * 2
+    assert len(matches) / petitions >= queues.DENSE_SHARE, "the test needs the word in a large share"
+    assert queues.search_shape("噪音")[0] == "dense"
+    assert queues.search_shape("噪音第29件")[0] == "grams"  # its bigrams together are rare
+    assert queues.search_shape("路灯")[0] == "grams"
+    wanted = {p.tracking_no for p in matches}
+    in_order = [n for n in _expected_by_due() if n in wanted]
+    assert _walk_capped(client, _auth(staff_token("intake")), 2, q="噪音") == in_order
+    assert "petition_bigrams" not in str(queues.search(select(Petition.id), "噪音").compile(db.engine))
+
+
+def test_a_word_is_dense_by_the_product_of_its_bigrams_shares(app, monkeypatch):
+    """Every pair of digits of a number is common, the number itself is not: the estimate is
+    the product of the bigrams' shares (as PostgreSQL's own), not the rarest one's."""
+    from petitions.services import reference
+
+    shares = {"（7": 0.11, "72": 0.3, "23": 0.3, "31": 0.3, "关于": 1.0, "于小": 1.0, "小区": 0.98}
+    monkeypatch.setattr(queues, "_bigram_shares", lambda: (shares, 1_000_000.0))
+    reference.invalidate()
+    configure(app, queue_count_cap=1000)
+    assert queues._dense("（7") and queues._dense("关于小区") and queues._dense("小区")
+    assert not queues._dense("（7231") and not queues._dense("（72")  # 0.033 of the petitions
+    assert not queues._dense("噪音") and not queues._dense("小区噪音")
+    # A small database is never dense: reading all its matches costs little.
+    monkeypatch.setattr(queues, "_bigram_shares", lambda: (shares, 9_000.0))
+    reference.invalidate()
+    assert not queues._dense("关于小区")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("cap", [20, 3])
+def test_numbered_pages_of_a_search_agree_with_the_cursor(app, postgres, client, staff_token, monkeypatch, cap):
+    """Numbered pages of a search (within the first `cap` matches, and beyond it) show what the
+    cursor's pages show; and no statement that checks bigrams orders the table by an index of
+    its own (which the planner would walk, computing every row's bigrams: minutes at a million)."""
+    from tests.test_reads_without_transaction import watched
+
+    monkeypatch.setattr(queues, "DENSE_CAPS", 1)
+    configure(app, queue_count_cap=cap)
+    _tie_and_blank(_many(9, title="噪音第{i}件"))
+    _many(2, title="路灯第{i}件")
+    headers = _auth(staff_token("intake"))
+    with watched() as seen:
+        by_cursor, after = [], None
+        while True:
+            args = {"q": "噪音", "per_page": 2} | ({"after": after} if after else {})
+            body = client.get("/api/v1/queue", query_string=args, headers=headers).get_json()
+            by_cursor.append([i["tracking_no"] for i in body["items"]])
+            if not body["more"]:
+                break
+            after = body["next"]
+        numbered = [
+            [i["tracking_no"] for i in client.get(
+                "/api/v1/queue", query_string={"q": "噪音", "per_page": 2, "page": n}, headers=headers
+            ).get_json()["items"]]
+            for n in range(1, len(by_cursor) + 1)
+        ]
+        web = logged_in(app.test_client(), "intake")
+        assert web.get("/staff/queue", query_string={"q": "噪音", "status": "all"}).status_code == 200
+    reachable = -(-cap // 2)  # numbered pages end at the counted rows
+    assert numbered[:reachable] == by_cursor[:reachable]
+    assert sum(len(page) for page in by_cursor) == 9
+    grams = [s for s, _autocommit, _conn in seen if "petition_bigrams" in s]
+    assert grams and not any(re.search(r"ORDER BY petitions\.", s) for s in grams), grams

@@ -9,9 +9,12 @@ The text search (tracking number, title or content containing the words) is a LI
 PostgreSQL it first narrows the rows by the text's two-character pieces (bigrams) through a
 GIN index on `petition_bigrams(...)`, which finds Chinese words of any length from two
 characters up (pg_trgm's trigrams cannot serve a two-character word such as 噪音).
-Whatever the word, a search reads at most `queue_count_cap` + 1 of its matches in the index's
-order (none); beyond them it walks the queue's own index in order, as an unfiltered list does,
-so that a word in nearly every petition is no slower than no word at all.
+Whatever the word, a search reads at most ten times `queue_count_cap` of its matches in the
+bigram index's order (none) to sort them; beyond them, and for a word that the index's
+statistics find in a large share of the petitions, it walks the queue's own index in order
+with the LIKE alone, as an unfiltered list does, so that a word in nearly every petition is no
+slower than no word at all. (A row's bigrams computed again, wherever the index cannot answer
+alone, cost far more than its LIKE.)
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, text, true, tuple_, union_all
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from petitions.extensions import db, settings
 from petitions.models import Clock, Petition
+from petitions.services import reference
 
 # The expression the PostgreSQL index is built on (migration 7b1e5c3d9a40); a query uses it
 # as written here so that the planner recognises it.
@@ -123,17 +128,66 @@ def _postgresql() -> bool:
 
 
 def search_shape(q: str | None) -> tuple[str, dict[str, str]]:
-    """What `search` adds for `q`: its kind ("", "like", or "grams" where the bigram index
-    narrows the rows first) and the values of its parameters `search_like` and `search_words`."""
+    """What `search` adds for `q`: its kind ("", "like", "grams" where the bigram index
+    narrows the rows first, or "dense" for a word that the index's statistics find in a large
+    share of the petitions: a LIKE alone, read in the queue's own order) and the values of its
+    parameters `search_like` and `search_words`."""
     if not q:
         return "", {}
     if _postgresql() and len(q) >= 2:
+        if _dense(q):
+            return "dense", {"search_like": _escape_like(q)}
         if _two_characters(q):
             # The text has the word's one bigram exactly when it contains the word: the
             # index's answer needs no LIKE after it.
             return "grams", {"search_words": q}
         return "grams", {"search_like": _escape_like(q), "search_words": q}
     return "like", {"search_like": _escape_like(q)}
+
+
+# A word is searched without the bigram index when the index's statistics put it (as the
+# product of its bigrams' shares) in at least this share of the petitions, and in more than
+# DENSE_CAPS times the count's cap: its matches are then so many that reading them through
+# the index costs more than walking the queue's own index in order until a page is found, and
+# a row's bigrams, computed again wherever the index cannot answer alone, cost ~0.3 ms each.
+# A search through the index reads at most DENSE_CAPS times the cap of its matches to sort.
+DENSE_SHARE = 0.05
+DENSE_CAPS = 10
+
+
+def _dense(q: str) -> bool:
+    """Whether the statistics of the bigram index put `q` in a large share of the petitions:
+    the product of its bigrams' shares, as PostgreSQL's own estimate takes them (the rarest
+    bigram's share alone would call a number dense whose every pair of digits is common)."""
+    shares, petitions = reference.derived(("search-bigram-shares", _engine_key()), _bigram_shares)
+    cap = settings().queue_count_cap
+    if petitions <= DENSE_CAPS * cap:
+        return False
+    words = q.lower()
+    share = 1.0
+    for gram in {words[i : i + 2] for i in range(len(words) - 1)}:
+        share *= shares.get(gram, 0.0)
+    return share >= DENSE_SHARE and share * petitions > DENSE_CAPS * cap
+
+
+def _engine_key() -> str:
+    return str(db.session.get_bind().url)
+
+
+def _bigram_shares() -> tuple[dict[str, float], float]:
+    """The bigram index's most common bigrams, each with the share of petitions that have it
+    (as the last ANALYZE found them), and how many petitions it counted then; nothing before
+    the first ANALYZE."""
+    row = db.session.execute(
+        text(
+            "SELECT s.most_common_elems::text::text[] AS grams, s.most_common_elem_freqs AS shares,"
+            " (SELECT c.reltuples FROM pg_class c WHERE c.oid = 'petitions'::regclass) AS petitions"
+            " FROM pg_stats s WHERE s.schemaname = current_schema() AND s.tablename = 'ix_petitions_search_bigrams'"
+        )
+    ).first()
+    if row is None or not row.grams or not row.shares:
+        return {}, 0.0
+    return dict(zip(row.grams, row.shares, strict=False)), float(row.petitions or 0)
 
 
 def _two_characters(q: str) -> bool:
@@ -148,24 +202,45 @@ def search(stmt: Select, q: str) -> Select:
     kind, params = search_shape(q)
     if not kind:
         return stmt
+    like = _like(q)
     if "search_like" in params:
-        like = bindparam("search_like", params["search_like"])
-        stmt = stmt.where(
-            or_(
-                Petition.tracking_no.ilike(like, escape="\\"),
-                Petition.title.ilike(like, escape="\\"),
-                Petition.content.ilike(like, escape="\\"),
-            )
-        )
+        stmt = stmt.where(like)
     if kind == "grams":
         # Every piece of two characters of the words is in the petition's text: a necessary
         # condition, answered by the GIN index; the LIKE above then checks longer words.
-        stmt = stmt.where(
-            text(f"{_SEARCH_GRAMS_QUALIFIED} @> petition_bigrams(lower(:search_words))").bindparams(
-                search_words=params["search_words"]
-            )
+        grams = text(f"{_SEARCH_GRAMS_QUALIFIED} @> petition_bigrams(lower(:search_words))").bindparams(
+            search_words=params["search_words"]
         )
+        # What a page needs to read a word with more matches than the cap in the queue's own
+        # order (_walking): the bigram condition, and what stands for it then.
+        swap = (grams, true() if "search_like" in params else like)
+        stmt = stmt.where(grams).execution_options(petition_search_grams=swap)
     return stmt
+
+
+def _like(q: str) -> Any:
+    """The tracking number, title or content contains `q` (any case): parameter `search_like`."""
+    like = bindparam("search_like", _escape_like(q))
+    return or_(
+        Petition.tracking_no.ilike(like, escape="\\"),
+        Petition.title.ilike(like, escape="\\"),
+        Petition.content.ilike(like, escape="\\"),
+    )
+
+
+def _through_grams(stmt: Select) -> bool:
+    """Whether `stmt` searches through the bigram index (`search`)."""
+    return "petition_search_grams" in stmt.get_execution_options()
+
+
+def _walking(stmt: Select) -> Select:
+    """`stmt` with its search through the bigram index made a LIKE alone (parameter
+    `search_like`): for a word whose matches are more than the cap, read in the order of the
+    queue's own index until a page is found. Wherever the index cannot answer alone (a filter,
+    a check of a bitmap) each row's bigrams are computed again (~0.3 ms a row), while the LIKE
+    costs a few microseconds."""
+    grams, stand_in = stmt.get_execution_options()["petition_search_grams"]
+    return replacement_traverse(stmt, {}, lambda element: stand_in if element is grams else None)
 
 
 def keyset_page(
@@ -191,7 +266,19 @@ def keyset_page(
     capped counts of all branches."""
     parts = branches or (true(),)
     if not _is_entity(stmt):
-        return rows_page(None, lambda: (stmt, parts), {}, key, per_page, after, nullable=nullable, count=count)
+        return rows_page(
+            None, lambda: (stmt, parts), {}, key, per_page, after, nullable=nullable, count=count,
+            matched=_through_grams(stmt),
+        )
+    if _through_grams(stmt):
+        # The page's ids as rows_page finds a search's (its first matches, sorted, or the
+        # queue's order beyond the cap), then the petitions themselves.
+        found = keyset_page(stmt.with_only_columns(Petition.id, key), key, per_page, after,
+                            nullable=nullable, branches=branches, count=count)
+        ids = [row.id for row in found.items]
+        loaded = {p.id: p for p in db.session.scalars(select(Petition).where(Petition.id.in_(ids)).options(*options))}
+        found.items = [loaded[i] for i in ids if i in loaded]
+        return found
     rows: list[Any] = []
     values = _cursor_values(after, per_page)
     for branch in parts:
@@ -224,14 +311,14 @@ def rows_page(
     the same statements but for those values) and their statements are built once per shape
     and kept; None builds them for this page alone.
 
-    `matched`: for a list that is short as a rule but has no index in its order, such as a
-    text search through the bigram index (nulls last): one statement reads its first
-    `queue_count_cap` + 1 rows, counts them and sorts them, and gives the page after the cursor
-    with that count, instead of one statement for the rows and another that reads the same
-    matches again to count them. When they are all the list has, the page is exact; when the
-    list is longer (a word in nearly every petition), the page is read again in order from the
-    key's index as any list is, and its count is "more than the cap": no statement reads more
-    than the cap of an unordered list, however common the word."""
+    `matched`: a search through the bigram index (`search`), whose matches come in no order:
+    one statement reads at most `read_cap` of them (DENSE_CAPS times the count's cap), counts
+    and sorts them, and gives the page after the cursor with that count, instead of one
+    statement for the rows and another that reads the same matches again to count them. When
+    they are all the list has, the page is exact; when there are more (a common word), the
+    page is read again in the key's order from its index, with the LIKE alone standing for the
+    bigram condition (`_walking`), and counted as more than the cap. No statement reads more
+    than `read_cap` matches in no order, however common the word."""
     kind = "first" if after is None else ("undated" if after.key is None else "dated")
     plan_key = (shape, key, kind, nullable, count, matched)
     plan = _PLANS.get(plan_key) if shape is not None else None
@@ -239,19 +326,32 @@ def rows_page(
         stmt, branches = build()
         parts = [stmt.where(b) for b in branches or (true(),)]
         counts = _counts_statement(parts) if count or matched else None
-        dated = _union([_dated(part, key, after, nullable) for part in parts])
-        undated = _union([_undated(part, key, after) for part in parts]) if nullable else None
+        # A search through the bigram index reads its first matches, sorted; beyond the cap, the
+        # queue's order with the LIKE alone.
+        walked = [_walking(part) for part in parts] if matched else parts
+        dated = _union([_dated(part, key, after, nullable) for part in walked])
+        undated = _union([_undated(part, key, after) for part in walked]) if nullable else None
         plan = (dated, undated, counts, _matched(parts, key, after) if matched else None)
         if shape is not None:
             _PLANS[plan_key] = plan
     dated, undated, counts, first_matches = plan
     values = {**params, **_cursor_values(after, per_page)}
+    if "search_words" in values:
+        # The LIKE that stands for the bigram condition beyond the cap, with this word.
+        values.setdefault("search_like", _escape_like(values["search_words"]))
     total = None
     if first_matches is not None:
         rows = list(db.session.execute(first_matches, values))
-        # Past the last of them the window has no row to carry the count.
-        total = rows[0].matched_total if rows else (0 if after is None else _total(counts, values))
-        if total <= settings().queue_count_cap:
+        if rows:
+            total = rows[0].matched_total
+            every_match_read = total < values["read_cap"]
+        elif after is None:
+            total, every_match_read = 0, True
+        else:
+            # Past the last of them the window has no row to carry the count.
+            total = _total(counts, values) or 0
+            every_match_read = total <= settings().queue_count_cap
+        if every_match_read:
             return _page(rows, key, per_page, total)
     rows = list(db.session.execute(dated, values)) if dated is not None else []
     if undated is not None and len(rows) < per_page + 1:
@@ -261,10 +361,10 @@ def rows_page(
 
 
 def _matched(parts: Sequence[Select], key: Any, after: Cursor | None) -> Select:
-    """Of the first `count_cap` rows of `parts` found (in no order), those after the cursor,
+    """Of the first `read_cap` rows of `parts` found (in no order), those after the cursor,
     nulls last, `want` of them, each with the number of rows found (`matched_total`: all the
-    rows of `parts` when it is below `count_cap`)."""
-    cap = bindparam("count_cap", type_=Integer)
+    rows of `parts` when it is below `read_cap`)."""
+    cap = bindparam("read_cap", type_=Integer)
     matched = (parts[0].limit(cap) if len(parts) == 1 else union_all(*parts).limit(cap)).subquery()
     counted = select(matched, func.count().over().label("matched_total")).subquery()
     k, ident = counted.c[key.key], counted.c.id
@@ -287,6 +387,7 @@ def _cursor_values(after: Cursor | None, per_page: int) -> dict[str, Any]:
         "after_key": after.key if after is not None else None,
         "after_id": after.id if after is not None else 0,
         "count_cap": settings().queue_count_cap + 1,
+        "read_cap": DENSE_CAPS * settings().queue_count_cap + 1,
     }
 
 
@@ -367,6 +468,28 @@ def _is_entity(stmt: Select) -> bool:
     """Whether `stmt` reads Petition objects (rather than rows of some of its columns)."""
     described = stmt.column_descriptions
     return len(described) == 1 and described[0].get("expr") is Petition
+
+
+def numbered_page(stmt: Select, key: Any, page: int, per_page: int) -> Page:
+    """Page `page` of `stmt` (a SELECT of some of Petition's columns, the key and the id among
+    them) in the order of `key` (nulls last) and the id: a short OFFSET, only within the
+    counted first rows (`queue_count_cap`), empty beyond them."""
+    count, capped = capped_count(stmt)
+    offset = (page - 1) * per_page
+    if offset >= settings().queue_count_cap:
+        return Page(items=[], next=None, count=count, capped=capped)
+    if _through_grams(stmt) and not capped:
+        # Every match is among the first cap + 1 that the bigram index gives: sort those (an
+        # ORDER BY over the statement itself would walk the key's index computing bigrams).
+        found = stmt.limit(settings().queue_count_cap + 1).subquery()
+        ordered, at, ident = select(found), found.c[key.key], found.c.id
+    else:
+        ordered, at, ident = (_walking(stmt) if _through_grams(stmt) else stmt), key, Petition.id
+    rows = db.session.execute(ordered.order_by(at.is_(None), at, ident).limit(per_page + 1).offset(offset)).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
+    return Page(items=list(rows), next=next_cursor, count=count, capped=capped)
 
 
 def capped_count(stmt: Select) -> tuple[int, bool]:

@@ -22,7 +22,7 @@ from petitions.domain.validation import (
     TRACKING_NO_PATTERN,
     USERNAME_PATTERN,
 )
-from petitions.extensions import db, settings
+from petitions.extensions import settings
 from petitions.i18n import lazy_gettext as _l
 from petitions.models import Clock, Petition, Role, Status, Unit
 from petitions.services import access, actions, clocks, duplicates, queues, reference
@@ -316,7 +316,7 @@ def queue(query: QueueQuery):
     if after is None and query.page > 1:
         # Numbered pages reach only the first rows (a short OFFSET); beyond, follow `next`.
         stmt, branches = _queue_statement(user, query)
-        found = _offset_page(stmt.where(or_(*branches)), query.page, per_page)
+        found = queues.numbered_page(stmt.where(or_(*branches)), Petition.due_at, query.page, per_page)
     else:
         shape, params = _queue_shape(user, query)
         found = queues.rows_page(
@@ -401,21 +401,6 @@ def _queue_shape(user, query: QueueQuery) -> tuple[tuple | None, dict[str, Any]]
     if query.level is not None:
         return None, params
     return ("api-queue", seen_as, *sorted(params)), params
-
-
-def _offset_page(stmt, page: int, per_page: int) -> queues.Page:
-    """A numbered page: only within the counted first rows (a short OFFSET), else empty."""
-    count, capped = queues.capped_count(stmt)
-    offset = (page - 1) * per_page
-    if offset >= settings().queue_count_cap:
-        return queues.Page(items=[], next=None, count=count, capped=capped)
-    rows = db.session.execute(
-        stmt.order_by(Petition.due_at.is_(None), Petition.due_at, Petition.id).limit(per_page + 1).offset(offset)
-    ).all()
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    nxt = str(queues.Cursor(rows[-1].due_at, rows[-1].id)) if more else None
-    return queues.Page(items=list(rows), next=nxt, count=count, capped=capped)
 
 
 def _queue_item(petition: Any, open_clock: Any, duplicate: str | None) -> QueueItem:

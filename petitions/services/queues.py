@@ -159,7 +159,7 @@ def _dense(q: str) -> bool:
     """Whether the statistics of the bigram index put `q` in a large share of the petitions:
     the product of its bigrams' shares, as PostgreSQL's own estimate takes them (the rarest
     bigram's share alone would call a number dense whose every pair of digits is common)."""
-    shares, petitions = reference.derived(("search-bigram-shares", _engine_key()), _bigram_shares)
+    shares, petitions = reference.derived("search-bigram-shares", _bigram_shares)
     cap = settings().queue_count_cap
     if petitions <= DENSE_CAPS * cap:
         return False
@@ -168,10 +168,6 @@ def _dense(q: str) -> bool:
     for gram in {words[i : i + 2] for i in range(len(words) - 1)}:
         share *= shares.get(gram, 0.0)
     return share >= DENSE_SHARE and share * petitions > DENSE_CAPS * cap
-
-
-def _engine_key() -> str:
-    return str(db.session.get_bind().url)
 
 
 def _bigram_shares() -> tuple[dict[str, float], float]:

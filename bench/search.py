@@ -5,7 +5,7 @@ next one, in one process with Flask's test client on the app as `make run` build
     python bench/search.py --database postgresql+psycopg://postgres@127.0.0.1:5432/xf_bench_1m
 
 On `gen.py`'s data every title reads 关于小区N号楼相关问题的反映（G）, G the petition's number:
-关于小区 is in every petition, （7 in one in nine, （72 in one in sixty, （723 in about 1,100,
+关于小区 is in every petition, （7 in one in nine, （72 in one in ninety, （723 in about 1,100,
 （7231 in about 110, and 噪音 only in what the benchmarks filed. Each statement is cut off
 after `--timeout` seconds (the app's DB_STATEMENT_TIMEOUT), so that a search that would run
 for minutes prints 503 instead. Each request is made twice and the second is timed.

@@ -269,10 +269,13 @@ def keyset_page(
     if _through_grams(stmt):
         # The page's ids as rows_page finds a search's (its first matches, sorted, or the
         # queue's order beyond the cap), then the petitions themselves.
-        found = keyset_page(stmt.with_only_columns(Petition.id, key), key, per_page, after,
-                            nullable=nullable, branches=branches, count=count)
+        found = keyset_page(
+            stmt.with_only_columns(Petition.id, key), key, per_page, after,
+            nullable=nullable, branches=branches, count=count,
+        )
         ids = [row.id for row in found.items]
-        loaded = {p.id: p for p in db.session.scalars(select(Petition).where(Petition.id.in_(ids)).options(*options))}
+        petitions = db.session.scalars(select(Petition).where(Petition.id.in_(ids)).options(*options)).unique()
+        loaded = {p.id: p for p in petitions}
         found.items = [loaded[i] for i in ids if i in loaded]
         return found
     rows: list[Any] = []
@@ -286,7 +289,8 @@ def keyset_page(
 
 
 # A list's statements by the shape of its query (rows_page): a few per kind of list.
-_PLANS: dict[Hashable, tuple[Select | None, Select | None, Select | None]] = {}
+# (rows with a key, rows without, the capped counts, a search's first matches)
+_PLANS: dict[Hashable, tuple[Select | None, Select | None, Select | None, Select | None]] = {}
 
 
 def rows_page(

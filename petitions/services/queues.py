@@ -262,10 +262,7 @@ def keyset_page(
     capped counts of all branches."""
     parts = branches or (true(),)
     if not _is_entity(stmt):
-        return rows_page(
-            None, lambda: (stmt, parts), {}, key, per_page, after, nullable=nullable, count=count,
-            matched=_through_grams(stmt),
-        )
+        return rows_page(None, lambda: (stmt, parts), {}, key, per_page, after, nullable=nullable, count=count)
     if _through_grams(stmt):
         # The page's ids as rows_page finds a search's (its first matches, sorted, or the
         # queue's order beyond the cap), then the petitions themselves.
@@ -303,7 +300,6 @@ def rows_page(
     *,
     nullable: bool = False,
     count: bool = True,
-    matched: bool = False,
 ) -> Page:
     """keyset_page of rows (a SELECT of some of Petition's columns, the id among them).
     `build()` gives the statement and its branches; where each value in them is a named
@@ -311,7 +307,7 @@ def rows_page(
     the same statements but for those values) and their statements are built once per shape
     and kept; None builds them for this page alone.
 
-    `matched`: a search through the bigram index (`search`), whose matches come in no order:
+    A search through the bigram index (`search`), whose matches come in no order:
     one statement reads at most `read_cap` of them (DENSE_CAPS times the count's cap), counts
     and sorts them, and gives the page after the cursor with that count, instead of one
     statement for the rows and another that reads the same matches again to count them. When
@@ -320,10 +316,12 @@ def rows_page(
     bigram condition (`_walking`), and counted as more than the cap. No statement reads more
     than `read_cap` matches in no order, however common the word."""
     kind = "first" if after is None else ("undated" if after.key is None else "dated")
-    plan_key = (shape, key, kind, nullable, count, matched)
+    # The shape's values say whether it searches through the bigram index (search_shape).
+    plan_key = (shape, key, kind, nullable, count)
     plan = _PLANS.get(plan_key) if shape is not None else None
     if plan is None:
         stmt, branches = build()
+        matched = _through_grams(stmt)
         parts = [stmt.where(b) for b in branches or (true(),)]
         counts = _counts_statement(parts) if count or matched else None
         # A search through the bigram index reads its first matches, sorted; beyond the cap, the
@@ -357,7 +355,8 @@ def rows_page(
     if undated is not None and len(rows) < per_page + 1:
         rows += list(db.session.execute(undated, {**values, "want_undated": per_page + 1 - len(rows)}))
     rows.sort(key=lambda p: _order(getattr(p, key.key), p.id))
-    return _page(rows, key, per_page, total if total is not None else _total(counts, values) if count else None)
+    # A search's total is known by now; another list's counts are there only when asked for.
+    return _page(rows, key, per_page, total if total is not None else _total(counts, values))
 
 
 def _matched(parts: Sequence[Select], key: Any, after: Cursor | None) -> Select:
@@ -474,34 +473,20 @@ def numbered_page(stmt: Select, key: Any, page: int, per_page: int) -> Page:
     """Page `page` of `stmt` (a SELECT of some of Petition's columns, the key and the id among
     them) in the order of `key` (nulls last) and the id: a short OFFSET, only within the
     counted first rows (`queue_count_cap`), empty beyond them."""
-    count, capped = capped_count(stmt)
+    cap = settings().queue_count_cap
+    total = _total(_counts_statement([stmt]), {"count_cap": cap + 1})
     offset = (page - 1) * per_page
-    if offset >= settings().queue_count_cap:
-        return Page(items=[], next=None, count=count, capped=capped)
-    if _through_grams(stmt) and not capped:
+    if offset >= cap:
+        return _page([], key, per_page, total)
+    if _through_grams(stmt) and total <= cap:
         # Every match is among the first cap + 1 that the bigram index gives: sort those (an
         # ORDER BY over the statement itself would walk the key's index computing bigrams).
-        found = stmt.limit(settings().queue_count_cap + 1).subquery()
+        found = stmt.limit(cap + 1).subquery()
         ordered, at, ident = select(found), found.c[key.key], found.c.id
     else:
         ordered, at, ident = (_walking(stmt) if _through_grams(stmt) else stmt), key, Petition.id
     rows = db.session.execute(ordered.order_by(at.is_(None), at, ident).limit(per_page + 1).offset(offset)).all()
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    next_cursor = str(Cursor(getattr(rows[-1], key.key), rows[-1].id)) if more else None
-    return Page(items=list(rows), next=next_cursor, count=count, capped=capped)
-
-
-def capped_count(stmt: Select) -> tuple[int, bool]:
-    """How many rows `stmt` has, up to `queue_count_cap`, and whether it has more."""
-    return capped_counts([stmt])[0]
-
-
-def capped_counts(stmts: Sequence[Select]) -> list[tuple[int, bool]]:
-    """capped_count of each of `stmts`, in one statement."""
-    cap = settings().queue_count_cap
-    counted = db.session.execute(_counts_statement(stmts), {"count_cap": cap + 1}).one()
-    return [(min(n or 0, cap), (n or 0) > cap) for n in counted]
+    return _page(list(rows), key, per_page, total)
 
 
 def _counts_statement(stmts: Sequence[Select]) -> Select:

@@ -320,11 +320,7 @@ def queue(query: QueueQuery):
     else:
         shape, params = _queue_shape(user, query)
         found = queues.rows_page(
-            shape, lambda: _queue_statement(user, query), params, Petition.due_at, per_page, after,
-            nullable=True,
-            # A search through the bigram index: its first matches (up to the count's cap) read,
-            # counted and sorted in one statement; in key order from the index when there are more.
-            matched=queues.search_shape(query.q)[0] == "grams",
+            shape, lambda: _queue_statement(user, query), params, Petition.due_at, per_page, after, nullable=True
         )
     running = queues.running_clocks([p.id for p in found.items])
     duplicate_of = (

@@ -71,7 +71,7 @@ def main() -> int:
             print(f"{'api':4} {who:17} {q:8} {first.status_code:6} {ms:9.1f} {count:>6} {following:>8}", flush=True)
             page, ms = timed(web, "/staff/queue", query_string={"q": q, "status": "all"})
             html = page.get_data(as_text=True)
-            counted = re.search(r"共 ([0-9,+]+) 件|([0-9,+]+) in all", html)
+            counted = re.search(r"共 ([0-9,+]+) 件|([0-9,+]+) found", html)
             count = next((g for g in counted.groups() if g), "-") if counted else "-"
             link = re.search(r'href="([^"]*after=[^"]+)"', html)
             following = f"{timed(web, unescape(link.group(1)))[1]:8.1f}" if link else ""

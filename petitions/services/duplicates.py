@@ -141,10 +141,11 @@ def first_duplicates(petitions: Sequence[Any]) -> dict[int, Any]:
             "until": max(until for _since, until in windows),
         },
     ).all()
+    # Each phone and category's rows, newest first as read.
+    by_pair: dict[tuple[str, int], list[Any]] = {}
+    for r in rows:
+        by_pair.setdefault((r.contact_phone, r.category_id), []).append(r)
     for petition in wanted:
-        same = (
-            r for r in rows if r.contact_phone == petition.contact_phone and r.category_id == petition.category_id
-        )
-        found = _earlier_alike(petition, same, 1)
+        found = _earlier_alike(petition, by_pair.get((petition.contact_phone, petition.category_id), ()), 1)
         answer[petition.id] = found[0] if found else None
     return answer

@@ -371,6 +371,55 @@ def test_a_search_reads_no_more_matches_in_no_order_than_the_cap(app, postgres):
         assert {r.matched_total for r in rows} == {min(cap + 1, 12)}
 
 
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.postgres
+def test_a_search_counts_and_sorts_its_matches_by_id_and_key_alone(app, postgres):
+    """The statement that reads a search's matches carries only their id and sort key through
+    the count and the sort; the page's rows then read the columns the queue shows, by id, and
+    they are the first matches in order, each with the count of them all."""
+    from petitions.web.api.staff import QUEUE_COLUMNS
+
+    matches = _many(12, title="噪音第{i}件")
+    _many(3, title="路灯第{i}件")
+    _tie_and_blank(matches)
+    first = queues._matched([queues.search(select(*QUEUE_COLUMNS), "噪音")], Petition.due_at, None)
+    values = {"read_cap": 100, "want": 5, "search_words": "噪音"}
+    rows = db.session.execute(first, values).all()
+    expected = [n for n in _expected_by_due() if n in {p.tracking_no for p in matches}][:5]
+    assert [r.tracking_no for r in rows] == expected
+    assert {r.matched_total for r in rows} == {12}
+    assert all(r.title.startswith("噪音第") and r.status for r in rows)
+
+    sql = str(first.compile(dialect=db.engine.dialect))
+    plan = db.session.connection().exec_driver_sql("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, values).scalar()
+    nodes = list(_plan_nodes(plan[0]["Plan"]))
+    counted = [n for n in nodes if n["Node Type"] == "WindowAgg"]
+    assert counted, nodes
+    for node in counted + [n for n in nodes if n["Node Type"] == "Sort" and "count" not in str(n)]:
+        assert not any("title" in column or "contact_phone" in column for column in node["Output"]), node
+
+
+@pytest.mark.postgres
+def test_a_search_of_columns_beyond_the_petition_reads_them_with_its_matches(app, postgres):
+    """A list that shows a column of another table (here its unit's code) is counted and
+    sorted with all its columns: its page's rows are the same first matches."""
+    from petitions.models import Unit
+
+    matches = _many(6, title="噪音第{i}件")
+    _tie_and_blank(matches)
+    _to_dongcheng(matches, [])
+    stmt = select(Petition.id, Petition.tracking_no, Petition.due_at, Unit.code).join(Unit, Unit.id == Petition.unit_id)
+    first = queues._matched([queues.search(stmt, "噪音")], Petition.due_at, None)
+    rows = db.session.execute(first, {"read_cap": 100, "want": 4, "search_words": "噪音"}).all()
+    assert [r.tracking_no for r in rows] == [n for n in _expected_by_due() if n in {p.tracking_no for p in matches}][:4]
+    assert {r.code for r in rows} == {"dongcheng"} and {r.matched_total for r in rows} == {6}
+
+
 def _as_without_statistics(monkeypatch) -> None:
     """The bigram index as before its first ANALYZE (an earlier test's may have called 噪音
     dense): every word of two characters and more goes through the index."""

@@ -164,6 +164,13 @@ def unit(code: str) -> Unit | None:
 
 
 def _match(category_: Category, township: Unit | None) -> tuple[_Rule, Unit] | None:
+    """The rule that decides (category, place) and its unit, worked out once per pair and
+    reading of the reference data (intake's page asks for each of its rows and suggestions)."""
+    township_id = township.id if township is not None else None
+    return derived(("route", category_.id, township_id), lambda: _match_now(category_, township))
+
+
+def _match_now(category_: Category, township: Unit | None) -> tuple[_Rule, Unit] | None:
     snap = _current()
     category_ids = {category_.id, category_.parent_id} - {None}
     township_id = township.id if township is not None else None

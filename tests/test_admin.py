@@ -270,6 +270,20 @@ def test_admin_creates_edits_and_deactivates_a_rule_and_sees_where_petitions_go(
     assert [e.action for e in _audits("routing_rule", rule.id)] == ["create", "update", "deactivate"]
 
 
+def test_a_rule_for_one_place_routes_that_place_alone(admin):
+    """The rule that decides (category, place), kept per pair, is the pair's own: a rule for
+    one township does not send the same category elsewhere or without a place there."""
+    admin.post("/admin/units/new", _unit_form())
+    tsj, road, dongcheng = _one(Unit, code="tsj"), _one(Category, code="jtys-dl"), _one(Unit, code="dongcheng")
+    other = db.session.scalar(select(Unit).where(Unit.kind == "township", Unit.code != "dongcheng").limit(1))
+    assert reference.route_for(road, other).code == "jtj"
+    assert admin.post("/admin/rules/new", _rule_form(road, dongcheng, tsj)).status_code == 302
+    for _ in range(2):
+        assert reference.route_for(road, other).code == "jtj"
+        assert reference.route_for(road, dongcheng).code == "tsj"
+        assert reference.route_for(road, None).code == "jtj"
+
+
 def test_a_deactivated_unit_no_longer_receives_routed_petitions(admin):
     admin.post("/admin/units/new", _unit_form())
     tsj = _one(Unit, code="tsj")

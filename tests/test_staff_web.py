@@ -171,6 +171,49 @@ def test_attachments_download_with_their_type_only_in_scope(as_, tmp_path):
     assert mine.get(f"/staff/petitions/{other.tracking_no}/attachments/{attachment.id}").status_code == 404
 
 
+def test_the_staff_view_lists_each_attachment_and_clock_once_without_their_bytes(as_, tmp_path):
+    """The petition is read with its clocks and attachments joined to it: each attachment and
+    each clock once, attachments in the order they were sent, and no attachment's contents."""
+    from sqlalchemy import event, inspect
+
+    from petitions.web.presenters import load_for_staff, staff_view
+
+    png = tiny_png(tmp_path / "路面.png").read_bytes()
+    filed = file_petition(
+        Filing(
+            title="路面塌陷",
+            content="路面塌陷。",
+            category="jtys-dl",
+            township="dongcheng",
+            contact_name="张三",
+            contact_phone="13812345678",
+            attachments=[Upload("一.png", png), Upload("二.png", png), Upload("三.png", png)],
+        )
+    )
+    number = filed.petition.tracking_no
+    act(filed.petition, "accept", "jtj-handler")
+    db.session.expunge_all()
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        petition = load_for_staff(number)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert len(seen) == 2 and "attachments" in seen[0] and "clocks" in seen[0], seen
+    assert len({c.kind for c in petition.clocks}) == len(petition.clocks) >= 2
+    assert [a.filename for a in petition.attachments] == ["一.png", "二.png", "三.png"]
+    assert all("data" in inspect(a).unloaded for a in petition.attachments)
+    view = staff_view(user("supervisor"), petition)
+    assert [a["filename"] for a in view["attachments"]] == ["一.png", "二.png", "三.png"]
+    assert len(view["clocks"]) == len(petition.clocks)
+    html = as_("jtj-handler").get(f"/staff/petitions/{number}").get_data(as_text=True)
+    assert all(html.count(name) == 1 for name in ("一.png", "二.png", "三.png"))
+
+
 # ---------------------------------------------------------------- the actions offered
 
 

@@ -24,7 +24,6 @@ from petitions.extensions import db
 from petitions.i18n import gettext, lazy_gettext
 from petitions.i18n import lazy_gettext as _l
 from petitions.models import (
-    Attachment,
     Channel,
     Event,
     ExtensionRequest,
@@ -240,11 +239,12 @@ def citizen_view(petition: Petition) -> dict[str, Any]:
 
 @cache
 def _for_staff():
-    """A petition by tracking number (parameter `tracking_no`) with its handler and clocks, built once."""
+    """A petition by tracking number (parameter `tracking_no`) with its handler, clocks and
+    attachments (without their contents), built once."""
     return (
         select(Petition)
         .where(Petition.tracking_no == bindparam("tracking_no"))
-        .options(joinedload(Petition.handler), joinedload(Petition.clocks))
+        .options(joinedload(Petition.handler), joinedload(Petition.clocks), joinedload(Petition.attachments))
     )
 
 
@@ -259,24 +259,16 @@ def _staff_events():
     )
 
 
-@cache
-def _attachments():
-    """A petition's attachments without their contents (parameter `petition_id`), built once."""
-    return select(Attachment).where(Attachment.petition_id == bindparam("petition_id")).order_by(Attachment.id)
-
-
 def load_for_staff(tracking_no: str) -> Petition | None:
-    """The petition with what the staff view shows, in a fixed number of statements (its
-    handler and clocks joined to it, its events with their actors, its attachments; its
-    category, place and unit, and the units of its clocks and events, come from the reference
-    cache). The events and attachments are read with statements built once and given to the
-    petition as its loaded collections: the ORM's own loader of a collection builds its
-    statement, and its cache key, anew for each petition."""
+    """The petition with what the staff view shows, in two statements (its handler, clocks and
+    attachments joined to it; its events with their actors; its category, place and unit, and
+    the units of its clocks and events, come from the reference cache). The events are read
+    with a statement built once and given to the petition as its loaded collection: the ORM's
+    own loader of a collection builds its statement, and its cache key, anew for each petition."""
     petition = db.session.scalars(_for_staff(), {"tracking_no": tracking_no}).unique().one_or_none()
     if petition is not None:
         found = {"petition_id": petition.id}
         set_committed_value(petition, "events", list(db.session.scalars(_staff_events(), found).unique()))
-        set_committed_value(petition, "attachments", list(db.session.scalars(_attachments(), found)))
         reference.attach([petition])
         reference.attach_units([c.unit_id for c in petition.clocks] + [e.unit_id for e in petition.events])
     return petition

@@ -441,6 +441,51 @@ def test_duplicates_flagged_and_merged(app):
     assert first.tracking_no in citizen_view(second)["timeline"][-1]["text"]
 
 
+def test_the_staff_view_lists_what_was_merged_here_and_what_this_may_repeat_together(app):
+    """Intake's view of a petition that others were merged into and that repeats earlier ones:
+    both lists, as each is found on its own (the earlier ones newest first), from one
+    statement; another role's view lists what was merged here alone."""
+    from sqlalchemy import event
+
+    start = now()
+    _freeze(start)
+    oldest, _ = file(title="东城街道门前道路坑洼")
+    _freeze(start + timedelta(hours=12))
+    older, _ = file(title="东城街道门前的道路坑洼")
+    file(title="路灯不亮")  # the same phone and category, not alike
+    _freeze(start + timedelta(days=1))
+    middle, _ = file(title="东城街道门前道路坑洼严重")
+    _freeze(start + timedelta(days=2))
+    later, _ = file(title="东城街道门前道路坑洼没人管")
+    last, _ = file(title="东城街道门前道路坑洼还是没人管")
+    act(later, "merge", "intake", duplicate_of=middle.tracking_no)
+    act(last, "merge", "intake", duplicate_of=middle.tracking_no)
+    db.session.refresh(middle)
+    assert middle.status == "routed"
+
+    intake, seen = user("intake"), []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        view = staff_view(intake, middle)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert [d["tracking_no"] for d in view["merged_here"]] == [later.tracking_no, last.tracking_no]
+    expected = [d.tracking_no for d in duplicates.find_possible_duplicates(middle)]
+    assert expected == [older.tracking_no, oldest.tracking_no]
+    assert [d["tracking_no"] for d in view["possible_duplicates"]] == expected
+    reading = [s for s in seen if "duplicate_of_id" in s]
+    assert len(reading) == 1 and "contact_phone" in reading[0], reading
+    assert [r.tracking_no for r in duplicates.merged_into(middle)] == [later.tracking_no, last.tracking_no]
+
+    handler = staff_view(user("supervisor"), middle)
+    assert [d["tracking_no"] for d in handler["merged_here"]] == [later.tracking_no, last.tracking_no]
+    assert handler["possible_duplicates"] == []
+
+
 def test_leader_inbox(app):
     from petitions.services.access import leader_inbox
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select, union_all
 
 from petitions.extensions import db, settings
 from petitions.models import Petition
@@ -96,6 +96,62 @@ def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Any]:
         },
     ).all()
     return _earlier_alike(petition, candidates, limit)
+
+
+@cache
+def _merged_into():
+    """The petitions merged into one (parameter `id`), as rows of their tracking number and
+    title, by id; built once."""
+    return (
+        select(Petition.tracking_no, Petition.title)
+        .where(Petition.duplicate_of_id == bindparam("id"))
+        .order_by(Petition.id)
+    )
+
+
+@cache
+def _merged_and_candidates():
+    """_merged_into's petitions (`merged` true) and _candidates' (`merged` false) in one
+    statement, with what each shows; built once."""
+    alike = _candidates().subquery()
+    return union_all(
+        select(
+            literal(True).label("merged"),
+            Petition.id,
+            Petition.tracking_no,
+            Petition.title,
+            Petition.created_at,
+            Petition.status,
+        ).where(Petition.duplicate_of_id == bindparam("id")),
+        select(literal(False), alike),
+    )
+
+
+def merged_into(petition: Petition) -> list[Any]:
+    """The later petitions merged into this one (rows of tracking number and title), by id."""
+    return db.session.execute(_merged_into(), {"id": petition.id}).all()
+
+
+def merged_and_possible_duplicates(petition: Petition, limit: int = 5) -> tuple[list[Any], list[Any]]:
+    """`merged_into(petition)` and `find_possible_duplicates(petition, limit)` in one statement
+    (the petition page shows both)."""
+    if not petition.contact_phone:
+        return merged_into(petition), []
+    since, until = _window(petition)
+    rows = db.session.execute(
+        _merged_and_candidates(),
+        {
+            "phone": petition.contact_phone,
+            "category_id": petition.category_id,
+            "id": petition.id,
+            "since": since,
+            "until": until,
+        },
+    ).all()
+    merged = sorted((r for r in rows if r.merged), key=lambda r: r.id)
+    # Newest first, as _candidates reads them (a UNION keeps no order of its parts).
+    candidates = sorted((r for r in rows if not r.merged), key=lambda r: (r.created_at, r.id), reverse=True)
+    return merged, _earlier_alike(petition, candidates, limit)
 
 
 @cache

@@ -128,6 +128,17 @@ def possible_duplicates(petition: Petition) -> list[Petition]:
     return per_request(f"duplicates-{petition.id}", lambda: duplicates.find_possible_duplicates(petition))
 
 
+def _merged_and_alike(petition: Petition, alike: bool) -> tuple[list[Any], list[Any] | None]:
+    """The petitions merged into this one and, when `alike`, those it may repeat (then read
+    with them in one statement, and kept for the rest of the request: possible_duplicates)."""
+    if not alike:
+        return duplicates.merged_into(petition), None
+    merged, found = per_request(
+        f"merged-and-duplicates-{petition.id}", lambda: duplicates.merged_and_possible_duplicates(petition)
+    )
+    return merged, per_request(f"duplicates-{petition.id}", lambda: found)
+
+
 def status_label(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
 
@@ -274,16 +285,6 @@ def load_for_staff(tracking_no: str) -> Petition | None:
     return petition
 
 
-@cache
-def _merged_into():
-    """The petitions merged into one (parameter `petition_id`), built once."""
-    return (
-        select(Petition.tracking_no, Petition.title)
-        .where(Petition.duplicate_of_id == bindparam("petition_id"))
-        .order_by(Petition.id)
-    )
-
-
 def staff_view(user: User, petition: Petition, record: Record | None = None) -> dict[str, Any]:
     """Everything a staff member may know of a petition: events with internal notes, clocks, drafts.
 
@@ -337,6 +338,9 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
     )
     draft = by_id.get(record.pending_draft.id) if record.pending_draft is not None else None
     running = clocks.running_status(petition)
+    merged, alike = _merged_and_alike(
+        petition, user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED)
+    )
     view: dict[str, Any] = {
         "tracking_no": petition.tracking_no,
         "version": petition.version,
@@ -367,10 +371,7 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
         "level": running.level if running else None,
         "duplicate_of": petition_ref(petition.duplicate_of_id),
         # Later petitions merged into this one (their own record says so; this one did not change).
-        "merged_here": [
-            {"tracking_no": no, "title": title}
-            for no, title in db.session.execute(_merged_into(), {"petition_id": petition.id})
-        ],
+        "merged_here": [{"tracking_no": r.tracking_no, "title": r.title} for r in merged],
         "review_round": state.review_round,
         "draft": {
             "kind": draft.kind,
@@ -423,10 +424,10 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
         "next_step": next_step(user, petition, state, record),
         "possible_duplicates": [],
     }
-    if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED):
+    if alike is not None:
         view["possible_duplicates"] = [
             {"tracking_no": p.tracking_no, "title": p.title, "created_at": p.created_at, "status": p.status}
-            for p in possible_duplicates(petition)
+            for p in alike
         ]
     return view
 

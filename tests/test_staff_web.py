@@ -143,9 +143,9 @@ def test_out_of_scope_petitions_answer_404(as_):
     assert "没有符合条件的信访件。" in listed and f"/staff/petitions/{petition.tracking_no}" not in listed
 
 
-def test_attachments_download_with_their_type_only_in_scope(as_, tmp_path):
-    png = tiny_png(tmp_path / "路面.png").read_bytes()
-    filed = file_petition(
+def _filed_with(*uploads: Upload):
+    """A petition about a collapsed road, sent with `uploads`."""
+    return file_petition(
         Filing(
             title="路面塌陷",
             content="路面塌陷。",
@@ -153,10 +153,14 @@ def test_attachments_download_with_their_type_only_in_scope(as_, tmp_path):
             township="dongcheng",
             contact_name="张三",
             contact_phone="13812345678",
-            attachments=[Upload("路面.png", png)],
+            attachments=list(uploads),
         )
     )
-    petition = filed.petition
+
+
+def test_attachments_download_with_their_type_only_in_scope(as_, tmp_path):
+    png = tiny_png(tmp_path / "路面.png").read_bytes()
+    petition = _filed_with(Upload("路面.png", png)).petition
     attachment = petition.attachments[0]
     url = f"/staff/petitions/{petition.tracking_no}/attachments/{attachment.id}"
     mine = as_("jtj-handler")
@@ -179,17 +183,7 @@ def test_the_staff_view_lists_each_attachment_and_clock_once_without_their_bytes
     from petitions.web.presenters import load_for_staff, staff_view
 
     png = tiny_png(tmp_path / "路面.png").read_bytes()
-    filed = file_petition(
-        Filing(
-            title="路面塌陷",
-            content="路面塌陷。",
-            category="jtys-dl",
-            township="dongcheng",
-            contact_name="张三",
-            contact_phone="13812345678",
-            attachments=[Upload("一.png", png), Upload("二.png", png), Upload("三.png", png)],
-        )
-    )
+    filed = _filed_with(Upload("一.png", png), Upload("二.png", png), Upload("三.png", png))
     number = filed.petition.tracking_no
     act(filed.petition, "accept", "jtj-handler")
     db.session.expunge_all()

@@ -84,18 +84,20 @@ def find_possible_duplicates(petition: Petition, limit: int = 5) -> list[Any]:
     number, title, time of filing and status; none without a contact phone."""
     if not petition.contact_phone:
         return []
-    since, until = _window(petition)
-    candidates = db.session.execute(
-        _candidates(),
-        {
-            "phone": petition.contact_phone,
-            "category_id": petition.category_id,
-            "id": petition.id,
-            "since": since,
-            "until": until,
-        },
-    ).all()
+    candidates = db.session.execute(_candidates(), _candidate_values(petition)).all()
     return _earlier_alike(petition, candidates, limit)
+
+
+def _candidate_values(petition: Petition) -> dict[str, Any]:
+    """The values of _candidates' parameters for `petition`."""
+    since, until = _window(petition)
+    return {
+        "phone": petition.contact_phone,
+        "category_id": petition.category_id,
+        "id": petition.id,
+        "since": since,
+        "until": until,
+    }
 
 
 @cache
@@ -137,17 +139,7 @@ def merged_and_possible_duplicates(petition: Petition, limit: int = 5) -> tuple[
     (the petition page shows both)."""
     if not petition.contact_phone:
         return merged_into(petition), []
-    since, until = _window(petition)
-    rows = db.session.execute(
-        _merged_and_candidates(),
-        {
-            "phone": petition.contact_phone,
-            "category_id": petition.category_id,
-            "id": petition.id,
-            "since": since,
-            "until": until,
-        },
-    ).all()
+    rows = db.session.execute(_merged_and_candidates(), _candidate_values(petition)).all()
     merged = sorted((r for r in rows if r.merged), key=lambda r: r.id)
     # Newest first, as _candidates reads them (a UNION keeps no order of its parts).
     candidates = sorted((r for r in rows if not r.merged), key=lambda r: (r.created_at, r.id), reverse=True)

@@ -383,15 +383,21 @@ def _matched(parts: Sequence[Select], key: Any, after: Cursor | None) -> Select:
         )
     elif after is not None:
         stmt = stmt.where(k.is_(None), ident > bindparam("after_id", type_=Integer))
-    stmt = stmt.order_by(k.is_(None), k, ident).limit(bindparam("want", type_=Integer))
+    stmt = stmt.order_by(*_nulls_last(k, ident)).limit(bindparam("want", type_=Integer))
     if not narrow or {c.key for c in columns} <= {"id", key.key}:
         return stmt
     found = stmt.subquery()
     return (
         select(*columns, found.c.matched_total)
         .join_from(Petition, found, Petition.id == found.c.id)
-        .order_by(found.c[key.key].is_(None), found.c[key.key], found.c.id)
+        .order_by(*_nulls_last(found.c[key.key], found.c.id))
     )
+
+
+def _nulls_last(key: Any, ident: Any) -> tuple:
+    """The ORDER BY of a list read outside its index: by `key`, nulls last, then the id (as
+    `_order` sorts rows in Python)."""
+    return key.is_(None), key, ident
 
 
 def _cursor_values(after: Cursor | None, per_page: int) -> dict[str, Any]:
@@ -501,7 +507,7 @@ def numbered_page(stmt: Select, key: Any, page: int, per_page: int) -> Page:
         ordered, at, ident = select(found), found.c[key.key], found.c.id
     else:
         ordered, at, ident = (_walking(stmt) if _through_grams(stmt) else stmt), key, Petition.id
-    rows = db.session.execute(ordered.order_by(at.is_(None), at, ident).limit(per_page + 1).offset(offset)).all()
+    rows = db.session.execute(ordered.order_by(*_nulls_last(at, ident)).limit(per_page + 1).offset(offset)).all()
     return _page(list(rows), key, per_page, total)
 
 

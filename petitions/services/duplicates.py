@@ -115,18 +115,15 @@ def _merged_into():
 def _merged_and_candidates():
     """_merged_into's petitions (`merged` true) and _candidates' (`merged` false) in one
     statement, with what each shows; built once."""
-    alike = _candidates().subquery()
-    return union_all(
-        select(
-            literal(True).label("merged"),
-            Petition.id,
-            Petition.tracking_no,
-            Petition.title,
-            Petition.created_at,
-            Petition.status,
-        ).where(Petition.duplicate_of_id == bindparam("id")),
-        select(literal(False), alike),
+    merged = _merged_into().with_only_columns(
+        literal(True).label("merged"),
+        Petition.id,
+        Petition.tracking_no,
+        Petition.title,
+        Petition.created_at,
+        Petition.status,
     )
+    return union_all(merged.order_by(None), select(literal(False), _candidates().subquery()))
 
 
 def merged_into(petition: Petition) -> list[Any]:

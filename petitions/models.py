@@ -292,6 +292,7 @@ class Petition(db.Model):
         ),
         # The queues' text search on PostgreSQL: the two-character pieces of the text
         # (petitions.services.queues; the function is the migration's). SQLite has a LIKE.
+        # Every search reads the index's pending entries whole: a short list (256 kB).
         Index(
             "ix_petitions_search_bigrams",
             text(
@@ -299,6 +300,7 @@ class Petition(db.Model):
                 " || ' '::text) || content))"
             ),
             postgresql_using="gin",
+            postgresql_with={"gin_pending_list_limit": 256},
             info={"dialects": ("postgresql",)},
         ).ddl_if(dialect="postgresql"),
         # The measures: petitions closed in a period, per unit (an index-only scan).

@@ -10,6 +10,7 @@ from html import unescape
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.schema import CreateIndex
 
 from petitions.domain.clocks import now
 from petitions.extensions import db
@@ -225,6 +226,19 @@ def test_on_postgresql_the_search_goes_through_the_bigram_index(app, postgres):
         # The two-character pieces of a Chinese word.
         grams = conn.execute(text("SELECT petition_bigrams('施工噪音')")).scalar()
         assert sorted(grams) == sorted(["施工", "工噪", "噪音"])
+
+
+@pytest.mark.postgres
+def test_the_bigram_index_keeps_a_short_pending_list(app, postgres):
+    """Every search reads the index's pending entries whole: the migrations and the model both
+    keep them to 256 kB (32 pages) instead of PostgreSQL's 4 MB."""
+    with db.engine.connect() as conn:
+        options = conn.execute(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'ix_petitions_search_bigrams'")
+        ).scalar()
+    assert options == ["gin_pending_list_limit=256"]
+    index = next(i for i in Petition.__table__.indexes if i.name == "ix_petitions_search_bigrams")
+    assert "WITH (gin_pending_list_limit = 256)" in str(CreateIndex(index).compile(db.engine))
 
 
 def test_the_search_is_a_like_with_the_bigram_condition_on_postgresql_only(app):

@@ -441,10 +441,11 @@ def test_duplicates_flagged_and_merged(app):
     assert first.tracking_no in citizen_view(second)["timeline"][-1]["text"]
 
 
-def test_the_staff_view_lists_what_was_merged_here_and_what_this_may_repeat_together(app):
+def test_the_staff_view_lists_what_was_merged_here_with_its_record(app):
     """Intake's view of a petition that others were merged into and that repeats earlier ones:
-    both lists, as each is found on its own (the earlier ones newest first), from one
-    statement; another role's view lists what was merged here alone."""
+    both lists, as each is found on its own (the earlier ones newest first); what was merged
+    here is read in the statement of the petition's record, the earlier ones in one more.
+    Another role's view lists what was merged here alone, with no statement of its own."""
     from sqlalchemy import event
 
     start = now()
@@ -478,12 +479,20 @@ def test_the_staff_view_lists_what_was_merged_here_and_what_this_may_repeat_toge
     assert expected == [older.tracking_no, oldest.tracking_no]
     assert [d["tracking_no"] for d in view["possible_duplicates"]] == expected
     reading = [s for s in seen if "duplicate_of_id" in s]
-    assert len(reading) == 1 and "contact_phone" in reading[0], reading
+    assert len(reading) == 2, reading
+    assert "ratings" in reading[0] and "contact_phone" not in reading[0], reading
+    assert "contact_phone" in reading[1] and "ratings" not in reading[1], reading
     assert [r.tracking_no for r in duplicates.merged_into(middle)] == [later.tracking_no, last.tracking_no]
 
-    handler = staff_view(user("supervisor"), middle)
+    seen.clear()
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        handler = staff_view(user("supervisor"), middle)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
     assert [d["tracking_no"] for d in handler["merged_here"]] == [later.tracking_no, last.tracking_no]
     assert handler["possible_duplicates"] == []
+    assert [s for s in seen if "duplicate_of_id" in s or "contact_phone" in s] == [reading[0]]
 
 
 def test_leader_inbox(app):

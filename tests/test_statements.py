@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from petitions.extensions import db
 from petitions.services import actions
-from tests.handling import act, file, logged_in, no_rule_for, user
+from tests.handling import act, as_citizen, file, logged_in, no_rule_for, user
 
 pytestmark = pytest.mark.calendar
 
@@ -109,6 +109,37 @@ def test_the_citizens_look_up_costs_two_statements_whatever_its_history(app):
     assert [e["type"] for e in timeline] == ["registered", "routed", "accepted"]
     assert not any("内部备注" in e["text"] for e in timeline)
     assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
+
+
+def test_ratings_and_merged_petitions_cost_no_statement_of_their_own(app):
+    """A rated petition that a later one was merged into: its staff page and the citizen's
+    look-up cost what those of a petition replied to alone do (the rating's comment and what
+    was merged come with the record), and show both."""
+
+    def replied(title: str):
+        petition, code = file(title=title)
+        act(petition, "accept", "jtj-handler")
+        act(petition, "assign", "jtj-leader", handler="jtj-handler")
+        act(petition, "reply", "jtj-leader", text="已安排修补。")
+        return petition, code
+
+    plain, plain_code = replied("路面破损无人修")
+    rated, rated_code = replied("门前路面破损")
+    as_citizen(rated, "rate", score="unsatisfied", comment="至今没有修好")
+    again, _ = file(title="门前路面破损又报")
+    act(again, "merge", "intake", duplicate_of=rated.tracking_no)
+
+    staff = logged_in(app.test_client(), "jtj-leader")
+    assert _page_cost(staff, rated.tracking_no) == _page_cost(staff, plain.tracking_no)
+    page = staff.get(f"/staff/petitions/{rated.tracking_no}").get_data(as_text=True)
+    assert "至今没有修好" in page and again.tracking_no in page
+
+    citizen = app.test_client()
+    assert _lookup_cost(citizen, rated.tracking_no, rated_code) == _lookup_cost(
+        citizen, plain.tracking_no, plain_code
+    )
+    answer = citizen.get(f"/api/v1/petitions/{rated.tracking_no}?code={rated_code}").get_json()
+    assert (answer["rating"]["score"], answer["rating"]["comment"]) == ("unsatisfied", "至今没有修好")
 
 
 def _queue_cost(client, url: str) -> int:

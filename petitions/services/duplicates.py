@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import bindparam, select
 
 from petitions.extensions import db, settings
 from petitions.models import Petition
@@ -111,36 +111,9 @@ def _merged_into():
     )
 
 
-@cache
-def _merged_and_candidates():
-    """_merged_into's petitions (`merged` true) and _candidates' (`merged` false) in one
-    statement, with what each shows; built once."""
-    merged = _merged_into().with_only_columns(
-        literal(True).label("merged"),
-        Petition.id,
-        Petition.tracking_no,
-        Petition.title,
-        Petition.created_at,
-        Petition.status,
-    )
-    return union_all(merged.order_by(None), select(literal(False), _candidates().subquery()))
-
-
 def merged_into(petition: Petition) -> list[Any]:
     """The later petitions merged into this one (rows of tracking number and title), by id."""
     return db.session.execute(_merged_into(), {"id": petition.id}).all()
-
-
-def merged_and_possible_duplicates(petition: Petition, limit: int = 5) -> tuple[list[Any], list[Any]]:
-    """`merged_into(petition)` and `find_possible_duplicates(petition, limit)` in one statement
-    (the petition page shows both)."""
-    if not petition.contact_phone:
-        return merged_into(petition), []
-    rows = db.session.execute(_merged_and_candidates(), _candidate_values(petition)).all()
-    merged = sorted((r for r in rows if r.merged), key=lambda r: r.id)
-    # Newest first, as _candidates reads them (a UNION keeps no order of its parts).
-    candidates = sorted((r for r in rows if not r.merged), key=lambda r: (r.created_at, r.id), reverse=True)
-    return merged, _earlier_alike(petition, candidates, limit)
 
 
 @cache

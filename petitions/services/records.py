@@ -62,6 +62,9 @@ class RatingRow:
     reply_no: int
     score: str
     at: datetime
+    # The citizen's comment, in a record read with its texts (`of(..., public_events=True)` or
+    # `merged=True`); None otherwise, as when there is none.
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,12 @@ class Record:
     reviews: list[tuple[int, str, int]] = field(default_factory=list)
     # The public events, oldest first, when they were asked for (`of(..., public_events=True)`).
     public_events: list[PublicEvent] | None = None
+    # (tracking number, title) of each later petition merged into this one, by id, when they
+    # were asked for (`of(..., merged=True)`).
+    merged_here: list[tuple[str, str]] | None = None
+    # Whether it was read with its texts (public events or merged petitions asked for): then
+    # the ratings carry their comments.
+    texts: bool = False
 
     @property
     def review_round(self) -> int:
@@ -129,12 +138,15 @@ class Record:
 
 
 @cache
-def _query(public_events: bool = False):
+def _query(public_events: bool = False, merged: bool = False):
     """The statement of `of_many`, built once (its petitions are the parameter `ids`); with
-    `public_events`, the petitions' public events too, their text and data in two more columns."""
+    `public_events`, the petitions' public events too, and with `merged` the later petitions
+    merged into them: either adds two columns, a text and data, where the ratings' rows also
+    carry their comments."""
     petition_ids = bindparam("ids", expanding=True)
     no_text = (cast(null(), Text).label("text"), cast(null(), JSON).label("data"))
-    more = no_text if public_events else ()
+    texts = public_events or merged
+    more = no_text if texts else ()
     replies = select(
         literal("reply").label("what"),
         Reply.petition_id.label("petition_id"),
@@ -153,7 +165,7 @@ def _query(public_events: bool = False):
         Rating.reply_no,
         Rating.unit_id,
         Rating.created_at,
-        *more,
+        *((Rating.comment, no_text[1]) if texts else ()),
     ).where(Rating.petition_id.in_(petition_ids))
     extensions = select(
         literal("extension"),
@@ -190,23 +202,51 @@ def _query(public_events: bool = False):
                 Event.data,
             ).where(Event.petition_id.in_(petition_ids), Event.public.is_(True))
         )
+    if merged:
+        # The ix_petitions_duplicate_of index finds the few merged into each.
+        branches.append(
+            select(
+                literal("merged"),
+                Petition.duplicate_of_id,
+                Petition.id,
+                Petition.tracking_no,
+                type_coerce(null(), Integer),
+                type_coerce(null(), Integer),
+                type_coerce(null(), UTCDateTime()),
+                Petition.title,
+                no_text[1],
+            ).where(Petition.duplicate_of_id.in_(petition_ids))
+        )
     return union_all(*branches)
 
 
-def of_many(petition_ids: Iterable[int], *, public_events: bool = False) -> dict[int, Record]:
-    """The records of many petitions, in one statement (with their public events, if asked)."""
+def of_many(
+    petition_ids: Iterable[int], *, public_events: bool = False, merged: bool = False
+) -> dict[int, Record]:
+    """The records of many petitions, in one statement (with their public events and the
+    petitions merged into them, if asked)."""
     ids = sorted({i for i in petition_ids if i is not None})
-    found: dict[int, Record] = {i: Record(public_events=[] if public_events else None) for i in ids}
+    found: dict[int, Record] = {
+        i: Record(
+            public_events=[] if public_events else None,
+            merged_here=[] if merged else None,
+            texts=public_events or merged,
+        )
+        for i in ids
+    }
     if not ids:
         return found
     with db.session.no_autoflush:
-        rows = db.session.execute(_query(public_events), {"ids": ids}).all()
+        rows = db.session.execute(_query(public_events, merged), {"ids": ids}).all()
     for what, petition_id, id_, a, n, unit_id, at, *more in sorted(rows, key=lambda r: (r[0], r[2])):
         record = found[petition_id]
         if what == "reply":
             record.replies.append(ReplyRow(id_, a, unit_id, as_utc(at) if at else None))
         elif what == "rating":
-            record.ratings.append(RatingRow(id_, n, a, as_utc(at)))
+            record.ratings.append(RatingRow(id_, n, a, as_utc(at), more[0] if more else None))
+        elif what == "merged":
+            assert record.merged_here is not None
+            record.merged_here.append((a, more[0]))
         elif what == "extension":
             record.extensions.append((id_, a))
         elif what == "review":
@@ -221,9 +261,10 @@ def of_many(petition_ids: Iterable[int], *, public_events: bool = False) -> dict
     return found
 
 
-def of(petition: Petition, *, public_events: bool = False) -> Record:
-    """A petition's record (and its public events, oldest first, if asked), in one statement."""
-    return of_many([petition.id], public_events=public_events)[petition.id]
+def of(petition: Petition, *, public_events: bool = False, merged: bool = False) -> Record:
+    """A petition's record (and its public events, oldest first, and the later petitions
+    merged into it, by id, if asked), in one statement."""
+    return of_many([petition.id], public_events=public_events, merged=merged)[petition.id]
 
 
 # ---------------------------------------------------------------- the state the rules read

@@ -28,7 +28,6 @@ from petitions.models import (
     Event,
     ExtensionRequest,
     Petition,
-    Rating,
     Reply,
     Role,
     Unit,
@@ -128,15 +127,13 @@ def possible_duplicates(petition: Petition) -> list[Petition]:
     return per_request(f"duplicates-{petition.id}", lambda: duplicates.find_possible_duplicates(petition))
 
 
-def _merged_and_alike(petition: Petition, alike: bool) -> tuple[list[Any], list[Any] | None]:
-    """The petitions merged into this one and, when `alike`, those it may repeat (then read
-    with them in one statement, and kept for the rest of the request: possible_duplicates)."""
-    if not alike:
-        return duplicates.merged_into(petition), None
-    merged, found = per_request(
-        f"merged-and-duplicates-{petition.id}", lambda: duplicates.merged_and_possible_duplicates(petition)
-    )
-    return merged, per_request(f"duplicates-{petition.id}", lambda: found)
+def _merged_here(petition: Petition, record: Record) -> list[dict[str, str]]:
+    """The later petitions merged into this one, by id: as its record read them
+    (`records.of(..., merged=True)`), or read now for a record read without them."""
+    merged = record.merged_here
+    if merged is None:
+        merged = [(r.tracking_no, r.title) for r in duplicates.merged_into(petition)]
+    return [{"tracking_no": tracking_no, "title": title} for tracking_no, title in merged]
 
 
 def status_label(status: str) -> str:
@@ -205,8 +202,8 @@ def citizen_view(petition: Petition) -> dict[str, Any]:
     record = records.of(petition, public_events=True)
     latest = record.latest_issued
     reply = db.session.get(Reply, latest.id) if latest is not None else None
+    # The rating with its comment, as the record read it with its texts.
     rating = record.rating_of(latest)
-    rating_row = db.session.get(Rating, rating.id) if rating is not None else None
     state = records.state_of(petition, record)
     owner = {wf.OWNER}
     window = records.window_clock(petition)
@@ -234,9 +231,7 @@ def citizen_view(petition: Petition) -> dict[str, Any]:
         }
         if reply
         else None,
-        "rating": {"score": rating_row.score, "comment": rating_row.comment, "at": rating_row.created_at}
-        if rating_row
-        else None,
+        "rating": {"score": rating.score, "comment": rating.comment, "at": rating.at} if rating else None,
         "can_rate": wf.decide("rate", wf.CITIZEN, owner, state).allowed,
         "can_request_review": wf.decide("review-request", wf.CITIZEN, owner, state).allowed
         or wf.decide("rereview-request", wf.CITIZEN, owner, state).allowed,
@@ -291,7 +286,7 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
     The caller has checked `can_view`. Citizens' own accounts never appear by name here;
     a report's filer does not appear at all outside the discipline office and the bureau.
     """
-    record = record or records.of(petition)
+    record = record or records.of(petition, merged=True)
     state = records.state_of(petition, record)
     reporter_ok = access.sees_reporter(user, petition)
     events = []
@@ -338,8 +333,10 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
     )
     draft = by_id.get(record.pending_draft.id) if record.pending_draft is not None else None
     running = clocks.running_status(petition)
-    merged, alike = _merged_and_alike(
-        petition, user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED)
+    alike = (
+        possible_duplicates(petition)
+        if user.role == Role.INTAKE and petition.status in (wf.REGISTERED, wf.ROUTED)
+        else None
     )
     view: dict[str, Any] = {
         "tracking_no": petition.tracking_no,
@@ -371,7 +368,7 @@ def staff_view(user: User, petition: Petition, record: Record | None = None) -> 
         "level": running.level if running else None,
         "duplicate_of": petition_ref(petition.duplicate_of_id),
         # Later petitions merged into this one (their own record says so; this one did not change).
-        "merged_here": [{"tracking_no": r.tracking_no, "title": r.title} for r in merged],
+        "merged_here": _merged_here(petition, record),
         "review_round": state.review_round,
         "draft": {
             "kind": draft.kind,

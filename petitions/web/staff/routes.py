@@ -44,7 +44,6 @@ from petitions.models import (
     Event,
     ExtensionRequest,
     Petition,
-    Rating,
     Role,
     User,
 )
@@ -594,7 +593,8 @@ def queue():
 def _visible(tracking_no: str) -> tuple[Petition, records.Record]:
     """The petition with its sub-records, or 404 for one the user may not see."""
     petition = presenters.load_for_staff(tracking_no)
-    record = records.of(petition) if petition is not None else None
+    # With the petitions merged into it, which the page lists.
+    record = records.of(petition, merged=True) if petition is not None else None
     if petition is None or not access.can_view(_user(), petition, record):
         abort(404)
     return petition, record
@@ -620,7 +620,7 @@ def _ratings(user: User, petition: Petition, record: records.Record) -> list[dic
     a comment: then only the score is shown to those who may not know who filed it)."""
     if not record.ratings:
         return []
-    rows = db.session.scalars(select(Rating).where(Rating.petition_id == petition.id).order_by(Rating.id))
+    assert record.texts, "a record read without the ratings' comments"
     withheld = not access.sees_reporter(user, petition)
     return [
         {
@@ -628,10 +628,9 @@ def _ratings(user: User, petition: Petition, record: records.Record) -> list[dic
             "score": r.score,
             "comment": None if withheld else r.comment,
             "withheld": withheld and bool(r.comment),
-            "at": r.created_at,
-            "channel": r.channel,
+            "at": r.at,
         }
-        for r in rows
+        for r in record.ratings
     ]
 
 
@@ -639,7 +638,7 @@ def _render_petition(
     petition: Petition, posted: dict | None = None, status: int = 200, record: records.Record | None = None
 ):
     user = _user()
-    record = record or records.of(petition)
+    record = record or records.of(petition, merged=True)
     view = presenters.staff_view(user, petition, record)
     page = render_template(
         "staff/petition.html",

@@ -1,6 +1,7 @@
 """A petition's sub-records, read in one statement: its replies (and drafts), ratings,
-extension requests and review requests; and from them the sub-states the workflow's
-rules look at (petitions.domain.workflow.State).
+extension requests and review requests (and, when asked, its public events or the later
+petitions merged into it); and from them the sub-states the workflow's rules look at
+(petitions.domain.workflow.State).
 
 A page, an action or a queue reads these once (`of`, or `of_many` for a page of
 petitions) instead of one query per question, so what it costs does not grow with the

@@ -138,85 +138,105 @@ class Record:
         )
 
 
+_NO_NUMBER = type_coerce(null(), Integer)
+_NO_TIME = type_coerce(null(), UTCDateTime())
+_NO_TEXT = cast(null(), Text)
+_NO_DATA = cast(null(), JSON)
+
+
+def _rows(
+    what: str,
+    of: Any,
+    ident: Any,
+    a: Any,
+    n: Any = _NO_NUMBER,
+    unit_id: Any = _NO_NUMBER,
+    at: Any = _NO_TIME,
+    more: tuple = (),
+) -> Any:
+    """One part of `_query`: rows of `what` for the petitions `ids` (their petition is `of`),
+    in its columns (what, petition_id, id, a, n, unit_id, at, and `more`: text, data)."""
+    return select(
+        literal(what).label("what"),
+        of.label("petition_id"),
+        ident.label("id"),
+        a.label("a"),
+        n.label("n"),
+        unit_id.label("unit_id"),
+        at.label("at"),
+        *more,
+    ).where(of.in_(bindparam("ids", expanding=True)))
+
+
 @cache
 def _query(public_events: bool = False, merged: bool = False):
     """The statement of `of_many`, built once (its petitions are the parameter `ids`); with
     `public_events`, the petitions' public events too, and with `merged` the later petitions
     merged into them: either adds two columns, a text and data, where the ratings' rows also
     carry their comments."""
-    petition_ids = bindparam("ids", expanding=True)
-    no_text = (cast(null(), Text).label("text"), cast(null(), JSON).label("data"))
     texts = public_events or merged
-    more = no_text if texts else ()
-    replies = select(
-        literal("reply").label("what"),
-        Reply.petition_id.label("petition_id"),
-        Reply.id.label("id"),
-        Reply.kind.label("a"),
-        type_coerce(null(), Integer).label("n"),
-        Reply.unit_id.label("unit_id"),
-        Reply.issued_at.label("at"),
-        *more,
-    ).where(Reply.petition_id.in_(petition_ids))
-    ratings = select(
-        literal("rating"),
-        Rating.petition_id,
-        Rating.id,
-        Rating.score,
-        Rating.reply_no,
-        Rating.unit_id,
-        Rating.created_at,
-        *((Rating.comment, no_text[1]) if texts else ()),
-    ).where(Rating.petition_id.in_(petition_ids))
-    extensions = select(
-        literal("extension"),
-        ExtensionRequest.petition_id,
-        ExtensionRequest.id,
-        ExtensionRequest.status,
-        type_coerce(null(), Integer),
-        type_coerce(null(), Integer),
-        type_coerce(null(), UTCDateTime()),
-        *more,
-    ).where(ExtensionRequest.petition_id.in_(petition_ids))
-    reviews = select(
-        literal("review"),
-        ReviewRequest.petition_id,
-        ReviewRequest.id,
-        ReviewRequest.kind,
-        type_coerce(null(), Integer),
-        ReviewRequest.unit_id,
-        type_coerce(null(), UTCDateTime()),
-        *more,
-    ).where(ReviewRequest.petition_id.in_(petition_ids))
-    branches = [replies, ratings, extensions, reviews]
+
+    def more(text: Any = _NO_TEXT, data: Any = _NO_DATA) -> tuple:
+        return (text.label("text"), data.label("data")) if texts else ()
+
+    branches = [
+        _rows(
+            "reply",
+            Reply.petition_id,
+            Reply.id,
+            Reply.kind,
+            unit_id=Reply.unit_id,
+            at=Reply.issued_at,
+            more=more(),
+        ),
+        _rows(
+            "rating",
+            Rating.petition_id,
+            Rating.id,
+            Rating.score,
+            Rating.reply_no,
+            Rating.unit_id,
+            Rating.created_at,
+            more(Rating.comment),
+        ),
+        _rows(
+            "extension",
+            ExtensionRequest.petition_id,
+            ExtensionRequest.id,
+            ExtensionRequest.status,
+            more=more(),
+        ),
+        _rows(
+            "review",
+            ReviewRequest.petition_id,
+            ReviewRequest.id,
+            ReviewRequest.kind,
+            unit_id=ReviewRequest.unit_id,
+            more=more(),
+        ),
+    ]
     if public_events:
         branches.append(
-            select(
-                literal("event"),
+            _rows(
+                "event",
                 Event.petition_id,
                 Event.id,
                 Event.type,
-                type_coerce(null(), Integer),
-                Event.unit_id,
-                Event.at,
-                Event.text,
-                Event.data,
-            ).where(Event.petition_id.in_(petition_ids), Event.public.is_(True))
+                unit_id=Event.unit_id,
+                at=Event.at,
+                more=more(Event.text, Event.data),
+            ).where(Event.public.is_(True))
         )
     if merged:
         # The ix_petitions_duplicate_of index finds the few merged into each.
         branches.append(
-            select(
-                literal("merged"),
+            _rows(
+                "merged",
                 Petition.duplicate_of_id,
                 Petition.id,
                 Petition.tracking_no,
-                type_coerce(null(), Integer),
-                type_coerce(null(), Integer),
-                type_coerce(null(), UTCDateTime()),
-                Petition.title,
-                no_text[1],
-            ).where(Petition.duplicate_of_id.in_(petition_ids))
+                more=more(Petition.title),
+            )
         )
     return union_all(*branches)
 

@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "petition-demo"
+# The petitions whose staff view and page are asked for (--petitions).
+SAMPLES = {
+    "latest": "SELECT tracking_no FROM petitions ORDER BY id DESC LIMIT 200",
+    "generated": "SELECT tracking_no FROM petitions TABLESAMPLE SYSTEM (1) REPEATABLE (42)"
+    " WHERE tracking_no LIKE 'XB%' LIMIT 500",
+}
 KINDS = ("file", "lookup", "hq", "iq", "search", "view", "page", "intake", "queue-web", "public")
 
 
@@ -55,6 +61,13 @@ def main() -> int:
     parser.add_argument("--database", required=True, help="PostgreSQL URL with the demo county loaded")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11", help="Redis database for the app")
     parser.add_argument("--n", type=int, default=200, help="requests timed per kind")
+    parser.add_argument(
+        "--petitions",
+        choices=("latest", "generated"),
+        default="latest",
+        help="which petitions the staff view and page show: the 200 latest (default), or 500 of"
+        " bench/gen.py's sampled as http_load.py samples them (rows b2 and d)",
+    )
     parser.add_argument("--only", default=",".join(KINDS), help=f"kinds, comma-separated: {', '.join(KINDS)}")
     parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions of each kind")
     parser.add_argument("--profile-out", help="with --profile, also write each kind's profile to PREFIX.KIND")
@@ -80,7 +93,7 @@ def main() -> int:
     client = app.test_client()
     counted = [0]
     with app.app_context():
-        numbers = [r[0] for r in db.session.execute(text("SELECT tracking_no FROM petitions ORDER BY id DESC LIMIT 200"))]
+        numbers = [r[0] for r in db.session.execute(text(SAMPLES[args.petitions]))]
         event.listen(db.engine, "before_cursor_execute", lambda *a, **k: counted.__setitem__(0, counted[0] + 1))
     if not numbers:
         print("the database has no petitions: load the demo county and bench/gen.py's data first", file=sys.stderr)

@@ -409,13 +409,20 @@ def test_a_search_counts_and_sorts_its_matches_by_id_and_key_alone(app, postgres
     assert {r.matched_total for r in rows} == {12}
     assert all(r.title.startswith("噪音第") and r.status for r in rows)
 
-    sql = str(first.compile(dialect=db.engine.dialect))
-    plan = db.session.connection().exec_driver_sql("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, values).scalar()
-    nodes = list(_plan_nodes(plan[0]["Plan"]))
-    counted = [n for n in nodes if n["Node Type"] == "WindowAgg"]
-    assert counted, nodes
-    for node in counted + [n for n in nodes if n["Node Type"] == "Sort" and "count" not in str(n)]:
-        assert not any("title" in column or "contact_phone" in column for column in node["Output"]), node
+    # A numbered page's: the same matches, after the first `skip` of them.
+    later = queues._matched([queues.search(select(*QUEUE_COLUMNS), "噪音")], Petition.due_at, None, skip=True)
+    skipped = {**values, "skip": 5}
+    ordered = [n for n in _expected_by_due() if n in {p.tracking_no for p in matches}]
+    assert [r.tracking_no for r in db.session.execute(later, skipped)] == ordered[5:10]
+
+    for stmt, given in ((first, values), (later, skipped)):
+        sql = str(stmt.compile(dialect=db.engine.dialect))
+        plan = db.session.connection().exec_driver_sql("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, given).scalar()
+        nodes = list(_plan_nodes(plan[0]["Plan"]))
+        counted = [n for n in nodes if n["Node Type"] == "WindowAgg"]
+        assert counted, nodes
+        for node in counted + [n for n in nodes if n["Node Type"] == "Sort" and "count" not in str(n)]:
+            assert not any("title" in column or "contact_phone" in column for column in node["Output"]), node
 
 
 @pytest.mark.postgres

@@ -359,10 +359,10 @@ def rows_page(
     return _page(rows, key, per_page, total if total is not None else _total(counts, values))
 
 
-def _matched(parts: Sequence[Select], key: Any, after: Cursor | None) -> Select:
+def _matched(parts: Sequence[Select], key: Any, after: Cursor | None, *, skip: bool = False) -> Select:
     """Of the first `read_cap` rows of `parts` found (in no order), those after the cursor,
-    nulls last, `want` of them, each with the number of rows found (`matched_total`: all the
-    rows of `parts` when it is below `read_cap`).
+    nulls last, `want` of them (after the first `skip` of them, with `skip`), each with the
+    number of rows found (`matched_total`: all the rows of `parts` when it is below `read_cap`).
 
     The matches are counted and sorted by their id and key alone, and only the page's rows
     then read the columns `parts` select (by id): carrying every column of thousands of
@@ -384,6 +384,8 @@ def _matched(parts: Sequence[Select], key: Any, after: Cursor | None) -> Select:
     elif after is not None:
         stmt = stmt.where(k.is_(None), ident > bindparam("after_id", type_=Integer))
     stmt = stmt.order_by(*_nulls_last(k, ident)).limit(bindparam("want", type_=Integer))
+    if skip:
+        stmt = stmt.offset(bindparam("skip", type_=Integer))
     if not narrow or {c.key for c in columns} <= {"id", key.key}:
         return stmt
     found = stmt.subquery()
@@ -501,13 +503,14 @@ def numbered_page(stmt: Select, key: Any, page: int, per_page: int) -> Page:
     if offset >= cap:
         return _page([], key, per_page, total)
     if _through_grams(stmt) and total <= cap:
-        # Every match is among the first cap + 1 that the bigram index gives: sort those (an
-        # ORDER BY over the statement itself would walk the key's index computing bigrams).
-        found = stmt.limit(cap + 1).subquery()
-        ordered, at, ident = select(found), found.c[key.key], found.c.id
-    else:
-        ordered, at, ident = (_walking(stmt) if _through_grams(stmt) else stmt), key, Petition.id
-    rows = db.session.execute(ordered.order_by(*_nulls_last(at, ident)).limit(per_page + 1).offset(offset)).all()
+        # Every match is among the first cap + 1 that the bigram index gives: sort those by
+        # their id and key, as a first page does (an ORDER BY over the statement itself would
+        # walk the key's index computing bigrams), and read the page's rows.
+        values = {"want": per_page + 1, "skip": offset, "read_cap": cap + 1}
+        rows = db.session.execute(_matched([stmt], key, None, skip=True), values).all()
+        return _page(list(rows), key, per_page, total)
+    ordered = _walking(stmt) if _through_grams(stmt) else stmt
+    rows = db.session.execute(ordered.order_by(*_nulls_last(key, Petition.id)).limit(per_page + 1).offset(offset)).all()
     return _page(list(rows), key, per_page, total)
 
 

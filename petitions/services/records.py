@@ -146,20 +146,22 @@ _NO_DATA = cast(null(), JSON)
 
 def _rows(
     what: str,
-    of: Any,
-    ident: Any,
+    model: Any,
     a: Any,
     n: Any = _NO_NUMBER,
     unit_id: Any = _NO_NUMBER,
     at: Any = _NO_TIME,
     more: tuple = (),
+    of: Any = None,
 ) -> Any:
-    """One part of `_query`: rows of `what` for the petitions `ids` (their petition is `of`),
-    in its columns (what, petition_id, id, a, n, unit_id, at, and `more`: text, data)."""
+    """One part of `_query`: rows of `what` (rows of `model`, by id) for the petitions `ids`
+    (their petition is `of`, the model's `petition_id` unless told), in its columns (what,
+    petition_id, id, a, n, unit_id, at, and `more`: text, data)."""
+    of = model.petition_id if of is None else of
     return select(
         literal(what).label("what"),
         of.label("petition_id"),
-        ident.label("id"),
+        model.id.label("id"),
         a.label("a"),
         n.label("n"),
         unit_id.label("unit_id"),
@@ -180,63 +182,18 @@ def _query(public_events: bool = False, merged: bool = False):
         return (text.label("text"), data.label("data")) if texts else ()
 
     branches = [
-        _rows(
-            "reply",
-            Reply.petition_id,
-            Reply.id,
-            Reply.kind,
-            unit_id=Reply.unit_id,
-            at=Reply.issued_at,
-            more=more(),
-        ),
-        _rows(
-            "rating",
-            Rating.petition_id,
-            Rating.id,
-            Rating.score,
-            Rating.reply_no,
-            Rating.unit_id,
-            Rating.created_at,
-            more(Rating.comment),
-        ),
-        _rows(
-            "extension",
-            ExtensionRequest.petition_id,
-            ExtensionRequest.id,
-            ExtensionRequest.status,
-            more=more(),
-        ),
-        _rows(
-            "review",
-            ReviewRequest.petition_id,
-            ReviewRequest.id,
-            ReviewRequest.kind,
-            unit_id=ReviewRequest.unit_id,
-            more=more(),
-        ),
+        _rows("reply", Reply, Reply.kind, unit_id=Reply.unit_id, at=Reply.issued_at, more=more()),
+        _rows("rating", Rating, Rating.score, Rating.reply_no, Rating.unit_id, Rating.created_at, more(Rating.comment)),
+        _rows("extension", ExtensionRequest, ExtensionRequest.status, more=more()),
+        _rows("review", ReviewRequest, ReviewRequest.kind, unit_id=ReviewRequest.unit_id, more=more()),
     ]
     if public_events:
-        branches.append(
-            _rows(
-                "event",
-                Event.petition_id,
-                Event.id,
-                Event.type,
-                unit_id=Event.unit_id,
-                at=Event.at,
-                more=more(Event.text, Event.data),
-            ).where(Event.public.is_(True))
-        )
+        event = _rows("event", Event, Event.type, unit_id=Event.unit_id, at=Event.at, more=more(Event.text, Event.data))
+        branches.append(event.where(Event.public.is_(True)))
     if merged:
         # The ix_petitions_duplicate_of index finds the few merged into each.
         branches.append(
-            _rows(
-                "merged",
-                Petition.duplicate_of_id,
-                Petition.id,
-                Petition.tracking_no,
-                more=more(Petition.title),
-            )
+            _rows("merged", Petition, Petition.tracking_no, more=more(Petition.title), of=Petition.duplicate_of_id)
         )
     return union_all(*branches)
 

@@ -93,9 +93,12 @@ class Record:
     # (tracking number, title) of each later petition merged into this one, by id, when they
     # were asked for (`of(..., merged=True)`).
     merged_here: list[tuple[str, str]] | None = None
-    # Whether it was read with its texts (public events or merged petitions asked for): then
-    # the ratings carry their comments.
-    texts: bool = False
+
+    @property
+    def texts(self) -> bool:
+        """Whether it was read with its texts (public events or merged petitions asked for):
+        then the ratings carry their comments."""
+        return self.public_events is not None or self.merged_here is not None
 
     @property
     def review_round(self) -> int:
@@ -205,12 +208,7 @@ def of_many(
     petitions merged into them, if asked)."""
     ids = sorted({i for i in petition_ids if i is not None})
     found: dict[int, Record] = {
-        i: Record(
-            public_events=[] if public_events else None,
-            merged_here=[] if merged else None,
-            texts=public_events or merged,
-        )
-        for i in ids
+        i: Record(public_events=[] if public_events else None, merged_here=[] if merged else None) for i in ids
     }
     if not ids:
         return found
